@@ -1,0 +1,118 @@
+#pragma once
+// The io_uring wrapper: ring setup with feature fallback, typed preparation of the operations the
+// proxy uses, and batched completion reaping. Everything io_uring-specific stays behind this
+// header (liburing.h is included only by src/io/*.cc).
+//
+// Threading: a Ring is owned by one thread, which alone prepares, submits and reaps
+// (IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN depend on it).
+//
+// Submission: prep calls only fill SQEs; they are submitted in one io_uring_enter by wait(),
+// or earlier if the submission queue is full. Every prep call is infallible from the caller's
+// point of view: each eventually produces the completions documented on it.
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+struct io_uring;
+struct io_uring_sqe;
+
+namespace ringlb::io {
+
+struct Features {
+  bool singleIssuer = false;
+  bool deferTaskrun = false;
+  bool coopTaskrun = false;
+  bool registeredRingFd = false;
+  bool extArg = false;         // timeouts on wait without an internal timeout SQE
+  bool cqeSkip = false;        // IOSQE_CQE_SKIP_SUCCESS
+  bool multishotAccept = false;
+  bool bufferRing = false;     // ring-mapped provided buffers (5.19+)
+  std::string describe() const;
+};
+
+struct Completion {
+  uint64_t userData = 0;
+  int32_t res = 0;
+  uint32_t flags = 0;
+
+  // A multishot request stays armed only while the kernel says MORE; re-arm when it does not.
+  bool more() const;
+  bool hasBuffer() const;
+  uint16_t bufferId() const;
+};
+
+class Ring {
+ public:
+  struct Options {
+    unsigned entries = 4096;  // SQ size; the CQ is 4x, and the kernel never drops (FEAT_NODROP)
+  };
+
+  // Sets up a ring with the best flags this kernel accepts, dropping them one by one on EINVAL.
+  // Returns null with *error set if no ring can be created at all.
+  static std::unique_ptr<Ring> create(const Options& options, std::string* error);
+  ~Ring();
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  const Features& features() const { return features_; }
+  io_uring* raw() { return ring_.get(); }
+
+  // Multishot accept (single shot where unsupported: then re-arm on every completion, which the
+  // caller does anyway whenever more() is false). Completion: res = new fd, or -errno.
+  void accept(int listenFd, uint64_t userData);
+  // connect() linked to a timeout. Two completions, always: the connect's (0 or -errno;
+  // -ECANCELED when the timeout fired) and the timeout's (timeoutUserData: -ETIME if it fired,
+  // -ECANCELED/-ENOENT otherwise).
+  void connect(int fd, const sockaddr* addr, socklen_t len, std::chrono::milliseconds timeout,
+               uint64_t userData, uint64_t timeoutUserData);
+  // recv into a buffer chosen by the kernel from provided-buffer group `group`.
+  // Completion: res > 0 bytes with hasBuffer(); 0 on EOF; -ENOBUFS when the group is empty
+  // (back-pressure, not an error); other -errno.
+  void recvProvided(int fd, uint16_t group, uint64_t userData);
+  // send(MSG_NOSIGNAL). Completion: bytes sent (may be short), or -errno.
+  void send(int fd, const void* data, std::size_t len, uint64_t userData);
+  // Waits for `fd` to be readable, then splices up to `len` bytes into the pipe. io_uring runs
+  // splice in its worker pool; polling first keeps those workers from blocking on idle sockets.
+  // One completion (the splice's): bytes moved, 0 on EOF, -errno (-ECANCELED if the poll failed).
+  void spliceIn(int fd, int pipeWrite, unsigned len, uint64_t userData);
+  // Splices `len` bytes from the pipe to `fd` (non-blocking). If `pollFirst`, waits for POLLOUT
+  // first (use after -EAGAIN). One completion: bytes moved, or -errno.
+  void spliceOut(int pipeRead, int fd, unsigned len, bool pollFirst, uint64_t userData);
+  // read() (used for the worker's wake-up eventfd).
+  void read(int fd, void* buf, unsigned len, uint64_t userData);
+  // A standalone timeout. Completion: -ETIME when it fires.
+  void timeout(std::chrono::milliseconds after, uint64_t userData);
+  // Cancels every request on `fd`. Completion: number cancelled or -ENOENT.
+  void cancelFd(int fd, uint64_t userData);
+  // Cancels the request(s) carrying `target` user data. Completion: 0/-ENOENT/-EALREADY.
+  void cancel(uint64_t target, uint64_t userData);
+
+  // Submits everything prepared and waits until at least one completion is ready or `timeout`
+  // passes; returns the completions reaped (the CQ is advanced once for the whole batch). The
+  // span is valid until the next call.
+  std::span<const Completion> wait(std::chrono::milliseconds timeout);
+
+ private:
+  struct Deleter {
+    void operator()(io_uring* ring) const;
+  };
+  Ring() = default;
+  ::io_uring_sqe* sqe();  // never null: submits to make room when the SQ is full
+
+  std::unique_ptr<io_uring, Deleter> ring_;
+  Features features_;
+  std::vector<Completion> batch_;
+};
+
+// Start-up check: can this process use io_uring at all, with the operations ringlb needs?
+// Returns an empty string if yes, else a one-line reason naming the cause (kernel too old,
+// disabled by the kernel.io_uring_disabled sysctl, blocked by seccomp/container policy,
+// missing operation).
+std::string probeIoUring();
+
+}  // namespace ringlb::io

@@ -1,0 +1,20 @@
+#pragma once
+// Plain socket system calls the data plane needs outside io_uring: listener creation, options,
+// and the abortive close that turns a received reset into a reset sent. Return convention:
+// 0 / a valid fd on success, -errno on failure (see docs/principles.md).
+#include "ringlb/net/Address.h"
+
+namespace ringlb::net {
+
+// socket + SO_REUSEADDR + SO_REUSEPORT (+ IPV6_V6ONLY for IPv6, so "0.0.0.0:80" and "[::]:80"
+// can both be listened on) + bind + listen. Non-blocking, close-on-exec.
+int createListener(const Address& address, int backlog);
+// The address a bound socket ended up on (resolves port 0).
+Address localAddress(int fd);
+Address peerAddress(int fd);
+// A non-blocking, close-on-exec TCP socket of `family` with TCP_NODELAY set.
+int createStreamSocket(int family);
+// Closes with SO_LINGER {on, 0}: the kernel sends RST instead of FIN.
+void closeWithReset(int fd);
+
+}  // namespace ringlb::net

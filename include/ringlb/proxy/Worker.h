@@ -1,0 +1,174 @@
+#pragma once
+// A worker: one thread, one io_uring, its own SO_REUSEPORT listeners, and every connection it
+// accepts for that connection's whole life. Nothing here is shared with other workers except
+// the immutable snapshot and relaxed atomic counters (connection limits, server load).
+//
+// Threading: construct on any thread, then call run() on the worker's own thread (the ring is
+// created there: SINGLE_ISSUER binds it to its creator). requestStop() may be called from any
+// thread; everything else is private to the worker thread.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <memory>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "ringlb/io/BufferRing.h"
+#include "ringlb/io/PipePool.h"
+#include "ringlb/io/Ring.h"
+#include "ringlb/proxy/Session.h"
+#include "ringlb/proxy/Snapshot.h"
+
+namespace ringlb::proxy {
+
+struct ListenerSocket {
+  int fd = -1;
+  uint16_t frontend = 0;
+};
+
+// Per-worker counters, written only by the worker thread; read by others only after join().
+struct WorkerStats {
+  uint64_t accepted = 0;
+  uint64_t closed = 0;
+  uint64_t connectFailures = 0;
+  uint64_t noServer = 0;
+  uint64_t timeouts = 0;
+  uint64_t resets = 0;
+  uint64_t bytesClientToServer = 0;
+  uint64_t bytesServerToClient = 0;
+};
+
+struct WorkerOptions {
+  unsigned ringEntries = 4096;
+  unsigned bufferCount = 1024;       // provided buffers per worker (power of two)
+  unsigned bufferSize = 32 * 1024;   // bytes each: also the copy-mode per-direction cap
+  unsigned pipeSize = 256 * 1024;    // requested F_SETPIPE_SZ for splice pipes
+  std::size_t pipePoolIdle = 256;    // idle pipes kept per worker
+  uint8_t autoSpliceAfter = 4;       // relay auto: consecutive full reads before switching
+};
+
+class Worker {
+ public:
+  Worker(unsigned id, SnapshotPtr snapshot, std::vector<ListenerSocket> listeners,
+         WorkerOptions options = {});
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs the event loop until stopped. Call on the worker's own thread. `ready` receives an empty
+  // string once the ring is set up, or the reason it could not be.
+  void run(std::promise<std::string> ready);
+  // Graceful stop: stop accepting, let sessions finish for up to shutdown_grace, then close the
+  // rest and return from run(). Thread-safe, idempotent.
+  void requestStop();
+
+  const WorkerStats& stats() const { return stats_; }
+
+ private:
+  // Operation tags carried in user_data (see io/UserData.h).
+  enum class Op : uint8_t {
+    Accept = 1,          // slot = listener index
+    Wake,                // eventfd read: requestStop() or a future snapshot hand-off
+    Connect,
+    ConnectTimeout,
+    ClientToServer,      // the one operation in flight of direction c2s
+    ServerToClient,      // the one operation in flight of direction s2c
+    Cancel,              // completions of cancel requests: informational only
+  };
+
+  struct Listener {
+    ListenerSocket socket;
+    bool armed = false;        // an accept is in flight
+    bool cancelling = false;   // a cancel for it is in flight
+    bool closed = false;
+  };
+
+  struct Expiry {
+    Clock::time_point when;
+    uint32_t slot;
+    uint32_t generation;
+    bool operator>(const Expiry& other) const { return when > other.when; }
+  };
+
+  struct BufferWaiter {
+    uint32_t slot;
+    uint32_t generation;
+    bool c2s;
+  };
+
+  // --- loop (Worker.cc) ---
+  void loop();
+  void dispatch(const io::Completion& completion);
+  void onWake();
+  void beginStop();
+  void expireSessions();
+  std::chrono::milliseconds nextWait() const;
+
+  // --- accepting and limits (Accept.cc) ---
+  void updateAccepting();
+  bool mayAccept(uint16_t frontend) const;
+  void onAccept(uint32_t listenerIndex, const io::Completion& completion);
+  void startSession(int clientFd, uint16_t frontend);
+
+  // --- connecting and failover (Connect.cc) ---
+  void connectNext(Session& session, uint32_t slot);
+  void onConnect(Session& session, uint32_t slot, int result);
+
+  // --- relaying (Relay.cc) ---
+  void startRelay(Session& session, uint32_t slot);
+  void pump(Session& session, uint32_t slot, bool c2s);
+  void onDirection(Session& session, uint32_t slot, bool c2s, const io::Completion& completion);
+  void onRecv(Session& session, uint32_t slot, bool c2s, const io::Completion& completion);
+  void onSend(Session& session, uint32_t slot, bool c2s, int result);
+  void onSpliceIn(Session& session, uint32_t slot, bool c2s, int result);
+  void onSpliceOut(Session& session, uint32_t slot, bool c2s, int result);
+  void releaseBuffer(uint16_t id);
+  void wakeBufferWaiters();
+
+  // --- session lifecycle (Session.cc) ---
+  // The single place where SessionState changes. Returns false (and changes nothing) for a
+  // transition the state machine does not allow.
+  bool transition(Session& session, uint32_t slot, SessionState to);
+  // Starts closing: cancels in-flight operations; the session is freed once they completed.
+  void close(Session& session, uint32_t slot, bool reset);
+  void maybeFree(Session& session, uint32_t slot);
+  void scheduleExpiry(Session& session, uint32_t slot);
+  Clock::time_point deadline(const Session& session) const;
+  uint32_t allocateSlot();
+  uint64_t tag(Op op, uint32_t slot) const;
+  Direction& direction(Session& session, bool c2s) { return c2s ? session.c2s : session.s2c; }
+  int from(const Session& session, bool c2s) const { return c2s ? session.clientFd : session.serverFd; }
+  int to(const Session& session, bool c2s) const { return c2s ? session.serverFd : session.clientFd; }
+  void touch(Session& session, int fd);
+
+  unsigned id_;
+  SnapshotPtr snapshot_;
+  WorkerOptions options_;
+  std::vector<Listener> listeners_;
+  std::unique_ptr<io::Ring> ring_;
+  std::unique_ptr<io::BufferRing> buffers_;
+  io::PipePool pipes_;
+  std::vector<std::unique_ptr<lb::Picker>> pickers_;  // per backend of snapshot_
+
+  std::deque<Session> sessions_;  // deque: references stay valid as it grows
+  std::vector<uint32_t> freeSlots_;
+  std::size_t liveSessions_ = 0;
+  std::deque<std::pair<int, uint16_t>> pendingAccepts_;  // accepted while at a limit
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
+  std::deque<BufferWaiter> bufferWaiters_;
+
+  int wakeFd_ = -1;
+  uint64_t wakeValue_ = 0;
+  std::atomic<bool> stopRequested_{false};
+  bool stopping_ = false;
+  Clock::time_point now_;
+  Clock::time_point stopDeadline_;
+  Clock::time_point acceptBackoffUntil_;
+  Clock::time_point lastAcceptWarning_;
+  WorkerStats stats_;
+};
+
+}  // namespace ringlb::proxy

@@ -1,0 +1,148 @@
+#include "ringlb/app/Server.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+
+#include "ringlb/net/Socket.h"
+
+namespace ringlb::app {
+
+Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
+
+Server::~Server() {
+  stopWorkers();
+  joinWorkers();
+  if (signalFd_ >= 0) ::close(signalFd_);
+}
+
+unsigned Server::workerCount() const {
+  if (config_->global.workers != 0) return config_->global.workers;
+  // "auto": the CPUs we may run on (respects taskset and cgroup cpusets), not all CPUs.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::string Server::start() {
+  // Signals are handled synchronously on this thread through a signalfd; blocking them before
+  // the workers start makes every worker inherit the mask. SIGPIPE is ignored outright: sends
+  // use MSG_NOSIGNAL, but splice cannot.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  signalFd_ = ::signalfd(-1, &mask, SFD_CLOEXEC);
+  if (signalFd_ < 0) return std::string("signalfd: ") + std::strerror(errno);
+
+  const unsigned n = workerCount();
+  auto snapshot = proxy::buildSnapshot(config_);
+  // Every worker gets its own SO_REUSEPORT socket per address, so the kernel spreads new
+  // connections across workers without any hand-off between threads. A port 0 in the config
+  // is resolved by the first bind and reused for the other workers' sockets.
+  std::vector<std::vector<proxy::ListenerSocket>> perWorker(n);
+  std::vector<int> opened;
+  auto fail = [&opened](std::string message) {
+    for (int fd : opened) ::close(fd);
+    return message;
+  };
+  for (std::size_t f = 0; f < config_->frontends.size(); ++f) {
+    const config::Frontend& frontend = config_->frontends[f];
+    for (net::Address address : frontend.listen) {
+      for (unsigned w = 0; w < n; ++w) {
+        const int fd = net::createListener(address, SOMAXCONN);
+        if (fd < 0) {
+          return fail("frontend '" + frontend.name + "': cannot listen on " + address.toString() +
+                      ": " + std::strerror(-fd));
+        }
+        opened.push_back(fd);
+        if (w == 0) address = net::localAddress(fd);
+        perWorker[w].push_back(proxy::ListenerSocket{fd, static_cast<uint16_t>(f)});
+      }
+      spdlog::info("frontend '{}' listening on {}", frontend.name, address.toString());
+    }
+  }
+
+  std::vector<std::future<std::string>> ready;
+  for (unsigned w = 0; w < n; ++w) {
+    workers_.push_back(std::make_unique<proxy::Worker>(w, snapshot, std::move(perWorker[w])));
+    std::promise<std::string> promise;
+    ready.push_back(promise.get_future());
+    threads_.emplace_back([worker = workers_.back().get(), p = std::move(promise)]() mutable {
+      worker->run(std::move(p));
+    });
+  }
+  std::string error;
+  for (auto& f : ready) {
+    std::string e = f.get();
+    if (!e.empty() && error.empty()) error = e;
+  }
+  if (!error.empty()) {
+    stopWorkers();
+    joinWorkers();
+    workers_.clear();  // closes the listeners they own
+    return error;
+  }
+  spdlog::info("ringlb ready: {} workers, {} frontends, {} backends", n, config_->frontends.size(),
+               config_->backends.size());
+  return {};
+}
+
+int Server::run() {
+  for (;;) {
+    signalfd_siginfo info{};
+    const ssize_t got = ::read(signalFd_, &info, sizeof info);
+    if (got != sizeof info) {
+      if (got < 0 && errno == EINTR) continue;
+      spdlog::error("signalfd read failed: {}", std::strerror(errno));
+      break;
+    }
+    if (info.ssi_signo == SIGHUP) {
+      spdlog::warn("SIGHUP: configuration reload is not implemented yet; keeping the running configuration");
+      continue;
+    }
+    spdlog::info("{}: stopping; open connections get up to {} ms to finish",
+                 strsignal(static_cast<int>(info.ssi_signo)),
+                 config_->global.shutdownGrace.count());
+    break;
+  }
+  stopWorkers();
+  joinWorkers();
+  proxy::WorkerStats total;
+  for (const auto& w : workers_) {
+    total.accepted += w->stats().accepted;
+    total.closed += w->stats().closed;
+    total.connectFailures += w->stats().connectFailures;
+    total.timeouts += w->stats().timeouts;
+    total.bytesClientToServer += w->stats().bytesClientToServer;
+    total.bytesServerToClient += w->stats().bytesServerToClient;
+  }
+  spdlog::info("stopped: {} connections accepted, {} closed, {} connect failures, {} timeouts, "
+               "{} bytes client->server, {} bytes server->client",
+               total.accepted, total.closed, total.connectFailures, total.timeouts,
+               total.bytesClientToServer, total.bytesServerToClient);
+  return 0;
+}
+
+void Server::stopWorkers() {
+  for (auto& w : workers_) w->requestStop();
+}
+
+void Server::joinWorkers() {
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+}  // namespace ringlb::app

@@ -1,0 +1,43 @@
+#include "ringlb/io/PipePool.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace ringlb::io {
+
+namespace {
+void closePipe(const Pipe& pipe) {
+  if (pipe.read >= 0) ::close(pipe.read);
+  if (pipe.write >= 0) ::close(pipe.write);
+}
+}  // namespace
+
+PipePool::~PipePool() {
+  for (const Pipe& pipe : idle_) closePipe(pipe);
+}
+
+Pipe PipePool::acquire() {
+  if (!idle_.empty()) {
+    Pipe pipe = idle_.back();
+    idle_.pop_back();
+    return pipe;
+  }
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return Pipe{};
+  Pipe pipe{fds[0], fds[1], 65536};
+  const int got = ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(capacity_));
+  if (got > 0) pipe.capacity = static_cast<unsigned>(got);
+  ++created_;
+  return pipe;
+}
+
+void PipePool::release(Pipe pipe, bool empty) {
+  if (!pipe.valid()) return;
+  if (empty && idle_.size() < maxIdle_) {
+    idle_.push_back(pipe);
+  } else {
+    closePipe(pipe);
+  }
+}
+
+}  // namespace ringlb::io

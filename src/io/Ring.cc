@@ -1,0 +1,284 @@
+#include "ringlb/io/Ring.h"
+
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+
+namespace ringlb::io {
+namespace {
+
+// Timespecs handed to the kernel by pointer must live until the SQE is submitted. The kernel
+// copies them during io_uring_enter, so a per-thread queue cleared after each submit suffices.
+thread_local std::deque<__kernel_timespec> tlsTimespecs;
+
+__kernel_timespec* stableTimespec(std::chrono::milliseconds ms) {
+  auto& ts = tlsTimespecs.emplace_back();
+  ts.tv_sec = ms.count() / 1000;
+  ts.tv_nsec = (ms.count() % 1000) * 1000000;
+  return &ts;
+}
+
+// Reserved user_data for CQEs the proxy never waits on (the poll half of a poll->splice link).
+constexpr uint64_t kIgnoredUserData = 0;
+
+}  // namespace
+
+bool Completion::more() const { return (flags & IORING_CQE_F_MORE) != 0; }
+bool Completion::hasBuffer() const { return (flags & IORING_CQE_F_BUFFER) != 0; }
+uint16_t Completion::bufferId() const {
+  return static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+}
+
+std::string Features::describe() const {
+  std::string out;
+  auto add = [&out](bool on, const char* name) {
+    out += on ? " +" : " -";
+    out += name;
+  };
+  add(singleIssuer, "single_issuer");
+  add(deferTaskrun, "defer_taskrun");
+  add(coopTaskrun, "coop_taskrun");
+  add(registeredRingFd, "registered_ring_fd");
+  add(extArg, "ext_arg");
+  add(cqeSkip, "cqe_skip");
+  add(multishotAccept, "multishot_accept");
+  add(bufferRing, "buffer_ring");
+  return out.empty() ? out : out.substr(1);
+}
+
+void Ring::Deleter::operator()(io_uring* ring) const {
+  io_uring_queue_exit(ring);
+  delete ring;
+}
+
+Ring::~Ring() = default;
+
+std::unique_ptr<Ring> Ring::create(const Options& options, std::string* error) {
+  // Best first. DEFER_TASKRUN runs completion work only when we reap (no IPIs, no task work
+  // interrupting the loop) and needs SINGLE_ISSUER; COOP_TASKRUN is the pre-6.1 fallback.
+  // A kernel that does not know a flag answers EINVAL, so we drop flags until one is accepted.
+  const unsigned kBase = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  const unsigned attempts[] = {
+      kBase | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+      kBase | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
+      kBase | IORING_SETUP_COOP_TASKRUN,
+      IORING_SETUP_CQSIZE,
+      0,
+  };
+  std::unique_ptr<Ring> self(new Ring());
+  auto* raw = new io_uring{};
+  int rc = -EINVAL;
+  unsigned chosen = 0;
+  for (unsigned flags : attempts) {
+    io_uring_params params{};
+    params.flags = flags;
+    params.cq_entries = options.entries * 4;
+    rc = io_uring_queue_init_params(options.entries, raw, &params);
+    if (rc == 0) {
+      chosen = flags;
+      self->features_.extArg = (params.features & IORING_FEAT_EXT_ARG) != 0;
+      self->features_.cqeSkip = (params.features & IORING_FEAT_CQE_SKIP) != 0;
+      break;
+    }
+    if (rc != -EINVAL) break;
+  }
+  if (rc != 0) {
+    delete raw;
+    if (error != nullptr) *error = std::string("io_uring_setup failed: ") + std::strerror(-rc);
+    return nullptr;
+  }
+  self->ring_.reset(raw);
+  self->features_.singleIssuer = (chosen & IORING_SETUP_SINGLE_ISSUER) != 0;
+  self->features_.deferTaskrun = (chosen & IORING_SETUP_DEFER_TASKRUN) != 0;
+  self->features_.coopTaskrun = (chosen & IORING_SETUP_COOP_TASKRUN) != 0;
+  // A registered ring fd saves an fget/fput on every io_uring_enter; optional (5.18+).
+  self->features_.registeredRingFd = io_uring_register_ring_fd(raw) == 1;
+  if (io_uring_probe* probe = io_uring_get_probe_ring(raw)) {
+    // Multishot accept and ring-mapped buffers arrived in 5.19 together with IORING_OP_SOCKET,
+    // which is the closest thing to a probe bit they have.
+    const bool is519 = io_uring_opcode_supported(probe, IORING_OP_SOCKET) != 0;
+    self->features_.multishotAccept = is519;
+    self->features_.bufferRing = is519;
+    io_uring_free_probe(probe);
+  }
+  return self;
+}
+
+io_uring_sqe* Ring::sqe() {
+  io_uring_sqe* s = io_uring_get_sqe(ring_.get());
+  while (s == nullptr) {
+    // SQ full: push what we have to the kernel (does not wait) and take a fresh entry.
+    io_uring_submit(ring_.get());
+    s = io_uring_get_sqe(ring_.get());
+  }
+  return s;
+}
+
+namespace {
+// Links must be prepared within one submission: make room for all their SQEs up front, so that
+// sqe() cannot flush half a link.
+void reserve(io_uring* ring, unsigned n) {
+  if (io_uring_sq_space_left(ring) < n) io_uring_submit(ring);
+}
+}  // namespace
+
+void Ring::accept(int listenFd, uint64_t userData) {
+  io_uring_sqe* s = sqe();
+  if (features_.multishotAccept) {
+    io_uring_prep_multishot_accept(s, listenFd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  } else {
+    io_uring_prep_accept(s, listenFd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  }
+  io_uring_sqe_set_data64(s, userData);
+}
+
+void Ring::connect(int fd, const sockaddr* addr, socklen_t len, std::chrono::milliseconds timeout,
+                   uint64_t userData, uint64_t timeoutUserData) {
+  reserve(ring_.get(), 2);
+  io_uring_sqe* c = sqe();
+  io_uring_sqe* t = sqe();
+  io_uring_prep_connect(c, fd, addr, len);
+  io_uring_sqe_set_data64(c, userData);
+  c->flags |= IOSQE_IO_LINK;
+  io_uring_prep_link_timeout(t, stableTimespec(timeout), 0);
+  io_uring_sqe_set_data64(t, timeoutUserData);
+}
+
+void Ring::recvProvided(int fd, uint16_t group, uint64_t userData) {
+  io_uring_sqe* s = sqe();
+  // len 0: the kernel uses the selected buffer's full length.
+  io_uring_prep_recv(s, fd, nullptr, 0, 0);
+  s->flags |= IOSQE_BUFFER_SELECT;
+  s->buf_group = group;
+  io_uring_sqe_set_data64(s, userData);
+}
+
+void Ring::send(int fd, const void* data, std::size_t len, uint64_t userData) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_send(s, fd, data, len, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(s, userData);
+}
+
+void Ring::spliceIn(int fd, int pipeWrite, unsigned len, uint64_t userData) {
+  reserve(ring_.get(), 2);
+  io_uring_sqe* p = sqe();
+  io_uring_sqe* s = sqe();
+  io_uring_prep_poll_add(p, fd, POLLIN);
+  // The poll's own CQE is noise: skip it on success; on failure it carries kIgnoredUserData and
+  // the splice completes with -ECANCELED, which is the completion the caller acts on.
+  p->flags |= IOSQE_IO_LINK | (features_.cqeSkip ? IOSQE_CQE_SKIP_SUCCESS : 0);
+  io_uring_sqe_set_data64(p, kIgnoredUserData);
+  io_uring_prep_splice(s, fd, -1, pipeWrite, -1, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  io_uring_sqe_set_data64(s, userData);
+}
+
+void Ring::spliceOut(int pipeRead, int fd, unsigned len, bool pollFirst, uint64_t userData) {
+  reserve(ring_.get(), 2);
+  if (pollFirst) {
+    io_uring_sqe* p = sqe();
+    io_uring_prep_poll_add(p, fd, POLLOUT);
+    p->flags |= IOSQE_IO_LINK | (features_.cqeSkip ? IOSQE_CQE_SKIP_SUCCESS : 0);
+    io_uring_sqe_set_data64(p, kIgnoredUserData);
+  }
+  io_uring_sqe* s = sqe();
+  io_uring_prep_splice(s, pipeRead, -1, fd, -1, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  io_uring_sqe_set_data64(s, userData);
+}
+
+void Ring::read(int fd, void* buf, unsigned len, uint64_t userData) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_read(s, fd, buf, len, 0);
+  io_uring_sqe_set_data64(s, userData);
+}
+
+void Ring::timeout(std::chrono::milliseconds after, uint64_t userData) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_timeout(s, stableTimespec(after), 0, 0);
+  io_uring_sqe_set_data64(s, userData);
+}
+
+void Ring::cancelFd(int fd, uint64_t userData) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL);
+  io_uring_sqe_set_data64(s, userData);
+}
+
+void Ring::cancel(uint64_t target, uint64_t userData) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel64(s, target, 0);
+  io_uring_sqe_set_data64(s, userData);
+}
+
+std::span<const Completion> Ring::wait(std::chrono::milliseconds timeout) {
+  io_uring* ring = ring_.get();
+  __kernel_timespec ts{};
+  ts.tv_sec = timeout.count() / 1000;
+  ts.tv_nsec = (timeout.count() % 1000) * 1000000;
+  io_uring_cqe* first = nullptr;
+  // One io_uring_enter: submits the whole batch prepared since the last call and waits.
+  // -ETIME (timeout) and -EINTR (signal) are normal outcomes: reap whatever is there.
+  io_uring_submit_and_wait_timeout(ring, &first, 1, &ts, nullptr);
+  tlsTimespecs.clear();
+  batch_.clear();
+  unsigned head = 0;
+  unsigned seen = 0;
+  io_uring_cqe* cqe = nullptr;
+  io_uring_for_each_cqe(ring, head, cqe) {
+    ++seen;
+    // Without EXT_ARG, liburing implements the wait timeout with an internal SQE of its own.
+    if (cqe->user_data == LIBURING_UDATA_TIMEOUT || cqe->user_data == kIgnoredUserData) continue;
+    batch_.push_back(Completion{cqe->user_data, cqe->res, cqe->flags});
+  }
+  io_uring_cq_advance(ring, seen);
+  return batch_;
+}
+
+std::string probeIoUring() {
+  io_uring ring{};
+  const int rc = io_uring_queue_init(8, &ring, 0);
+  if (rc == -ENOSYS) {
+    return "io_uring is not available: the kernel has no io_uring_setup (too old, or built "
+           "without CONFIG_IO_URING)";
+  }
+  if (rc == -EPERM || rc == -EACCES) {
+    std::string sysctl;
+    std::ifstream("/proc/sys/kernel/io_uring_disabled") >> sysctl;
+    if (!sysctl.empty() && sysctl != "0") {
+      return "io_uring is disabled by sysctl kernel.io_uring_disabled=" + sysctl +
+             " (set it to 0 to run ringlb)";
+    }
+    return "io_uring_setup was denied (" + std::string(std::strerror(-rc)) +
+           "): blocked by a seccomp or container security policy";
+  }
+  if (rc < 0) return std::string("io_uring_setup failed: ") + std::strerror(-rc);
+
+  std::string missing;
+  if (io_uring_probe* probe = io_uring_get_probe_ring(&ring)) {
+    const std::pair<int, const char*> needed[] = {
+        {IORING_OP_ACCEPT, "ACCEPT"},         {IORING_OP_CONNECT, "CONNECT"},
+        {IORING_OP_RECV, "RECV"},             {IORING_OP_SEND, "SEND"},
+        {IORING_OP_SPLICE, "SPLICE"},         {IORING_OP_POLL_ADD, "POLL_ADD"},
+        {IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT"}, {IORING_OP_TIMEOUT, "TIMEOUT"},
+        {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"}, {IORING_OP_READ, "READ"},
+        {IORING_OP_SOCKET, "SOCKET (Linux 5.19)"},
+    };
+    for (const auto& [op, name] : needed) {
+      if (io_uring_opcode_supported(probe, op) == 0) missing += std::string(missing.empty() ? "" : ", ") + name;
+    }
+    io_uring_free_probe(probe);
+  } else {
+    missing = "opcode probing (Linux 5.6)";
+  }
+  io_uring_queue_exit(&ring);
+  if (!missing.empty()) {
+    return "io_uring is too old on this kernel: missing " + missing + "; ringlb needs Linux 5.19+";
+  }
+  return {};
+}
+
+}  // namespace ringlb::io

@@ -1,0 +1,34 @@
+// The factory behind makeBalancer, and the Roster every algorithm starts from. Runs on the
+// control thread (it may take time: the rendezvous table); the result is immutable.
+#include "ringlb/lb/Balancer.h"
+
+#include "Roster.h"
+
+namespace ringlb::lb {
+namespace detail {
+
+Roster::Roster(const ServerSet& set) : serverCount(set.servers.size()) {
+  weights.reserve(serverCount);
+  maxConnections.reserve(serverCount);
+  for (std::size_t i = 0; i < serverCount; ++i) {
+    const ServerView& server = set.servers[i];
+    weights.push_back(server.weight);
+    maxConnections.push_back(server.maxConnections);
+    if (server.eligible && server.weight > 0) members.push_back(static_cast<uint32_t>(i));
+  }
+}
+
+}  // namespace detail
+
+BalancerPtr makeBalancer(Algorithm algorithm, const ServerSet& servers, uint64_t seed) {
+  switch (algorithm) {
+    case Algorithm::Rendezvous: return detail::makeRendezvous(servers, seed);
+    case Algorithm::RoundRobin: return detail::makeRoundRobin(servers);
+    case Algorithm::LeastConn: return detail::makeLeastConn(servers);
+    case Algorithm::Random: return detail::makeRandom(servers, seed);
+    case Algorithm::First: return detail::makeFirst(servers);
+  }
+  return nullptr;  // unreachable: every enumerator is handled above (-Wswitch checks it)
+}
+
+}  // namespace ringlb::lb

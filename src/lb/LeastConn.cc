@@ -1,0 +1,80 @@
+// leastconn: the server with the fewest active connections relative to its weight, i.e. the
+// smallest (active + 1) / weight; ties go round robin so equally loaded servers take turns.
+//
+// Why the counts are shared (ServerLoad, one per backend, relaxed atomics) rather than per
+// worker: a server's load is every connection to it, whichever worker made it. Per-worker counts
+// would each see a fraction and max_connections could not be enforced at all. Relaxed ordering is
+// enough because the counts publish no other data: they only steer the next choice, and a stale
+// read (another worker's acquire not yet visible) shifts at most that one pick.
+//
+// Contracts: the Balancer (Roster) is immutable and shared; the Picker owns only the round-robin
+// cursor (per worker, no locks). Candidates are ranked by the same key, so failover goes to the
+// next least loaded. O(N) per pick.
+#include <algorithm>
+#include <memory>
+
+#include "Roster.h"
+
+namespace ringlb::lb::detail {
+namespace {
+
+class LeastConnBalancer final : public Balancer,
+                                public std::enable_shared_from_this<LeastConnBalancer> {
+ public:
+  explicit LeastConnBalancer(const ServerSet& set) : roster_(set) {}
+
+  std::unique_ptr<Picker> makePicker() const override;
+  Algorithm algorithm() const override { return Algorithm::LeastConn; }
+  const Roster& roster() const { return roster_; }
+
+ private:
+  Roster roster_;
+};
+
+class LeastConnPicker final : public Picker {
+ public:
+  explicit LeastConnPicker(std::shared_ptr<const LeastConnBalancer> balancer)
+      : balancer_(std::move(balancer)) {}
+
+  // Picker
+  void rank(const PickInput& input, std::size_t want, Candidates& out) override {
+    out.count = 0;
+    const Roster& roster = balancer_->roster();
+    const ServerLoad& load = *input.load;
+    const std::size_t members = roster.members.size();
+    if (members == 0) return;
+    // Offering from the cursor onwards makes BestOf's stable ties fall to the next in turn.
+    BestOf<double> best(want);
+    std::size_t m = cursor_ < members ? cursor_ : 0;
+    for (std::size_t step = 0; step < members; ++step) {
+      const uint32_t server = roster.members[m];
+      if (!roster.isFull(server, load)) {
+        best.offer(relativeLoad(load.active(server), roster.weights[server]), server);
+      }
+      if (++m == members) m = 0;
+    }
+    best.appendTo(out);
+    if (out.count > 0) cursor_ = positionAfter(roster, out.index[0]);
+  }
+
+ private:
+  // The member position following `server`. Members are in ascending server order.
+  static std::size_t positionAfter(const Roster& roster, uint32_t server) {
+    const auto it = std::lower_bound(roster.members.begin(), roster.members.end(), server);
+    const std::size_t next = static_cast<std::size_t>(it - roster.members.begin()) + 1;
+    return next == roster.members.size() ? 0 : next;
+  }
+
+  std::shared_ptr<const LeastConnBalancer> balancer_;
+  std::size_t cursor_ = 0;  // member position where the next tie-break scan starts
+};
+
+std::unique_ptr<Picker> LeastConnBalancer::makePicker() const {
+  return std::make_unique<LeastConnPicker>(shared_from_this());
+}
+
+}  // namespace
+
+BalancerPtr makeLeastConn(const ServerSet& set) { return std::make_shared<LeastConnBalancer>(set); }
+
+}  // namespace ringlb::lb::detail

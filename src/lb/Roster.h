@@ -1,0 +1,92 @@
+#pragma once
+// Internal to lb/: what every algorithm copies out of a ServerSet at build time, and the helpers
+// their Pickers share. Built on the control thread, immutable afterwards, read by every worker.
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "ringlb/lb/Balancer.h"
+
+namespace ringlb::lb::detail {
+
+// The servers of one backend as the balancers need them. `members` is decided once, at build
+// time: a server that is ineligible or has weight 0 is simply not a member, so no picker ever
+// tests those conditions on the data path. Fullness (max_connections) is dynamic and is checked
+// at pick time against ServerLoad.
+struct Roster {
+  explicit Roster(const ServerSet& set);
+
+  std::size_t serverCount = 0;
+  std::vector<uint32_t> members;         // server indexes: eligible && weight > 0, config order
+  std::vector<uint32_t> weights;         // per server index
+  std::vector<uint32_t> maxConnections;  // per server index; 0 = unlimited
+
+  // At its limit a server is skipped as if full. A snapshot read: another worker may take the
+  // last slot right after, so max_connections is exact only up to concurrent picks (see
+  // docs/balancing.md).
+  bool isFull(uint32_t server, const ServerLoad& load) const {
+    assert(load.size() == serverCount);
+    const uint32_t limit = maxConnections[server];
+    return limit != 0 && load.active(server) >= limit;
+  }
+};
+
+inline bool contains(const Candidates& out, uint32_t server) {
+  for (std::size_t i = 0; i < out.count; ++i) {
+    if (out.index[i] == server) return true;
+  }
+  return false;
+}
+
+inline void push(Candidates& out, uint32_t server) {
+  assert(out.count < kMaxCandidates);
+  out.index[out.count++] = server;
+}
+
+// Keeps the `want` (<= kMaxCandidates) best offers, smallest key first. Stable: among equal keys
+// the one offered first ranks first, which is how callers express their tie-break order.
+template <typename Key>
+class BestOf {
+ public:
+  explicit BestOf(std::size_t want) : want_(want < kMaxCandidates ? want : kMaxCandidates) {}
+
+  void offer(Key key, uint32_t server) {
+    if (want_ == 0 || (count_ == want_ && !(key < keys_[count_ - 1]))) return;
+    std::size_t at = count_ < want_ ? count_++ : count_ - 1;
+    while (at > 0 && key < keys_[at - 1]) {
+      keys_[at] = keys_[at - 1];
+      servers_[at] = servers_[at - 1];
+      --at;
+    }
+    keys_[at] = key;
+    servers_[at] = server;
+  }
+
+  void appendTo(Candidates& out) const {
+    for (std::size_t i = 0; i < count_ && out.count < kMaxCandidates; ++i) push(out, servers_[i]);
+  }
+
+ private:
+  std::size_t want_;
+  std::size_t count_ = 0;
+  Key keys_[kMaxCandidates]{};
+  uint32_t servers_[kMaxCandidates]{};
+};
+
+// Load relative to weight, the key leastconn and random compare (smaller is better). The +1
+// counts the connection being placed, as HAProxy does: from an idle start the heavier server is
+// preferred instead of every server tying at zero. Integer ratios that are equal give equal
+// doubles (division is correctly rounded), so ties stay ties.
+inline double relativeLoad(uint32_t active, uint32_t weight) {
+  return (static_cast<double>(active) + 1.0) / static_cast<double>(weight);
+}
+
+// One factory per algorithm file; makeBalancer (Balancer.cc) dispatches.
+BalancerPtr makeRendezvous(const ServerSet& set, uint64_t seed);
+BalancerPtr makeRoundRobin(const ServerSet& set);
+BalancerPtr makeLeastConn(const ServerSet& set);
+BalancerPtr makeRandom(const ServerSet& set, uint64_t seed);
+BalancerPtr makeFirst(const ServerSet& set);
+
+}  // namespace ringlb::lb::detail

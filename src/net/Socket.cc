@@ -1,0 +1,58 @@
+#include "ringlb/net/Socket.h"
+
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace ringlb::net {
+
+int createListener(const Address& address, int backlog) {
+  const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  const int one = 1;
+  int rc = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (rc == 0) rc = ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (rc == 0 && address.family() == AF_INET6) {
+    rc = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  }
+  if (rc == 0) rc = ::bind(fd, address.sockaddr_ptr(), address.length());
+  if (rc == 0) rc = ::listen(fd, backlog);
+  if (rc != 0) {
+    const int err = errno;
+    ::close(fd);
+    return -err;
+  }
+  return fd;
+}
+
+Address localAddress(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  return Address::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+Address peerAddress(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  return Address::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+int createStreamSocket(int family) {
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  const int one = 1;
+  // Relayed bytes must not wait for Nagle: the client already decided when to send them.
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+void closeWithReset(int fd) {
+  const linger lg{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  ::close(fd);
+}
+
+}  // namespace ringlb::net

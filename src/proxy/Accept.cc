@@ -1,0 +1,136 @@
+// Accepting: one multishot accept per listener, paused and resumed against the connection limits
+// and after resource exhaustion, so that the kernel backlog (not our memory) absorbs overload.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ringlb/net/Socket.h"
+#include "ringlb/proxy/Worker.h"
+
+namespace ringlb::proxy {
+
+bool Worker::mayAccept(uint16_t frontend) const {
+  const config::Config& cfg = *snapshot_->config;
+  const SharedCounters& counters = *snapshot_->counters;
+  if (counters.active.load(std::memory_order_relaxed) >= cfg.global.maxConnections) return false;
+  const uint64_t frontendMax = cfg.frontends[frontend].maxConnections;
+  return frontendMax == 0 ||
+         counters.frontendActive[frontend].load(std::memory_order_relaxed) < frontendMax;
+}
+
+void Worker::updateAccepting() {
+  // Connections the kernel handed us while we were at a limit are served first, in order.
+  while (!stopping_ && !pendingAccepts_.empty() && mayAccept(pendingAccepts_.front().second)) {
+    const auto [fd, frontend] = pendingAccepts_.front();
+    pendingAccepts_.pop_front();
+    startSession(fd, frontend);
+  }
+  const bool backoff = now_ < acceptBackoffUntil_;
+  for (uint32_t i = 0; i < listeners_.size(); ++i) {
+    Listener& l = listeners_[i];
+    if (l.closed) continue;
+    const bool want = !stopping_ && !backoff && pendingAccepts_.empty() && mayAccept(l.socket.frontend);
+    if (want && !l.armed) {
+      ring_->accept(l.socket.fd, tag(Op::Accept, i));
+      l.armed = true;
+    } else if (!want && l.armed && !l.cancelling) {
+      // The multishot accept ends with a final completion (no MORE flag) once cancelled.
+      ring_->cancel(tag(Op::Accept, i), tag(Op::Cancel, 0));
+      l.cancelling = true;
+    } else if (stopping_ && !l.armed) {
+      ::close(l.socket.fd);
+      l.closed = true;
+    }
+  }
+}
+
+void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) {
+  Listener& l = listeners_[listenerIndex];
+  if (!completion.more()) {
+    l.armed = false;
+    l.cancelling = false;
+  }
+  const int res = completion.res;
+  if (res >= 0) {
+    ++stats_.accepted;
+    if (stopping_) {
+      ::close(res);
+    } else if (!mayAccept(l.socket.frontend) || !pendingAccepts_.empty()) {
+      // Raced with our own cancel: keep it, in order, until there is room. Never dropped.
+      pendingAccepts_.emplace_back(res, l.socket.frontend);
+    } else {
+      startSession(res, l.socket.frontend);
+    }
+    return;
+  }
+  switch (-res) {
+    case ECANCELED:
+      return;  // we paused it
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+      // Out of descriptors or memory. Retrying at once would spin on the same error; pausing
+      // leaves the connections in the kernel backlog until sessions close and free resources.
+      acceptBackoffUntil_ = now_ + std::chrono::milliseconds(100);
+      if (now_ - lastAcceptWarning_ >= std::chrono::seconds(1)) {
+        lastAcceptWarning_ = now_;
+        spdlog::warn("worker {}: accept failed: {}; pausing accepts for 100ms ({} sessions open)",
+                     id_, std::strerror(-res), liveSessions_);
+      }
+      return;
+    default:
+      // ECONNABORTED and friends: the client gave up before we took it; nothing to do.
+      return;
+  }
+}
+
+void Worker::startSession(int clientFd, uint16_t frontendIndex) {
+  const config::Config& cfg = *snapshot_->config;
+  const config::Frontend& frontend = cfg.frontends[frontendIndex];
+  const config::Backend& backend = cfg.backends[frontend.backendIndex];
+
+  const uint32_t slot = allocateSlot();
+  Session& s = sessions_[slot];
+  s.clientFd = clientFd;
+  s.frontend = frontendIndex;
+  s.backend = static_cast<uint16_t>(frontend.backendIndex);
+  s.snapshot = snapshot_;
+  s.clientActive = s.serverActive = now_;
+  snapshot_->counters->active.fetch_add(1, std::memory_order_relaxed);
+  snapshot_->counters->frontendActive[frontendIndex].fetch_add(1, std::memory_order_relaxed);
+  transition(s, slot, SessionState::Connecting);
+
+  // The client's address is the affinity key (rendezvous). Failing getpeername means the client
+  // is already gone: hashing an empty key is harmless, the connect or relay will notice.
+  const net::Address peer = net::peerAddress(clientFd);
+  uint8_t key[18] = {};
+  const auto ip = peer.ipBytes();
+  std::size_t keyLength = ip.size();
+  std::copy(ip.begin(), ip.end(), key);
+  if (backend.hashKey == lb::HashKey::SourceIpPort) {
+    const uint16_t port = peer.port();
+    key[keyLength++] = static_cast<uint8_t>(port >> 8);
+    key[keyLength++] = static_cast<uint8_t>(port & 0xff);
+  }
+  const BackendRuntime& runtime = snapshot_->backends[s.backend];
+  lb::PickInput input;
+  input.keyHash = lb::hashClientKey({key, keyLength}, cfg.global.hashSeed);
+  input.load = runtime.load.get();
+  const std::size_t want = std::min<std::size_t>(backend.retries + 1, lb::kMaxCandidates);
+  pickers_[s.backend]->rank(input, want, s.candidates);
+  if (s.candidates.count == 0) {
+    ++stats_.noServer;
+    if (now_ - lastAcceptWarning_ >= std::chrono::seconds(1)) {
+      lastAcceptWarning_ = now_;
+      spdlog::warn("backend '{}': no server available; closing client", backend.name);
+    }
+    close(s, slot, false);
+    return;
+  }
+  connectNext(s, slot);
+}
+
+}  // namespace ringlb::proxy

@@ -1,0 +1,239 @@
+// Relaying: each direction loops receive -> send (copy, through a provided buffer) or
+// splice-in -> splice-out (through a pooled pipe) with exactly one operation in flight. Bytes are
+// therefore forwarded in order, once, and a direction never holds more than one buffer or one
+// pipe of data: a slow reader throttles its writer through TCP flow control instead of growing
+// our memory.
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "ringlb/proxy/Worker.h"
+
+namespace ringlb::proxy {
+
+void Worker::startRelay(Session& s, uint32_t slot) {
+  transition(s, slot, SessionState::Relaying);
+  const config::RelayMode mode = s.snapshot->config->backends[s.backend].relay;
+  s.c2s.splice = s.s2c.splice = (mode == config::RelayMode::Splice);
+  pump(s, slot, true);
+  pump(s, slot, false);
+}
+
+void Worker::pump(Session& s, uint32_t slot, bool c2s) {
+  Direction& d = direction(s, c2s);
+  if (s.state != SessionState::Relaying || d.phase != Phase::Idle) return;
+  const uint64_t ud = tag(c2s ? Op::ClientToServer : Op::ServerToClient, slot);
+  if (d.buffer != kNoBuffer) {
+    ring_->send(to(s, c2s), buffers_->data(d.buffer) + d.offset, d.length - d.offset, ud);
+    d.phase = Phase::Send;
+  } else if (d.pipePending > 0) {
+    ring_->spliceOut(d.pipe.read, to(s, c2s), d.pipePending, false, ud);
+    d.phase = Phase::SpliceOut;
+  } else if (d.eof) {
+    // Everything the source sent before its FIN is delivered: forward the FIN. The opposite
+    // direction keeps flowing (half-close).
+    ::shutdown(to(s, c2s), SHUT_WR);
+    d.phase = Phase::Done;
+    if (direction(s, !c2s).phase == Phase::Done) {
+      close(s, slot, false);  // both directions finished: the normal end of a session
+    } else {
+      scheduleExpiry(s, slot);  // the *_fin timeouts now apply and may be shorter
+    }
+    return;
+  } else {
+    if (d.splice && !d.pipe.valid()) {
+      d.pipe = pipes_.acquire();
+      if (!d.pipe.valid()) {
+        // No descriptors for a pipe: relay this direction by copying instead. Correctness does
+        // not depend on splice, only efficiency does.
+        d.splice = false;
+      }
+    }
+    if (d.splice) {
+      ring_->spliceIn(from(s, c2s), d.pipe.write, d.pipe.capacity, ud);
+      d.phase = Phase::SpliceIn;
+    } else {
+      ring_->recvProvided(from(s, c2s), buffers_->group(), ud);
+      d.phase = Phase::Recv;
+    }
+  }
+  ++s.inflight;
+}
+
+void Worker::onDirection(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
+  Direction& d = direction(s, c2s);
+  --s.inflight;
+  const Phase was = d.phase;
+  d.phase = Phase::Idle;
+  if (s.state != SessionState::Relaying) {
+    // Closing: account for what the operation still did, so nothing leaks at free time.
+    if (completion.hasBuffer()) {
+      buffers_->taken();
+      releaseBuffer(completion.bufferId());
+    }
+    if (was == Phase::SpliceIn && completion.res > 0) d.pipePending += static_cast<uint32_t>(completion.res);
+    if (was == Phase::SpliceOut && completion.res > 0) d.pipePending -= static_cast<uint32_t>(completion.res);
+    maybeFree(s, slot);
+    return;
+  }
+  switch (was) {
+    case Phase::Recv:
+      onRecv(s, slot, c2s, completion);
+      break;
+    case Phase::Send:
+      onSend(s, slot, c2s, completion.res);
+      break;
+    case Phase::SpliceIn:
+      onSpliceIn(s, slot, c2s, completion.res);
+      break;
+    case Phase::SpliceOut:
+      onSpliceOut(s, slot, c2s, completion.res);
+      break;
+    case Phase::Idle:
+    case Phase::WaitBuffer:
+    case Phase::Done:
+      // No operation was in flight: a completion here means our accounting is broken.
+      spdlog::error("worker {}: completion for idle direction (slot {})", id_, slot);
+      close(s, slot, true);
+      break;
+  }
+}
+
+void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
+  Direction& d = direction(s, c2s);
+  const int res = completion.res;
+  if (res > 0) {
+    buffers_->taken();
+    d.buffer = completion.bufferId();
+    d.offset = 0;
+    d.length = static_cast<uint32_t>(res);
+    touch(s, from(s, c2s));
+    // relay: auto. A direction that keeps filling whole buffers is a bulk transfer: splice moves
+    // it without copying through user space. Short, interactive exchanges stay on recv/send,
+    // which costs fewer operations per message than splice's two.
+    if (static_cast<unsigned>(res) == buffers_->bufferSize()) {
+      if (d.fullReads < 255) ++d.fullReads;
+    } else {
+      d.fullReads = 0;
+    }
+    if (s.snapshot->config->backends[s.backend].relay == config::RelayMode::Auto &&
+        d.fullReads >= options_.autoSpliceAfter) {
+      d.splice = true;
+    }
+    pump(s, slot, c2s);
+    return;
+  }
+  if (res == 0) {
+    d.eof = true;
+    pump(s, slot, c2s);
+    return;
+  }
+  if (res == -ENOBUFS) {
+    // Every buffer is holding bytes for a peer that has not taken them yet. Back-pressure, not
+    // an error: park until a buffer comes back (releaseBuffer wakes us).
+    d.phase = Phase::WaitBuffer;
+    bufferWaiters_.push_back(BufferWaiter{slot, s.generation, c2s});
+    return;
+  }
+  if (res == -EINTR || res == -EAGAIN) {
+    pump(s, slot, c2s);
+    return;
+  }
+  ++stats_.resets;
+  close(s, slot, true);  // ECONNRESET and other errors: propagate as a reset
+}
+
+void Worker::onSend(Session& s, uint32_t slot, bool c2s, int res) {
+  Direction& d = direction(s, c2s);
+  if (res > 0) {
+    d.offset += static_cast<uint32_t>(res);
+    d.bytes += static_cast<uint64_t>(res);
+    (c2s ? stats_.bytesClientToServer : stats_.bytesServerToClient) += static_cast<uint64_t>(res);
+    touch(s, to(s, c2s));
+    if (d.offset == d.length) {
+      const uint16_t id = d.buffer;
+      d.buffer = kNoBuffer;
+      releaseBuffer(id);
+    }
+    pump(s, slot, c2s);
+    return;
+  }
+  if (res == 0 || res == -EINTR || res == -EAGAIN) {
+    pump(s, slot, c2s);
+    return;
+  }
+  ++stats_.resets;
+  close(s, slot, true);  // EPIPE/ECONNRESET: the receiver is gone
+}
+
+void Worker::onSpliceIn(Session& s, uint32_t slot, bool c2s, int res) {
+  Direction& d = direction(s, c2s);
+  if (res > 0) {
+    d.pipePending = static_cast<uint32_t>(res);
+    touch(s, from(s, c2s));
+  } else if (res == 0) {
+    d.eof = true;
+  } else if (res != -EAGAIN && res != -EINTR) {
+    ++stats_.resets;
+    close(s, slot, true);
+    return;
+  }
+  pump(s, slot, c2s);
+}
+
+void Worker::onSpliceOut(Session& s, uint32_t slot, bool c2s, int res) {
+  Direction& d = direction(s, c2s);
+  if (res > 0) {
+    d.pipePending -= static_cast<uint32_t>(res);
+    d.bytes += static_cast<uint64_t>(res);
+    (c2s ? stats_.bytesClientToServer : stats_.bytesServerToClient) += static_cast<uint64_t>(res);
+    touch(s, to(s, c2s));
+    pump(s, slot, c2s);
+    return;
+  }
+  if (res == -EAGAIN || res == 0) {
+    // The receiver's socket buffer is full (slow reader): wait for room rather than spin.
+    ring_->spliceOut(d.pipe.read, to(s, c2s), d.pipePending, true,
+                     tag(c2s ? Op::ClientToServer : Op::ServerToClient, slot));
+    d.phase = Phase::SpliceOut;
+    ++s.inflight;
+    return;
+  }
+  if (res == -EINTR) {
+    pump(s, slot, c2s);
+    return;
+  }
+  ++stats_.resets;
+  close(s, slot, true);
+}
+
+void Worker::releaseBuffer(uint16_t id) {
+  buffers_->recycle(id);
+  wakeBufferWaiters();
+}
+
+void Worker::wakeBufferWaiters() {
+  while (!bufferWaiters_.empty() && buffers_->available() > 0) {
+    const BufferWaiter w = bufferWaiters_.front();
+    bufferWaiters_.pop_front();
+    Session& s = sessions_[w.slot];
+    if (s.generation != w.generation || s.state != SessionState::Relaying) continue;
+    Direction& d = direction(s, w.c2s);
+    if (d.phase != Phase::WaitBuffer) continue;
+    d.phase = Phase::Idle;
+    // Re-arm every parked direction: a recv takes a buffer only when its data arrives, so
+    // most will not compete; those that lose the race park again.
+    pump(s, w.slot, w.c2s);
+  }
+}
+
+void Worker::touch(Session& s, int fd) {
+  if (fd == s.clientFd) {
+    s.clientActive = now_;
+  } else {
+    s.serverActive = now_;
+  }
+}
+
+}  // namespace ringlb::proxy

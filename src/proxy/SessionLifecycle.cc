@@ -1,0 +1,126 @@
+// The session state machine: the one place where SessionState changes, and the closing
+// protocol (cancel, wait for every in-flight completion, then free).
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "ringlb/io/UserData.h"
+#include "ringlb/net/Socket.h"
+#include "ringlb/proxy/Worker.h"
+
+namespace ringlb::proxy {
+
+namespace {
+bool allowed(SessionState from, SessionState to) {
+  switch (to) {
+    case SessionState::Connecting:
+      return from == SessionState::Free;
+    case SessionState::Relaying:
+      return from == SessionState::Connecting;
+    case SessionState::Closing:
+      return from == SessionState::Connecting || from == SessionState::Relaying;
+    case SessionState::Free:
+      return from == SessionState::Closing;
+  }
+  return false;
+}
+}  // namespace
+
+bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
+  if (!allowed(s.state, to)) {
+    spdlog::error("worker {}: session {} refused transition {} -> {}", id_, slot,
+                  static_cast<int>(s.state), static_cast<int>(to));
+    return false;
+  }
+  s.state = to;
+  switch (to) {
+    case SessionState::Connecting:
+      break;
+    case SessionState::Relaying:
+      scheduleExpiry(s, slot);
+      break;
+    case SessionState::Closing:
+      // Operations in flight hold references to the sockets: closing the fds would not stop
+      // them. Cancel them; their completions arrive with -ECANCELED (or their result if they
+      // raced) and maybeFree() frees the session after the last one.
+      if (s.inflight > 0) {
+        if (s.clientFd >= 0) ring_->cancelFd(s.clientFd, tag(Op::Cancel, 0));
+        if (s.serverFd >= 0) ring_->cancelFd(s.serverFd, tag(Op::Cancel, 0));
+      }
+      break;
+    case SessionState::Free: {
+      auto closeFd = [&s](int fd) {
+        if (fd < 0) return;
+        if (s.reset) {
+          net::closeWithReset(fd);
+        } else {
+          ::close(fd);
+        }
+      };
+      closeFd(s.clientFd);
+      closeFd(s.serverFd);
+      for (Direction* d : {&s.c2s, &s.s2c}) {
+        if (d->buffer != kNoBuffer) releaseBuffer(d->buffer);
+        pipes_.release(d->pipe, d->pipePending == 0);
+      }
+      if (s.serverCounted) s.snapshot->backends[s.backend].load->release(s.server);
+      SharedCounters& counters = *snapshot_->counters;
+      counters.active.fetch_sub(1, std::memory_order_relaxed);
+      counters.frontendActive[s.frontend].fetch_sub(1, std::memory_order_relaxed);
+      const uint32_t nextGeneration = s.generation + 1;
+      s = Session{};
+      s.generation = nextGeneration;
+      freeSlots_.push_back(slot);
+      --liveSessions_;
+      ++stats_.closed;
+      break;
+    }
+  }
+  return true;
+}
+
+void Worker::close(Session& s, uint32_t slot, bool reset) {
+  if (s.state != SessionState::Connecting && s.state != SessionState::Relaying) return;
+  s.reset = s.reset || reset;
+  transition(s, slot, SessionState::Closing);
+  maybeFree(s, slot);
+}
+
+void Worker::maybeFree(Session& s, uint32_t slot) {
+  if (s.state == SessionState::Closing && s.inflight == 0) transition(s, slot, SessionState::Free);
+}
+
+Clock::time_point Worker::deadline(const Session& s) const {
+  const config::Timeouts& client = s.snapshot->config->frontends[s.frontend].timeouts;
+  const config::Timeouts& server = s.snapshot->config->backends[s.backend].timeouts;
+  // HAProxy's meaning: a side is "half-closed" once one of its directions is shut, i.e. it sent
+  // us its FIN or we forwarded a FIN to it. Then its *_fin timeout replaces the idle timeout.
+  const bool clientHalf = s.c2s.eof || s.s2c.phase == Phase::Done;
+  const bool serverHalf = s.s2c.eof || s.c2s.phase == Phase::Done;
+  const auto clientLimit = clientHalf ? client.clientFin : client.client;
+  const auto serverLimit = serverHalf ? server.serverFin : server.server;
+  return std::min(s.clientActive + clientLimit, s.serverActive + serverLimit);
+}
+
+void Worker::scheduleExpiry(Session& s, uint32_t slot) {
+  expiries_.push(Expiry{deadline(s), slot, s.generation});
+}
+
+uint32_t Worker::allocateSlot() {
+  ++liveSessions_;
+  if (!freeSlots_.empty()) {
+    const uint32_t slot = freeSlots_.back();
+    freeSlots_.pop_back();
+    return slot;
+  }
+  sessions_.emplace_back();
+  return static_cast<uint32_t>(sessions_.size() - 1);
+}
+
+uint64_t Worker::tag(Op op, uint32_t slot) const {
+  const bool sessionOp = op == Op::Connect || op == Op::ConnectTimeout ||
+                         op == Op::ClientToServer || op == Op::ServerToClient;
+  const uint32_t generation = sessionOp ? sessions_[slot].generation : 0;
+  return io::UserData{static_cast<uint8_t>(op), generation, slot}.encode();
+}
+
+}  // namespace ringlb::proxy

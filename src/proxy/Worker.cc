@@ -1,0 +1,189 @@
+// The worker's event loop: submit, wait, dispatch a batch of completions, then the housekeeping
+// that depends on time (expiries, accept pauses, graceful stop).
+#include "ringlb/proxy/Worker.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ringlb/io/UserData.h"
+
+namespace ringlb::proxy {
+
+Worker::Worker(unsigned id, SnapshotPtr snapshot, std::vector<ListenerSocket> listeners,
+               WorkerOptions options)
+    : id_(id),
+      snapshot_(std::move(snapshot)),
+      options_(options),
+      pipes_(options.pipeSize, options.pipePoolIdle) {
+  for (const ListenerSocket& socket : listeners) listeners_.push_back(Listener{socket});
+  for (const BackendRuntime& backend : snapshot_->backends) {
+    pickers_.push_back(backend.balancer->makePicker());
+  }
+}
+
+Worker::~Worker() {
+  for (Listener& listener : listeners_) {
+    if (!listener.closed) ::close(listener.socket.fd);
+  }
+  if (wakeFd_ >= 0) ::close(wakeFd_);
+}
+
+void Worker::requestStop() {
+  stopRequested_.store(true, std::memory_order_release);
+  // The eventfd read pending in the ring completes and wakes the loop. Before run() created it
+  // the flag alone is enough: the loop checks it before its first wait.
+  const int fd = wakeFd_;
+  if (fd >= 0) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
+  }
+}
+
+void Worker::run(std::promise<std::string> ready) {
+  std::string error;
+  ring_ = io::Ring::create(io::Ring::Options{options_.ringEntries}, &error);
+  if (ring_) {
+    buffers_ = io::BufferRing::create(*ring_, 0, options_.bufferCount, options_.bufferSize, &error);
+  }
+  if (ring_ && buffers_) {
+    wakeFd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (wakeFd_ < 0) error = std::string("eventfd: ") + std::strerror(errno);
+  }
+  if (!error.empty()) {
+    ready.set_value("worker " + std::to_string(id_) + ": " + error);
+    return;
+  }
+  if (id_ == 0) spdlog::info("io_uring features:{}", " " + ring_->features().describe());
+  ready.set_value({});
+  ring_->read(wakeFd_, &wakeValue_, sizeof wakeValue_, tag(Op::Wake, 0));
+  loop();
+}
+
+void Worker::loop() {
+  now_ = Clock::now();
+  for (;;) {
+    if (stopRequested_.load(std::memory_order_acquire) && !stopping_) beginStop();
+    updateAccepting();
+    if (stopping_) {
+      const bool listenersDone = [this] {
+        for (const Listener& l : listeners_) {
+          if (!l.closed) return false;
+        }
+        return true;
+      }();
+      if (liveSessions_ == 0 && listenersDone) break;
+      if (now_ >= stopDeadline_) {
+        // Grace is over: close what is left. Sessions already closing just finish cancelling.
+        for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
+          Session& s = sessions_[slot];
+          if (s.state == SessionState::Connecting || s.state == SessionState::Relaying) {
+            close(s, slot, false);
+          }
+        }
+      }
+    }
+    for (const io::Completion& completion : ring_->wait(nextWait())) dispatch(completion);
+    now_ = Clock::now();
+    expireSessions();
+  }
+  spdlog::debug("worker {} stopped", id_);
+}
+
+std::chrono::milliseconds Worker::nextWait() const {
+  using std::chrono::milliseconds;
+  // Paused listeners poll the shared counters: another worker freeing a connection does not wake
+  // us, so a paused worker looks again every 50 ms.
+  bool paused = false;
+  for (const Listener& l : listeners_) paused |= !l.armed && !l.closed;
+  milliseconds wait = paused ? milliseconds(50) : milliseconds(1000);
+  if (!expiries_.empty()) {
+    const auto until = std::chrono::duration_cast<milliseconds>(expiries_.top().when - now_) +
+                       milliseconds(1);
+    wait = std::min(wait, std::max(until, milliseconds(1)));
+  }
+  if (stopping_) {
+    const auto until = std::chrono::duration_cast<milliseconds>(stopDeadline_ - now_) + milliseconds(1);
+    wait = std::min(wait, std::max(until, milliseconds(1)));
+  }
+  return wait;
+}
+
+void Worker::dispatch(const io::Completion& completion) {
+  const io::UserData ud = io::UserData::decode(completion.userData);
+  switch (static_cast<Op>(ud.op)) {
+    case Op::Accept:
+      onAccept(ud.slot, completion);
+      return;
+    case Op::Wake:
+      onWake();
+      return;
+    case Op::Cancel:
+      return;
+    case Op::Connect:
+    case Op::ConnectTimeout:
+    case Op::ClientToServer:
+    case Op::ServerToClient:
+      break;
+  }
+  if (ud.slot >= sessions_.size()) return;
+  Session& session = sessions_[ud.slot];
+  if ((session.generation & io::UserData::kGenerationMask) != ud.generation ||
+      session.state == SessionState::Free) {
+    return;  // a completion for a session that no longer exists
+  }
+  switch (static_cast<Op>(ud.op)) {
+    case Op::Connect:
+      --session.inflight;
+      onConnect(session, ud.slot, completion.res);
+      break;
+    case Op::ConnectTimeout:
+      --session.inflight;
+      maybeFree(session, ud.slot);
+      break;
+    case Op::ClientToServer:
+    case Op::ServerToClient:
+      onDirection(session, ud.slot, static_cast<Op>(ud.op) == Op::ClientToServer, completion);
+      break;
+    default:
+      break;
+  }
+}
+
+void Worker::onWake() {
+  if (stopRequested_.load(std::memory_order_acquire) && !stopping_) beginStop();
+  if (!stopping_) ring_->read(wakeFd_, &wakeValue_, sizeof wakeValue_, tag(Op::Wake, 0));
+}
+
+void Worker::beginStop() {
+  stopping_ = true;
+  stopDeadline_ = now_ + snapshot_->config->global.shutdownGrace;
+  spdlog::debug("worker {} stopping: {} sessions open", id_, liveSessions_);
+  // Connections accepted but not yet served are closed now: they have sent nothing we owe them.
+  // They were never counted against the limits (see Accept.cc).
+  for (const auto& pending : pendingAccepts_) ::close(pending.first);
+  pendingAccepts_.clear();
+}
+
+void Worker::expireSessions() {
+  while (!expiries_.empty() && expiries_.top().when <= now_) {
+    const Expiry e = expiries_.top();
+    expiries_.pop();
+    Session& s = sessions_[e.slot];
+    if (s.generation != e.generation || s.state != SessionState::Relaying) continue;
+    const Clock::time_point due = deadline(s);
+    if (due > now_) {
+      // Activity moved the deadline since this entry was queued: queue the new one. Entries are
+      // pushed per timeout period, not per byte, which keeps the heap small and cheap.
+      expiries_.push(Expiry{due, e.slot, e.generation});
+      continue;
+    }
+    ++stats_.timeouts;
+    close(s, e.slot, false);
+  }
+}
+
+}  // namespace ringlb::proxy
