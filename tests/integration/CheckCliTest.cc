@@ -1,0 +1,92 @@
+// The command line: --check validates a config and reports every error with path and line;
+// --version and --help exit 0.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+
+#include "support/ProxyConfig.h"
+#include "support/Subprocess.h"
+#include "support/TempDir.h"
+
+namespace ringlb::test {
+namespace {
+
+// The stderr line that starts with prefix (after any log decoration), or "" if none.
+std::string lineContaining(const std::string& text, const std::string& needle) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(needle) != std::string::npos) return line;
+  }
+  return "";
+}
+
+// A valid config checks clean: exit 0.
+TEST(CheckCliTest, ValidConfigExitsZero) {
+  TempDir dir;
+  ProxyConfig cfg;
+  cfg.servers = {"127.0.0.1:8080", "[::1]:8080"};
+  const std::string file = dir.write("good.yaml", cfg.toYaml());
+  const CommandResult r = runCommand({RINGLB_BINARY, "--check", "-c", file});
+  ASSERT_TRUE(r.status.has_value()) << "--check did not finish within 10 s";
+  EXPECT_TRUE(r.status->ok()) << r.status->toString() << "\n" << r.err;
+}
+
+// A config with two errors: exit 1, and each error is printed as `FILE: path: message (line N)`.
+TEST(CheckCliTest, InvalidConfigReportsEveryErrorWithPathAndLine) {
+  TempDir dir;
+  const std::string file = dir.write("bad.yaml",
+                                     "global: { workers: 1 }\n"           // 1
+                                     "frontends:\n"                       // 2
+                                     "  - name: web\n"                    // 3
+                                     "    listen: \"127.0.0.1:0\"\n"      // 4
+                                     "    backend: nosuchbackend\n"       // 5
+                                     "backends:\n"                        // 6
+                                     "  - name: app\n"                    // 7
+                                     "    balance: roundrobin\n"          // 8
+                                     "    servers:\n"                     // 9
+                                     "      - name: s1\n"                 // 10
+                                     "        address: \"127.0.0.1:9\"\n" // 11
+                                     "      - name: s2\n"                 // 12
+                                     "        address: \"127.0.0.1:10\"\n"// 13
+                                     "        wieght: 5\n");              // 14
+  const CommandResult r = runCommand({RINGLB_BINARY, "--check", "-c", file});
+  ASSERT_TRUE(r.status.has_value()) << "--check did not finish within 10 s";
+  EXPECT_TRUE(r.status->exited && r.status->code == 1) << r.status->toString() << "\n" << r.err;
+
+  const std::string typo = lineContaining(r.err, file + ": backends[0].servers[1].wieght:");
+  EXPECT_NE(typo.find(file + ": backends[0].servers[1].wieght: unknown key (line 14)"),
+            std::string::npos)
+      << "stderr:\n" << r.err;
+  const std::string dangling = lineContaining(r.err, file + ": frontends[0].backend:");
+  EXPECT_NE(dangling.find("(line 5)"), std::string::npos) << "stderr:\n" << r.err;
+}
+
+// A config file that does not exist is an error, not a crash: exit 1.
+TEST(CheckCliTest, MissingFileExitsOne) {
+  TempDir dir;
+  const CommandResult r = runCommand({RINGLB_BINARY, "--check", "-c", dir.path() + "/nope.yaml"});
+  ASSERT_TRUE(r.status.has_value());
+  EXPECT_TRUE(r.status->exited && r.status->code == 1) << r.status->toString() << "\n" << r.err;
+}
+
+// --version prints the version and exits 0.
+TEST(CheckCliTest, VersionPrintsVersionAndExitsZero) {
+  const CommandResult r = runCommand({RINGLB_BINARY, "--version"});
+  ASSERT_TRUE(r.status.has_value());
+  EXPECT_TRUE(r.status->ok()) << r.status->toString() << "\n" << r.err;
+#ifdef RINGLB_VERSION
+  EXPECT_NE((r.out + r.err).find(RINGLB_VERSION), std::string::npos) << r.out << r.err;
+#endif
+}
+
+// --help exits 0.
+TEST(CheckCliTest, HelpExitsZero) {
+  const CommandResult r = runCommand({RINGLB_BINARY, "--help"});
+  ASSERT_TRUE(r.status.has_value());
+  EXPECT_TRUE(r.status->ok()) << r.status->toString() << "\n" << r.err;
+}
+
+}  // namespace
+}  // namespace ringlb::test

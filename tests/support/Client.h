@@ -1,0 +1,77 @@
+#pragma once
+// Blocking-style socket helpers for test clients (and the test backends), each bounded by a
+// Deadline. They never raise SIGPIPE (MSG_NOSIGNAL), never throw, and report how a stream ended
+// so tests can tell a clean FIN from a reset.
+//
+// Every socket made here is close-on-exec: a ringlb child process must not inherit test sockets,
+// or closing them in the test would not deliver FIN/RST to the peer.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "ringlb/net/Address.h"
+#include "support/Deadline.h"
+#include "support/Fd.h"
+#include "support/Sha256.h"
+
+namespace ringlb::test {
+
+// How reading a stream ended.
+enum class StreamEnd {
+  Eof,      // orderly FIN
+  Reset,    // ECONNRESET (or EPIPE on write): the peer sent RST
+  Timeout,  // the deadline passed first
+  Error,    // any other errno
+};
+const char* toString(StreamEnd end);
+
+struct ConnectResult {
+  Fd fd;          // valid iff connected
+  int error = 0;  // errno on failure; ETIMEDOUT if the deadline passed
+};
+
+// Connects to `to`, optionally binding the source IP first (e.g. "127.0.0.2"). The returned
+// socket is in blocking mode.
+ConnectResult connectTcp(const net::Address& to, Clock::duration timeout,
+                         const std::string& sourceIp = "");
+// Shorthand for 127.0.0.1:port.
+ConnectResult connectLocal(std::uint16_t port, Clock::duration timeout = 5s,
+                           const std::string& sourceIp = "");
+
+// Sends everything or returns false (deadline, reset, error). *error gets the errno.
+bool sendAll(int fd, std::span<const std::uint8_t> data, const Deadline& deadline,
+             int* error = nullptr);
+bool sendAll(int fd, std::string_view data, const Deadline& deadline, int* error = nullptr);
+
+// Reads exactly n bytes; nullopt if the stream ended or the deadline passed first.
+std::optional<std::string> recvExact(int fd, std::size_t n, const Deadline& deadline);
+
+struct ReadResult {
+  std::string data;
+  StreamEnd end = StreamEnd::Timeout;
+  int error = 0;
+};
+// Reads until the stream ends (or maxBytes were stored; further data is counted, not kept).
+ReadResult readUntilEnd(int fd, const Deadline& deadline, std::size_t maxBytes = 1 << 20);
+
+struct DrainResult {
+  std::uint64_t bytes = 0;
+  Digest sha{};
+  StreamEnd end = StreamEnd::Timeout;
+  int error = 0;
+};
+// Reads until the stream ends, hashing but not keeping the bytes.
+DrainResult drainUntilEnd(int fd, const Deadline& deadline);
+
+// True if at least one byte (or an end of stream) is readable before the deadline; consumes
+// nothing.
+bool readableBefore(int fd, const Deadline& deadline);
+
+// Sends FIN: we write no more, the other direction stays open.
+void shutdownWrite(int fd);
+// Closes with SO_LINGER {1, 0}: the kernel sends RST instead of FIN and drops unsent data.
+void closeWithReset(Fd& fd);
+
+}  // namespace ringlb::test

@@ -1,0 +1,41 @@
+#include "support/ProxyConfig.h"
+
+#include <sstream>
+
+namespace ringlb::test {
+
+std::string ProxyConfig::toYaml() const {
+  std::ostringstream y;
+  y << "global:\n"
+    << "  workers: " << workers << "\n"
+    << "  max_connections: " << maxConnections << "\n"
+    << "  shutdown_grace: " << shutdownGrace << "\n"
+    << "defaults:\n"
+    << "  timeouts:\n"
+    << "    connect: " << connectTimeout << "\n"
+    << "    client: " << clientTimeout << "\n"
+    << "    server: " << serverTimeout << "\n"
+    << "    client_fin: " << finTimeout << "\n"
+    << "    server_fin: " << finTimeout << "\n"
+    << "  retries: " << retries << "\n"
+    << "frontends:\n";
+  for (const auto& f : frontends) {
+    y << "  - name: " << f.name << "\n"
+      << "    listen: \"" << f.listen << "\"\n"
+      << "    backend: app\n";
+    if (f.maxConnections != 0) y << "    max_connections: " << f.maxConnections << "\n";
+  }
+  y << "backends:\n"
+    << "  - name: app\n"
+    << "    relay: " << relay << "\n"
+    << "    balance: " << balance << "\n"
+    << "    retries: " << retries << "\n"
+    << "    timeouts: { connect: " << connectTimeout << " }\n"
+    << "    servers:\n";
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    y << "      - { name: s" << (i + 1) << ", address: \"" << servers[i] << "\" }\n";
+  }
+  return y.str();
+}
+
+}  // namespace ringlb::test

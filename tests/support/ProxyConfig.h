@@ -1,0 +1,35 @@
+#pragma once
+// Builds the YAML of a ringlb config for a test: one backend `app`, any number of frontends
+// pointing at it. Defaults are chosen for tests: one worker, short connect timeout, generous
+// half-close timeouts (so a test's own pacing never trips client_fin/server_fin), and a
+// shutdown grace long enough that only tests about the grace notice it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ringlb::test {
+
+struct FrontendSpec {
+  std::string name = "web";
+  std::string listen = "127.0.0.1:0";
+  std::uint64_t maxConnections = 0;  // 0: not written (unlimited)
+};
+
+struct ProxyConfig {
+  unsigned workers = 1;
+  std::uint64_t maxConnections = 100000;
+  std::string shutdownGrace = "10s";
+  std::string connectTimeout = "1s";
+  std::string clientTimeout = "60s";
+  std::string serverTimeout = "60s";
+  std::string finTimeout = "30s";  // client_fin and server_fin
+  unsigned retries = 0;
+  std::string relay = "auto";
+  std::string balance = "roundrobin";
+  std::vector<FrontendSpec> frontends = {FrontendSpec{}};
+  std::vector<std::string> servers;  // "127.0.0.1:PORT", named s1, s2, ...
+
+  std::string toYaml() const;
+};
+
+}  // namespace ringlb::test

@@ -1,0 +1,98 @@
+#include "support/RingLbProcess.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+
+namespace ringlb::test {
+
+RingLbProcess::~RingLbProcess() {
+  if (process_.running()) {
+    process_.signal(SIGKILL);
+    process_.waitExit(10s);
+  }
+  if (!logPath_.empty() && ::testing::Test::HasFailure()) {
+    std::fprintf(stderr, "---- ringlb log (%s) ----\n%s---- end of ringlb log ----\n",
+                 logPath_.c_str(), log().c_str());
+  }
+}
+
+::testing::AssertionResult RingLbProcess::start(const std::string& yaml,
+                                                Clock::duration readyTimeout) {
+  if (dir_.path().empty()) return ::testing::AssertionFailure() << "cannot create a temp dir";
+  const std::string configPath = dir_.write("ringlb.yaml", yaml);
+  logPath_ = dir_.path() + "/ringlb.log";
+  if (configPath.empty()) return ::testing::AssertionFailure() << "cannot write the config";
+  if (!process_.start({binary_, "-c", configPath}, logPath_, logPath_)) {
+    return ::testing::AssertionFailure() << "cannot start " << binary_;
+  }
+  const Deadline deadline(readyTimeout);
+  for (;;) {
+    const std::string text = log();
+    if (text.find("ringlb ready") != std::string::npos) {
+      // e.g. "... frontend 'web' listening on 127.0.0.1:41234" or "... on [::1]:41234"
+      static const std::regex kListening(R"(frontend '([^']+)' listening on (\S+))");
+      for (std::sregex_iterator it(text.begin(), text.end(), kListening), end; it != end; ++it) {
+        std::string error;
+        auto addr = net::Address::parse((*it)[2].str(), &error);
+        if (!addr) {
+          return ::testing::AssertionFailure()
+                 << "unparsable listening address '" << (*it)[2].str() << "': " << error
+                 << "\n---- ringlb log ----\n" << text;
+        }
+        listeners_.push_back({(*it)[1].str(), *addr});
+      }
+      return ::testing::AssertionSuccess();
+    }
+    if (!process_.running()) {
+      return ::testing::AssertionFailure()
+             << "ringlb exited before 'ringlb ready' ("
+             << (process_.status() ? process_.status()->toString() : "?") << ")"
+             << "\n---- config ----\n" << yaml << "---- ringlb log ----\n" << text;
+    }
+    if (deadline.passed()) {
+      return ::testing::AssertionFailure() << "no 'ringlb ready' within the deadline"
+                                           << "\n---- ringlb log ----\n" << text;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+std::uint16_t RingLbProcess::port(const std::string& frontend) const {
+  for (const auto& l : listeners_) {
+    if (l.frontend == frontend) return l.address.port();
+  }
+  return 0;
+}
+
+long RingLbProcess::rssKb() const {
+  if (pid() <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid()) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      std::istringstream fields(line.substr(6));
+      long kb = -1;
+      fields >> kb;
+      return kb;
+    }
+  }
+  return -1;
+}
+
+std::string RingLbProcess::log() const { return logPath_.empty() ? "" : readFile(logPath_); }
+
+bool RingLbProcess::waitForLog(const std::string& text, const Deadline& deadline) {
+  while (log().find(text) == std::string::npos) {
+    if (deadline.passed()) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+}  // namespace ringlb::test

@@ -1,0 +1,67 @@
+#pragma once
+// A ringlb process under test: writes the config to a temporary file, runs `BINARY -c FILE`
+// with stderr captured, and waits for the `ringlb ready` line.
+// The addresses come from the `frontend 'NAME' listening on ADDR` lines, so configs listen on
+// port 0 and tests never race for ports.
+//
+// The destructor kills a still-running process (SIGKILL) and, if the current test failed,
+// prints the captured log: a proxy bug usually explains itself there.
+#include <sys/types.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ringlb/net/Address.h"
+#include "support/Deadline.h"
+#include "support/Subprocess.h"
+#include "support/TempDir.h"
+
+namespace ringlb::test {
+
+class RingLbProcess {
+ public:
+  struct Listener {
+    std::string frontend;
+    net::Address address;
+  };
+
+  // binary: the executable under test; tests pass RINGLB_BINARY (a macro only the
+  // integration_tests target defines, hence not baked into this library).
+  explicit RingLbProcess(std::string binary) : binary_(std::move(binary)) {}
+  ~RingLbProcess();
+  RingLbProcess(const RingLbProcess&) = delete;
+  RingLbProcess& operator=(const RingLbProcess&) = delete;
+
+  // Starts ringlb on `yaml` and waits (bounded) until it logged `ringlb ready`. On failure the
+  // message carries the reason and the log: use as ASSERT_TRUE(proxy.start(yaml)).
+  ::testing::AssertionResult start(const std::string& yaml, Clock::duration readyTimeout = 10s);
+
+  pid_t pid() const { return process_.pid(); }
+  const std::vector<Listener>& listeners() const { return listeners_; }
+  // Port of the first address frontend `name` listens on; 0 if it logged none.
+  std::uint16_t port(const std::string& frontend = "web") const;
+  // Resident set size from /proc/PID/status (VmRSS), in kB; -1 if unavailable.
+  long rssKb() const;
+
+  bool running() { return process_.running(); }
+  bool signal(int sig) const { return process_.signal(sig); }
+  std::optional<ExitStatus> waitExit(Clock::duration timeout) { return process_.waitExit(timeout); }
+  // Everything ringlb wrote to stderr (and stdout) so far.
+  std::string log() const;
+  // Waits until the log contains `text`.
+  bool waitForLog(const std::string& text, const Deadline& deadline);
+
+ private:
+  std::string binary_;
+  TempDir dir_;
+  Subprocess process_;
+  std::string logPath_;
+  std::vector<Listener> listeners_;
+};
+
+}  // namespace ringlb::test

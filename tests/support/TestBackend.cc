@@ -1,0 +1,287 @@
+#include "support/TestBackend.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "support/DuplexProtocol.h"
+#include "support/Pattern.h"
+
+namespace ringlb::test {
+
+namespace {
+constexpr std::size_t kChunk = 64 * 1024;
+// Handlers are interrupted by the destructor, not by time; this only guards against a handler
+// outliving a test binary that forgot to destroy its backend.
+constexpr auto kHandlerDeadline = 10min;
+}  // namespace
+
+// The socket of one connection. Only the handler closes it; the destructor may shut it down
+// concurrently, so both happen under the mutex (the fd number can't be reused in between).
+struct TestBackend::Connection {
+  std::mutex mutex;
+  Fd fd;
+  void shutdownBoth() {
+    std::lock_guard lock(mutex);
+    if (fd) ::shutdown(fd.get(), SHUT_RDWR);
+  }
+  void close(bool withReset) {
+    std::lock_guard lock(mutex);
+    if (withReset) {
+      closeWithReset(fd);
+    } else {
+      fd.reset();
+    }
+  }
+};
+
+TestBackend::TestBackend(BackendOptions options) : options_(options) {
+  listener_ = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  wake_ = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!listener_ || !wake_) {
+    std::fprintf(stderr, "TestBackend: socket/eventfd: %s\n", std::strerror(errno));
+    return;
+  }
+  const int one = 1;
+  ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+      ::listen(listener_.get(), 1024) != 0 ||
+      ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+    std::fprintf(stderr, "TestBackend: bind/listen: %s\n", std::strerror(errno));
+    listener_.reset();
+    return;
+  }
+  port_ = ntohs(sa.sin_port);
+  acceptor_ = std::thread([this] { acceptLoop(); });
+}
+
+TestBackend::~TestBackend() {
+  stopping_ = true;
+  if (wake_) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(wake_.get(), &one, sizeof one);
+  }
+  if (acceptor_.joinable()) acceptor_.join();
+  listener_.reset();
+  std::vector<std::thread> handlers;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& conn : open_) conn->shutdownBoth();
+    handlers.swap(handlers_);
+  }
+  for (auto& t : handlers) t.join();
+}
+
+void TestBackend::acceptLoop() {
+  while (!stopping_) {
+    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents != 0 || stopping_) return;
+    Fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!fd) continue;  // e.g. ECONNABORTED: the client gave up before we accepted
+    auto conn = std::make_shared<Connection>();
+    conn->fd = std::move(fd);
+    std::lock_guard lock(mutex_);
+    ConnectionRecord rec;
+    rec.index = records_.size();
+    records_.push_back(rec);
+    open_.push_back(conn);
+    handlers_.emplace_back([this, conn, index = rec.index] { handle(conn, index); });
+    changed_.notify_all();
+  }
+}
+
+void TestBackend::handle(std::shared_ptr<Connection> conn, std::size_t index) {
+  ConnectionRecord rec;
+  rec.index = index;
+  const int fd = conn->fd.get();
+  bool reset = false;
+  switch (options_.mode) {
+    case BackendMode::Echo: echo(fd, rec); break;
+    case BackendMode::Duplex: duplex(fd, rec); break;
+    case BackendMode::Source: source(fd, rec); break;
+    case BackendMode::Sink: sink(fd, rec); break;
+    case BackendMode::RespondAfterEof: respondAfterEof(fd, rec); break;
+    case BackendMode::ResetAfterRead: reset = resetAfterRead(fd, rec); break;
+  }
+  conn->close(reset);
+  rec.finished = true;
+  publish(rec);
+}
+
+void TestBackend::publish(const ConnectionRecord& rec) {
+  std::lock_guard lock(mutex_);
+  records_[rec.index] = rec;
+  changed_.notify_all();
+}
+
+bool TestBackend::sendPattern(int fd, std::uint64_t seed, std::uint64_t n,
+                              ConnectionRecord& rec) {
+  const Pattern pattern(seed);
+  Sha256 sha;
+  std::vector<std::uint8_t> buf(kChunk);
+  const Deadline deadline(kHandlerDeadline);
+  for (std::uint64_t off = 0; off < n;) {
+    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, n - off));
+    std::span<std::uint8_t> chunk(buf.data(), len);
+    pattern.fill(off, chunk);
+    if (!sendAll(fd, chunk, deadline, &rec.sendError)) {
+      rec.sendFailed = true;
+      rec.sentSha = sha.finish();
+      return false;
+    }
+    sha.update(chunk);
+    off += len;
+    rec.bytesSent = off;
+    liveBytesSent_ += len;
+  }
+  rec.sentSha = sha.finish();
+  return true;
+}
+
+void TestBackend::echo(int fd, ConnectionRecord& rec) {
+  Sha256 in, out;
+  std::vector<std::uint8_t> buf(kChunk);
+  const Deadline deadline(kHandlerDeadline);
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n == 0) {
+      rec.readEnd = StreamEnd::Eof;
+      shutdownWrite(fd);
+      break;
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      rec.readError = errno;
+      rec.readEnd = errno == ECONNRESET ? StreamEnd::Reset : StreamEnd::Error;
+      break;
+    }
+    std::span<const std::uint8_t> chunk(buf.data(), static_cast<std::size_t>(n));
+    in.update(chunk);
+    rec.bytesReceived += chunk.size();
+    if (!sendAll(fd, chunk, deadline, &rec.sendError)) {
+      rec.sendFailed = true;
+      // Keep reading: the test may want to know how the inbound side ended (e.g. a reset).
+      continue;
+    }
+    out.update(chunk);
+    rec.bytesSent += chunk.size();
+    liveBytesSent_ += chunk.size();
+  }
+  rec.receivedSha = in.finish();
+  rec.sentSha = out.finish();
+}
+
+void TestBackend::duplex(int fd, ConnectionRecord& rec) {
+  const Deadline deadline(kHandlerDeadline);
+  auto header = recvExact(fd, duplex::kHeaderSize, deadline);
+  if (!header) {
+    rec.readEnd = StreamEnd::Error;
+    return;
+  }
+  std::array<std::uint8_t, duplex::kHeaderSize> raw{};
+  std::memcpy(raw.data(), header->data(), raw.size());
+  const duplex::Header h = duplex::decode(raw);
+  rec.seed = h.seed;
+  // The sender works on its own copy of the record's send fields; merged after join.
+  ConnectionRecord sent;
+  std::thread sender([&] {
+    if (sendPattern(fd, duplex::backendStreamSeed(h.seed), h.length, sent)) shutdownWrite(fd);
+  });
+  const DrainResult in = drainUntilEnd(fd, deadline);
+  sender.join();
+  rec.bytesReceived = in.bytes;
+  rec.receivedSha = in.sha;
+  rec.readEnd = in.end;
+  rec.readError = in.error;
+  rec.bytesSent = sent.bytesSent;
+  rec.sentSha = sent.sentSha;
+  rec.sendFailed = sent.sendFailed;
+  rec.sendError = sent.sendError;
+}
+
+void TestBackend::source(int fd, ConnectionRecord& rec) {
+  if (sendPattern(fd, options_.seed, options_.bytes, rec)) shutdownWrite(fd);
+  sink(fd, rec);
+}
+
+void TestBackend::sink(int fd, ConnectionRecord& rec) {
+  const DrainResult in = drainUntilEnd(fd, Deadline(kHandlerDeadline));
+  rec.bytesReceived = in.bytes;
+  rec.receivedSha = in.sha;
+  rec.readEnd = in.end;
+  rec.readError = in.error;
+}
+
+void TestBackend::respondAfterEof(int fd, ConnectionRecord& rec) {
+  sink(fd, rec);
+  if (rec.readEnd != StreamEnd::Eof) return;
+  if (sendPattern(fd, options_.seed, options_.bytes, rec)) shutdownWrite(fd);
+}
+
+bool TestBackend::resetAfterRead(int fd, ConnectionRecord& rec) {
+  auto got = recvExact(fd, static_cast<std::size_t>(options_.bytes), Deadline(kHandlerDeadline));
+  if (!got) {
+    rec.readEnd = StreamEnd::Error;
+    return false;
+  }
+  rec.bytesReceived = got->size();
+  rec.receivedSha = Sha256::of(*got);
+  return true;
+}
+
+std::size_t TestBackend::accepted() const {
+  std::lock_guard lock(mutex_);
+  return records_.size();
+}
+
+bool TestBackend::waitAccepted(std::size_t n, const Deadline& deadline) const {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_until(lock, deadline.at(), [&] { return records_.size() >= n; });
+}
+
+std::optional<ConnectionRecord> TestBackend::waitFinished(std::size_t index,
+                                                          const Deadline& deadline) const {
+  std::unique_lock lock(mutex_);
+  const bool ok = changed_.wait_until(lock, deadline.at(), [&] {
+    return index < records_.size() && records_[index].finished;
+  });
+  if (!ok) return std::nullopt;
+  return records_[index];
+}
+
+std::optional<ConnectionRecord> TestBackend::waitSeed(std::uint64_t seed,
+                                                      const Deadline& deadline) const {
+  std::unique_lock lock(mutex_);
+  std::optional<ConnectionRecord> found;
+  changed_.wait_until(lock, deadline.at(), [&] {
+    for (const auto& r : records_) {
+      if (r.finished && r.seed == seed) {
+        found = r;
+        return true;
+      }
+    }
+    return false;
+  });
+  return found;
+}
+
+std::vector<ConnectionRecord> TestBackend::records() const {
+  std::lock_guard lock(mutex_);
+  return records_;
+}
+
+}  // namespace ringlb::test
