@@ -59,7 +59,11 @@ void readMap(const Field& field, std::span<const Key<Target>> keys, Target& targ
       if (candidate.name == name) key = &candidate;
     }
     if (key == nullptr) {
-      diags.error(std::move(childPath), "unknown key", line);
+      // yaml-cpp 0.7 does not expand YAML 1.1 merge keys; say so rather than "unknown key".
+      diags.error(std::move(childPath),
+                  name == "<<" ? "YAML merge keys are not supported; write the keys out"
+                               : "unknown key",
+                  line);
       continue;
     }
     key->store(Field{entry.second, std::move(childPath), line}, target, diags);

@@ -32,6 +32,47 @@ void checkUniqueNames(const std::vector<Draft>& drafts, Diagnostics& diags) {
   }
 }
 
+// Sets each frontend's backendIndex to the position of the backend it names. With duplicate
+// backend names the first wins; the duplicate is already an error, so it never reaches a running
+// config.
+void linkBackends(DocumentDraft& draft, Diagnostics& diags) {
+  if (!draft.backendsListed) return;
+  std::unordered_map<std::string, std::size_t> backendIndex;
+  for (std::size_t i = 0; i < draft.backends.size(); ++i) {
+    if (draft.backends[i].name) backendIndex.emplace(draft.backends[i].name->text, i);
+  }
+  for (FrontendDraft& fe : draft.frontends) {
+    if (!fe.backend) continue;  // missing or not a scalar: already reported
+    const auto it = backendIndex.find(fe.backend->text);
+    if (it == backendIndex.end()) {
+      diags.error(fe.backend->path, "no backend named " + quoted(fe.backend->text),
+                  fe.backend->line);
+    } else {
+      fe.value.backendIndex = it->second;
+    }
+  }
+}
+
+// Reports each listen address bound a second time anywhere in the file, naming the first use.
+// Addresses compare by value ("[0::0]:80" is "[::]:80"). Port 0 asks the kernel for a fresh port
+// on each bind, so it never collides.
+void checkListenAddresses(const DocumentDraft& draft, Diagnostics& diags) {
+  std::map<std::string, const ListenDraft*> first;  // canonical text -> first use
+  for (const FrontendDraft& fe : draft.frontends) {
+    for (const ListenDraft& listen : fe.listen) {
+      if (listen.address.port() == 0) continue;
+      const std::string canonical = listen.address.toString();
+      const auto [it, inserted] = first.emplace(canonical, &listen);
+      if (!inserted) {
+        diags.error(listen.path,
+                    canonical + " is already used by " + it->second->path + " on line " +
+                        std::to_string(it->second->line),
+                    listen.line);
+      }
+    }
+  }
+}
+
 Timeouts inherit(Timeouts base, const TimeoutOverrides& set) {
   if (set.connect) base.connect = *set.connect;
   if (set.client) base.client = *set.client;
@@ -70,39 +111,8 @@ Config resolve(DocumentDraft draft, Diagnostics& diags) {
   checkUniqueNames(draft.frontends, diags);
   checkUniqueNames(draft.backends, diags);
   for (const BackendDraft& be : draft.backends) checkUniqueNames(be.servers, diags);
-
-  // A backend's index is its position in the list; the first of duplicate names wins (the
-  // duplicate is already an error, so the choice never reaches a running config).
-  std::unordered_map<std::string, std::size_t> backendIndex;
-  for (std::size_t i = 0; i < draft.backends.size(); ++i) {
-    if (draft.backends[i].name) backendIndex.emplace(draft.backends[i].name->text, i);
-  }
-  for (FrontendDraft& fe : draft.frontends) {
-    if (!fe.backend || !draft.backendsListed) continue;
-    const auto it = backendIndex.find(fe.backend->text);
-    if (it == backendIndex.end()) {
-      diags.error(fe.backend->path, "no backend named " + quoted(fe.backend->text),
-                  fe.backend->line);
-    } else {
-      fe.value.backendIndex = it->second;
-    }
-  }
-
-  // Port 0 asks the kernel for a fresh port on each bind, so it can never collide.
-  std::map<std::string, const ListenDraft*> listenFirst;  // canonical address -> first use
-  for (const FrontendDraft& fe : draft.frontends) {
-    for (const ListenDraft& listen : fe.listen) {
-      if (listen.address.port() == 0) continue;
-      const std::string canonical = listen.address.toString();
-      const auto [it, inserted] = listenFirst.emplace(canonical, &listen);
-      if (!inserted) {
-        diags.error(listen.path,
-                    canonical + " is already used by " + it->second->path + " on line " +
-                        std::to_string(it->second->line),
-                    listen.line);
-      }
-    }
-  }
+  linkBackends(draft, diags);
+  checkListenAddresses(draft, diags);
   return resolveValues(draft);
 }
 

@@ -636,6 +636,17 @@ backends:
       "backends[0].servers[0].address: expected an address such as \"10.0.0.1:80\", got nothing "
       "(line 6)"}},
 
+    // A YAML merge key is refused with a reason (yaml-cpp would not expand it).
+    {"MergeKeysAreRefused",
+     R"(frontends:
+  - &web { name: web, listen: "0.0.0.0:80", backend: app }
+  - { <<: *web, name: web2, listen: "0.0.0.0:81" }
+backends:
+  - { name: app, servers: [{ name: a, address: "10.0.0.1:80" }] }
+)",
+     {"frontends[1].<<: YAML merge keys are not supported; write the keys out (line 3)",
+      "frontends[1].backend: required key is missing (line 3)"}},
+
     // An empty document (or only comments) is one error.
     {"EmptyDocument", "", {"empty document"}},
     {"OnlyComments", "# nothing here\n\n", {"empty document"}},
