@@ -7,6 +7,7 @@
 // or closing them in the test would not deliver FIN/RST to the peer.
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,6 +27,8 @@ enum class StreamEnd {
   Error,    // any other errno
 };
 const char* toString(StreamEnd end);
+// For gtest messages.
+inline void PrintTo(StreamEnd end, std::ostream* os) { *os << toString(end); }
 
 struct ConnectResult {
   Fd fd;          // valid iff connected
