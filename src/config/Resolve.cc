@@ -88,17 +88,26 @@ Config resolveValues(DocumentDraft& draft) {
   Config config;
   config.global = draft.global;
   config.defaultTimeouts = inherit(Timeouts{}, draft.defaults.timeouts);
+  // HAProxy: an unset client-fin/server-fin means the plain client/server timeout applies to
+  // half-closed connections too. A short default would cut a client that half-closes after its
+  // request and then waits for a slow answer.
+  const bool clientFinSet = draft.defaults.timeouts.clientFin.has_value();
+  const bool serverFinSet = draft.defaults.timeouts.serverFin.has_value();
+  if (!clientFinSet) config.defaultTimeouts.clientFin = config.defaultTimeouts.client;
+  if (!serverFinSet) config.defaultTimeouts.serverFin = config.defaultTimeouts.server;
   config.defaultRetries = draft.defaults.retries.value_or(config.defaultRetries);
   for (BackendDraft& be : draft.backends) {
     Backend backend = std::move(be.value);
     backend.retries = be.retries.value_or(config.defaultRetries);
     backend.timeouts = inherit(config.defaultTimeouts, be.timeouts);
+    if (!serverFinSet && !be.timeouts.serverFin) backend.timeouts.serverFin = backend.timeouts.server;
     for (ServerDraft& server : be.servers) backend.servers.push_back(std::move(server.value));
     config.backends.push_back(std::move(backend));
   }
   for (FrontendDraft& fe : draft.frontends) {
     Frontend frontend = std::move(fe.value);
     frontend.timeouts = inherit(config.defaultTimeouts, fe.timeouts);
+    if (!clientFinSet && !fe.timeouts.clientFin) frontend.timeouts.clientFin = frontend.timeouts.client;
     for (const ListenDraft& listen : fe.listen) frontend.listen.push_back(listen.address);
     config.frontends.push_back(std::move(frontend));
   }

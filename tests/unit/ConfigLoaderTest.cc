@@ -62,8 +62,8 @@ backends:
        EXPECT_EQ(c.defaultTimeouts.connect, 5s);
        EXPECT_EQ(c.defaultTimeouts.client, 60s);
        EXPECT_EQ(c.defaultTimeouts.server, 60s);
-       EXPECT_EQ(c.defaultTimeouts.clientFin, 1s);
-       EXPECT_EQ(c.defaultTimeouts.serverFin, 1s);
+       EXPECT_EQ(c.defaultTimeouts.clientFin, 60s);  // unset fins follow client/server
+       EXPECT_EQ(c.defaultTimeouts.serverFin, 60s);
        ASSERT_EQ(c.frontends.size(), 1u);
        const Frontend& fe = c.frontends[0];
        EXPECT_EQ(fe.name, "web");
@@ -156,6 +156,25 @@ backends:
        EXPECT_EQ(app.connect, 1s);
        EXPECT_EQ(app.server, 50s);
        EXPECT_EQ(app.serverFin, 100ms);
+     }},
+
+    // As in HAProxy, a client_fin/server_fin set nowhere equals the client/server timeout in
+    // force at the same level, so half-closed sessions are not cut sooner than idle ones.
+    {"UnsetFinTimeoutsFollowClientAndServer",
+     R"(defaults:
+  timeouts: { client: 40s, server: 50s }
+frontends:
+  - { name: web, listen: "0.0.0.0:80", backend: app, timeouts: { client: 30s } }
+backends:
+  - name: app
+    timeouts: { server: 20s }
+    servers: [{ name: a, address: "10.0.0.1:80" }]
+)",
+     [](const Config& c) {
+       EXPECT_EQ(c.defaultTimeouts.clientFin, 40s);
+       EXPECT_EQ(c.defaultTimeouts.serverFin, 50s);
+       EXPECT_EQ(c.frontends[0].timeouts.clientFin, 30s);
+       EXPECT_EQ(c.backends[0].timeouts.serverFin, 20s);
      }},
 
     // A backend's own retries win; without them it takes defaults.retries (bounds 0 and 16).
