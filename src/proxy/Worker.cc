@@ -13,6 +13,12 @@
 
 namespace ringlb::proxy {
 
+namespace {
+// How long after shutdown_grace a stopping worker waits for the completions of the operations
+// it cancelled before giving up on them.
+constexpr std::chrono::milliseconds kCancelAllowance{5000};
+}  // namespace
+
 Worker::Worker(unsigned id, SnapshotPtr snapshot, std::vector<ListenerSocket> listeners,
                WorkerOptions options)
     : id_(id),
@@ -76,6 +82,14 @@ void Worker::loop() {
         return true;
       }();
       if (liveSessions_ == 0 && listenersDone) break;
+      if (now_ >= stopDeadline_ + kCancelAllowance) {
+        // Every cancelled operation should have completed long ago. Rather than hang the
+        // process on a completion the kernel never posts, leave: exit closes the sockets.
+        spdlog::error("worker {}: {} sessions still waiting for cancelled operations {} ms after "
+                      "the grace period; exiting anyway",
+                      id_, liveSessions_, kCancelAllowance.count());
+        break;
+      }
       if (now_ >= stopDeadline_) {
         // Grace is over: close what is left. Sessions already closing just finish cancelling.
         for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
