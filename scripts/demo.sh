@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/packaging/install-deps.sh"
-dir=$("$root/scripts/build.sh" release -DRINGLB_BUILD_TESTS=OFF -DRINGLB_BUILD_BENCH=OFF | tail -n 1)
+dir=$("$root/scripts/build.sh" release ringlb ringlb-demo-backend | tail -n 1)
 
 pids=()
 cleanup() {

@@ -10,6 +10,6 @@ for flavour in release asan; do
   echo "== ctest ($flavour)"
   # halt_on_error: a sanitizer report fails the test that caused it.
   ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir "$dir" --output-on-failure -j 2 || status=1
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j 2 || status=1
 done
 exit $status
