@@ -74,9 +74,8 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
     case ENOMEM:
       // Out of descriptors or memory. Retrying at once would spin on the same error; pausing
       // leaves the connections in the kernel backlog until sessions close and free resources.
-      acceptBackoffUntil_ = now_ + std::chrono::milliseconds(100);
-      if (now_ - lastAcceptWarning_ >= std::chrono::seconds(1)) {
-        lastAcceptWarning_ = now_;
+      acceptBackoffUntil_ = now_ + kResourceBackoff;
+      if (warnAllowed(Warning::Accept)) {
         spdlog::warn("worker {}: accept failed: {}; pausing accepts for 100ms ({} sessions open)",
                      id_, std::strerror(-res), liveSessions_);
       }
@@ -85,6 +84,13 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
       // ECONNABORTED and friends: the client gave up before we took it; nothing to do.
       return;
   }
+}
+
+bool Worker::warnAllowed(Warning kind) {
+  Clock::time_point& last = lastWarning_[static_cast<std::size_t>(kind)];
+  if (last != Clock::time_point{} && now_ - last < std::chrono::seconds(1)) return false;
+  last = now_;
+  return true;
 }
 
 void Worker::startSession(int clientFd, uint16_t frontendIndex) {
@@ -123,8 +129,7 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
   pickers_[s.backend]->rank(input, want, s.candidates);
   if (s.candidates.count == 0) {
     ++stats_.noServer;
-    if (now_ - lastAcceptWarning_ >= std::chrono::seconds(1)) {
-      lastAcceptWarning_ = now_;
+    if (warnAllowed(Warning::NoServer)) {
       spdlog::warn("backend '{}': no server available; closing client", backend.name);
     }
     close(s, slot, false);

@@ -21,10 +21,15 @@ void Worker::connectNext(Session& s, uint32_t slot) {
   const config::Server& server = backend.servers[s.server];
   const int fd = net::createStreamSocket(server.address.family());
   if (fd < 0) {
-    // Out of descriptors: no point trying other servers; the client is closed and the accept
-    // side will back off on its own EMFILE.
+    // Out of descriptors (or memory): no point trying other servers. The client is closed, and
+    // accepting pauses like on an accept EMFILE, so the backlog holds the next clients until
+    // sessions free descriptors instead of us accepting and dropping them one by one.
     ++stats_.connectFailures;
-    spdlog::warn("backend '{}': cannot create socket: {}", backend.name, std::strerror(-fd));
+    acceptBackoffUntil_ = now_ + kResourceBackoff;
+    if (warnAllowed(Warning::Socket)) {
+      spdlog::warn("backend '{}': cannot create a socket: {}; pausing accepts for {}ms",
+                   backend.name, std::strerror(-fd), kResourceBackoff.count());
+    }
     close(s, slot, false);
     return;
   }

@@ -6,6 +6,7 @@
 // Threading: construct on any thread, then call run() on the worker's own thread (the ring is
 // created there: SINGLE_ISSUER binds it to its creator). requestStop() may be called from any
 // thread; everything else is private to the worker thread.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -167,7 +168,13 @@ class Worker {
   Clock::time_point now_;
   Clock::time_point stopDeadline_;
   Clock::time_point acceptBackoffUntil_;
-  Clock::time_point lastAcceptWarning_;
+  // Rate limiting for warnings a flood of peers could otherwise repeat thousands of times a
+  // second: at most one per kind per second per worker.
+  enum class Warning : uint8_t { Accept, NoServer, Socket, Count };
+  bool warnAllowed(Warning kind);
+  // How long accepting pauses after running out of descriptors or memory.
+  static constexpr std::chrono::milliseconds kResourceBackoff{100};
+  std::array<Clock::time_point, static_cast<std::size_t>(Warning::Count)> lastWarning_{};
   WorkerStats stats_;
 };
 
