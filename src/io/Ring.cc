@@ -169,9 +169,12 @@ void Ring::spliceIn(int fd, int pipeWrite, unsigned len, uint64_t userData) {
   io_uring_sqe* p = sqe();
   io_uring_sqe* s = sqe();
   io_uring_prep_poll_add(p, fd, POLLIN);
-  // The poll's own CQE is noise: skip it on success; on failure it carries kIgnoredUserData and
-  // the splice completes with -ECANCELED, which is the completion the caller acts on.
-  p->flags |= IOSQE_IO_LINK | (features_.cqeSkip ? IOSQE_CQE_SKIP_SUCCESS : 0);
+  // The poll's own CQE is noise: it carries kIgnoredUserData and the caller acts on the
+  // splice's completion alone (-ECANCELED if the poll failed or was cancelled). Deliberately
+  // not IOSQE_CQE_SKIP_SUCCESS: when a skip-success head is cancelled, the kernel also skips
+  // the CQEs of the linked requests it fails, and the splice would vanish without a completion
+  // (seen on 6.18; our in-flight accounting would then never reach zero).
+  p->flags |= IOSQE_IO_LINK;
   io_uring_sqe_set_data64(p, kIgnoredUserData);
   io_uring_prep_splice(s, fd, -1, pipeWrite, -1, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
   io_uring_sqe_set_data64(s, userData);
@@ -182,7 +185,7 @@ void Ring::spliceOut(int pipeRead, int fd, unsigned len, bool pollFirst, uint64_
   if (pollFirst) {
     io_uring_sqe* p = sqe();
     io_uring_prep_poll_add(p, fd, POLLOUT);
-    p->flags |= IOSQE_IO_LINK | (features_.cqeSkip ? IOSQE_CQE_SKIP_SUCCESS : 0);
+    p->flags |= IOSQE_IO_LINK;  // no CQE_SKIP_SUCCESS: see spliceIn()
     io_uring_sqe_set_data64(p, kIgnoredUserData);
   }
   io_uring_sqe* s = sqe();

@@ -1,16 +1,16 @@
 // random: HAProxy's random(2), the power of two random choices. Draw two distinct servers at
 // random in proportion to their weights and take the one with the smaller (active + 1) / weight.
 // Unlike leastconn it needs no scan of every server, and unlike pure random it steers away from
-// overloaded servers: the most loaded server is chosen only when both draws land on it.
+// overloaded servers: the most loaded server wins only if no distinct second server was drawn.
 //
-// Contracts: the Balancer (Roster, cumulative weights) is immutable and shared; the Picker owns
+// Contracts: the Balancer (Roster, alias table) is immutable and shared; the Picker owns
 // its generator (splitmix64; per worker, no locks). Pickers are seeded from the hash seed and a
 // per-balancer counter, so a process's sequence of choices is reproducible in tests; nothing
 // needs it to be unpredictable. Loads are the shared ServerLoad (see LeastConn.cc for why).
 //
 // Full servers are redrawn a few times; failover candidates after the two drawn are filled by a
 // walk over the members from a random start, skipping full and already chosen servers, which also
-// covers the case where every draw hit a full server. O(log N) per pick, O(N) worst case.
+// covers the case where every draw hit a full server. O(1) per pick, O(N) worst case (many full).
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -25,29 +25,56 @@ constexpr int kDrawAttempts = 4;  // per drawn server: bounds the cost when many
 
 class RandomBalancer final : public Balancer, public std::enable_shared_from_this<RandomBalancer> {
  public:
-  RandomBalancer(const ServerSet& set, uint64_t seed) : roster_(set), seed_(seed) {
-    uint64_t sum = 0;
-    for (uint32_t server : roster_.members) {
-      sum += roster_.weights[server];
-      cumulative_.push_back(sum);
-    }
-  }
+  RandomBalancer(const ServerSet& set, uint64_t seed) : roster_(set), seed_(seed) { buildAliasTable(); }
 
   std::unique_ptr<Picker> makePicker() const override;
   Algorithm algorithm() const override { return Algorithm::Random; }
   const Roster& roster() const { return roster_; }
 
-  // The member position owning point `r` in [0, total): weighted by construction.
-  std::size_t memberAt(uint64_t r) const {
-    return static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), r) -
-                                    cumulative_.begin());
+  // A member position drawn in proportion to weight from 64 random bits, in O(1) with Walker's
+  // alias method (Vose's construction): the high 32 bits choose a column uniformly, the low 32
+  // bits choose between the column's own member and its alias. A binary search over cumulative
+  // weights cost more, in mispredicted branches, than the rest of the pick together.
+  std::size_t drawMember(uint64_t bits) const {
+    const std::size_t column = static_cast<std::size_t>(((bits >> 32) * keep_.size()) >> 32);
+    return (bits & 0xffffffffULL) < keep_[column] ? column : alias_[column];
   }
-  uint64_t totalWeight() const { return cumulative_.empty() ? 0 : cumulative_.back(); }
 
  private:
   Roster roster_;
   uint64_t seed_;
-  std::vector<uint64_t> cumulative_;  // per member position: running sum of weights
+  // Exact integer construction: column c keeps its member with probability keep_[c] / 2^32
+  // (2^32 = always) and otherwise yields alias_[c]. Each column holds `total` units of weight;
+  // member m brings weight[m] x columns units.
+  void buildAliasTable() {
+    const std::size_t n = roster_.members.size();
+    keep_.assign(n, uint64_t{1} << 32);
+    alias_.resize(n);
+    uint64_t total = 0;
+    for (uint32_t server : roster_.members) total += roster_.weights[server];
+    std::vector<uint64_t> units(n);
+    std::vector<uint32_t> small, large;
+    for (std::size_t m = 0; m < n; ++m) {
+      alias_[m] = static_cast<uint32_t>(m);
+      units[m] = uint64_t{roster_.weights[roster_.members[m]]} * n;
+      (units[m] < total ? small : large).push_back(static_cast<uint32_t>(m));
+    }
+    while (!small.empty() && !large.empty()) {
+      const uint32_t s = small.back();
+      const uint32_t l = large.back();
+      small.pop_back();
+      keep_[s] = (units[s] << 32) / total;
+      alias_[s] = l;
+      units[l] -= total - units[s];  // l fills the rest of column s
+      if (units[l] < total) {
+        large.pop_back();
+        small.push_back(l);
+      }
+    }
+  }
+
+  std::vector<uint64_t> keep_;    // per column (= member position): threshold out of 2^32
+  std::vector<uint32_t> alias_;   // per column: the member position taken above the threshold
   mutable std::atomic<uint64_t> pickers_{0};  // distinct seeds for each worker's generator
 };
 
@@ -74,7 +101,7 @@ class RandomPicker final : public Picker {
     } else if (first != kNoServer) {
       push(out, first);
     }
-    std::size_t m = static_cast<std::size_t>(next() % members);
+    std::size_t m = static_cast<std::size_t>(below(members));
     for (std::size_t step = 0; step < members && out.count < want; ++step) {
       const uint32_t server = roster.members[m];
       if (!roster.isFull(server, load) && !contains(out, server)) push(out, server);
@@ -90,13 +117,19 @@ class RandomPicker final : public Picker {
     return mix64(state_);
   }
 
+  // Uniform in [0, range) for range < 2^32 by multiply-shift (Lemire) instead of a 64-bit
+  // division. Bias is at most range / 2^32: irrelevant for load spreading.
+  uint64_t below(uint64_t range) {
+    assert(range < (uint64_t{1} << 32));
+    return ((next() >> 32) * range) >> 32;
+  }
+
   // A weighted random server that is not full and not `other`, or kNoServer after
   // kDrawAttempts misses.
   uint32_t draw(const ServerLoad& load, uint32_t other) {
     const Roster& roster = balancer_->roster();
     for (int attempt = 0; attempt < kDrawAttempts; ++attempt) {
-      // Modulo bias is at most total/2^64 (total <= 1000 x servers): negligible.
-      const uint32_t server = roster.members[balancer_->memberAt(next() % balancer_->totalWeight())];
+      const uint32_t server = roster.members[balancer_->drawMember(next())];
       if (server != other && !roster.isFull(server, load)) return server;
     }
     return kNoServer;

@@ -63,6 +63,9 @@ class BestOf {
     servers_[at] = server;
   }
 
+  std::size_t size() const { return count_; }
+  uint32_t operator[](std::size_t i) const { return servers_[i]; }
+
   void appendTo(Candidates& out) const {
     for (std::size_t i = 0; i < count_ && out.count < kMaxCandidates; ++i) push(out, servers_[i]);
   }

@@ -8,7 +8,9 @@
 // and nothing is shared or locked. A full server sits the round out: it neither gains weight nor
 // counts in the total, as nginx does for unavailable peers, so it does not come back with a burst.
 // Failover candidates after the choice are the other available servers by `current` after the
-// update, highest first: the servers the sequence would choose next. O(N) per pick.
+// update, highest first: the servers the sequence would choose next. O(N) per pick (one pass);
+// HAProxy's tree-based roundrobin is O(log N) but not smooth. Above a few hundred servers prefer
+// rendezvous or random (docs/benchmarks.md).
 #include <memory>
 
 #include "Roster.h"
@@ -40,29 +42,24 @@ class RoundRobinPicker final : public Picker {
     const Roster& roster = balancer_->roster();
     const ServerLoad& load = *input.load;
     if (want == 0) return;
+    // One pass: add the weights, and keep the `want` highest currents (ties: config order). The
+    // first is the choice; only its current changes afterwards, so the others are already the
+    // failover order.
     int64_t total = 0;
-    std::size_t best = kNone;
+    BestOf<int64_t> top(want);  // smallest key first, so offer -current; holds member positions
     for (std::size_t m = 0; m < roster.members.size(); ++m) {
       const uint32_t server = roster.members[m];
       if (roster.isFull(server, load)) continue;
       current_[m] += roster.weights[server];
       total += roster.weights[server];
-      if (best == kNone || current_[m] > current_[best]) best = m;
+      top.offer(-current_[m], static_cast<uint32_t>(m));
     }
-    if (best == kNone) return;
-    current_[best] -= total;
-    push(out, roster.members[best]);
-    if (want == 1) return;
-    BestOf<int64_t> rest(want - 1);  // smallest key first, so offer -current
-    for (std::size_t m = 0; m < roster.members.size(); ++m) {
-      const uint32_t server = roster.members[m];
-      if (m != best && !roster.isFull(server, load)) rest.offer(-current_[m], server);
-    }
-    rest.appendTo(out);
+    if (top.size() == 0) return;
+    current_[top[0]] -= total;
+    for (std::size_t i = 0; i < top.size(); ++i) push(out, roster.members[top[i]]);
   }
 
  private:
-  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
   std::shared_ptr<const RoundRobinBalancer> balancer_;
   std::vector<int64_t> current_;  // per member position
 };

@@ -9,24 +9,9 @@
 
 namespace ringlb::proxy {
 
-namespace {
-bool allowed(SessionState from, SessionState to) {
-  switch (to) {
-    case SessionState::Connecting:
-      return from == SessionState::Free;
-    case SessionState::Relaying:
-      return from == SessionState::Connecting;
-    case SessionState::Closing:
-      return from == SessionState::Connecting || from == SessionState::Relaying;
-    case SessionState::Free:
-      return from == SessionState::Closing;
-  }
-  return false;
-}
-}  // namespace
 
 bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
-  if (!allowed(s.state, to)) {
+  if (!transitionAllowed(s.state, to)) {
     spdlog::error("worker {}: session {} refused transition {} -> {}", id_, slot,
                   static_cast<int>(s.state), static_cast<int>(to));
     return false;

@@ -176,14 +176,18 @@ TEST(RandomTest, PrefersTheLessLoadedServer) {
   EXPECT_GT(light, 9000);
 }
 
-// With equal loads the draws follow the weights: the heavier server is drawn more often, and
-// then also wins on relative load.
+// Draws follow the weights: with every relative load equal ((active+1)/weight = 0.01) the first
+// draw is kept, so each server's share is its weight's share.
 TEST(RandomTest, DrawsFollowWeights) {
-  auto picker = pickerFor(Algorithm::Random, servers({100, 100, 100, 100}));
-  const ServerLoad load(4);
+  auto picker = pickerFor(Algorithm::Random, servers({100, 100, 100, 700}));
+  ServerLoad load(4);
+  for (int i = 0; i < 6; ++i) load.acquire(3);
   std::vector<int> count(4);
   for (uint32_t s : choices(*picker, load, 40000)) ++count[s];
-  for (int c : count) EXPECT_NEAR(c / 40000.0, 0.25, 0.02);
+  EXPECT_NEAR(count[0] / 40000.0, 0.1, 0.01);
+  EXPECT_NEAR(count[1] / 40000.0, 0.1, 0.01);
+  EXPECT_NEAR(count[2] / 40000.0, 0.1, 0.01);
+  EXPECT_NEAR(count[3] / 40000.0, 0.7, 0.01);
 }
 
 // first fills servers in config order up to their max_connections, then spills to the next;

@@ -17,8 +17,10 @@ using Duration = std::chrono::milliseconds;
 
 enum class RelayMode { Auto, Splice, Copy };
 
-// HAProxy's timeout meanings. client/server are inactivity timeouts on that side; *_fin apply
-// once that side has half-closed (we saw its FIN) and we wait for the other direction to finish.
+// HAProxy's timeout meanings. client/server are inactivity timeouts on that side; *_fin replace
+// them once that side is half-closed. The loader sets an unset *_fin to the client/server value
+// of the same level (HAProxy's behaviour); the 1s below only applies to a default-constructed
+// struct.
 struct Timeouts {
   Duration connect{5000};
   Duration client{60000};

@@ -29,7 +29,9 @@ struct LoadResult {
 LoadResult loadFile(const std::string& path);
 LoadResult loadString(std::string_view yaml, const std::string& sourceName = "<string>");
 
-// "250ms", "5s", "2m", "1h" (also "1500" meaning ms, as HAProxy does). nullopt if malformed.
+// "250ms", "5s", "2m", "1h", "1d" (also "1500" meaning ms, as HAProxy does). nullopt if malformed
+// or longer than 2^31-1 ms (~24.8 days, HAProxy's limit too), so adding one to a clock never
+// overflows. No sign, spaces, fractions or compound forms ("1m30s").
 std::optional<Duration> parseDuration(std::string_view text);
 
 }  // namespace ringlb::config

@@ -22,7 +22,7 @@
 //     a row is 8 x uint32 = 32 bytes, half a cache line. Memory: 2 MiB per backend whatever N.
 //   Build: O(rows x N); each (row, server) costs one mix64 and a multiply, the logarithm is taken
 //     only for the few servers that can enter the row's top `depth` (ln(u) <= u - 1 rejects the
-//     rest). ~0.6 s for 4096 servers on the 2-core dev machine, off the data path.
+//     rest). ~0.7 s CPU for 4096 servers on the 2-core dev machine, off the data path.
 //
 // Thread contract: built on the control thread, immutable afterwards, read concurrently by every
 // worker without synchronisation (publication through the snapshot provides the ordering).

@@ -39,6 +39,21 @@ enum class Phase : uint8_t {
   Done,       // source reached EOF, everything forwarded, peer shut down for writing
 };
 
+// The session state machine's edges. Pure, so it is unit-tested on its own.
+constexpr bool transitionAllowed(SessionState from, SessionState to) {
+  switch (to) {
+    case SessionState::Connecting:
+      return from == SessionState::Free;
+    case SessionState::Relaying:
+      return from == SessionState::Connecting;
+    case SessionState::Closing:
+      return from == SessionState::Connecting || from == SessionState::Relaying;
+    case SessionState::Free:
+      return from == SessionState::Closing;
+  }
+  return false;
+}
+
 inline constexpr uint16_t kNoBuffer = 0xffff;
 
 struct Direction {

@@ -1,0 +1,279 @@
+// The document schema as key tables, one per section (Redis config.c style): adding a key is one
+// table line with its reader. Types and ranges live here; rules that relate several values
+// (names unique, references exist, inheritance) live in Resolve.cc.
+#include <array>
+
+#include "KeyTable.h"
+#include "Stages.h"
+
+namespace ringlb::config::detail {
+namespace {
+
+using enum Presence;
+
+constexpr uint32_t kMaxRetries = 16;
+constexpr uint32_t kMaxWeight = 1000;
+
+// ---- timeouts: one table per place it appears ---------------------------------------------------
+
+// Which side of a session a timeout governs, and so where it may be set: client-side timeouts
+// belong to frontends, server-side ones to backends, and `defaults` may set all of them.
+enum class Side { Client, Server, Any };
+
+template <Side Where>
+void storeTimeoutValue(const Field& field, Side keySide, std::optional<Duration>& out,
+                       Diagnostics& diags) {
+  if constexpr (Where != Side::Any) {
+    if (keySide != Where) {
+      diags.error(field.path,
+                  Where == Side::Client ? "applies to backends, not frontends"
+                                        : "applies to frontends, not backends",
+                  field.line);
+      return;
+    }
+  }
+  if (auto value = readDuration(field, ZeroDuration::Rejected, diags)) out = value;
+}
+
+template <Side Where>
+constexpr std::array<Key<TimeoutOverrides>, 5> kTimeoutKeys{{
+    {"connect", Optional,
+     [](const Field& f, TimeoutOverrides& t, Diagnostics& d) {
+       storeTimeoutValue<Where>(f, Side::Server, t.connect, d);
+     }},
+    {"client", Optional,
+     [](const Field& f, TimeoutOverrides& t, Diagnostics& d) {
+       storeTimeoutValue<Where>(f, Side::Client, t.client, d);
+     }},
+    {"server", Optional,
+     [](const Field& f, TimeoutOverrides& t, Diagnostics& d) {
+       storeTimeoutValue<Where>(f, Side::Server, t.server, d);
+     }},
+    {"client_fin", Optional,
+     [](const Field& f, TimeoutOverrides& t, Diagnostics& d) {
+       storeTimeoutValue<Where>(f, Side::Client, t.clientFin, d);
+     }},
+    {"server_fin", Optional,
+     [](const Field& f, TimeoutOverrides& t, Diagnostics& d) {
+       storeTimeoutValue<Where>(f, Side::Server, t.serverFin, d);
+     }},
+}};
+
+template <Side Where>
+void storeTimeouts(const Field& field, TimeoutOverrides& out, Diagnostics& diags) {
+  readOptionalMap<TimeoutOverrides>(field, kTimeoutKeys<Where>, out, diags);
+}
+
+// ---- global, defaults ----------------------------------------------------------------------------
+
+constexpr std::array<Key<Global>, 4> kGlobalKeys{{
+    {"workers", Optional,
+     [](const Field& f, Global& g, Diagnostics& d) {
+       if (auto v = readWorkers(f, d)) g.workers = *v;
+     }},
+    {"max_connections", Optional,
+     [](const Field& f, Global& g, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 1, kUnbounded, d)) g.maxConnections = *v;
+     }},
+    {"shutdown_grace", Optional,
+     [](const Field& f, Global& g, Diagnostics& d) {
+       if (auto v = readDuration(f, ZeroDuration::Allowed, d)) g.shutdownGrace = *v;
+     }},
+    {"hash_seed", Optional,
+     [](const Field& f, Global& g, Diagnostics& d) {
+       if (auto v = readHashSeed(f, d)) g.hashSeed = *v;
+     }},
+}};
+
+constexpr std::array<Key<DefaultsDraft>, 2> kDefaultsKeys{{
+    {"timeouts", Optional,
+     [](const Field& f, DefaultsDraft& t, Diagnostics& d) {
+       storeTimeouts<Side::Any>(f, t.timeouts, d);
+     }},
+    {"retries", Optional,
+     [](const Field& f, DefaultsDraft& t, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 0, kMaxRetries, d)) t.retries = static_cast<uint32_t>(*v);
+     }},
+}};
+
+// ---- frontends -----------------------------------------------------------------------------------
+
+std::optional<Located> readLocatedName(const Field& field, Diagnostics& diags) {
+  auto text = readName(field, diags);
+  if (!text) return std::nullopt;
+  return Located{std::move(*text), field.path, field.line};
+}
+
+void storeListenItem(const Field& field, FrontendDraft& fe, Diagnostics& diags) {
+  if (auto address = readAddress(field, AddressUse::Listen, diags)) {
+    fe.listen.push_back(ListenDraft{*address, field.path, field.line});
+  }
+}
+
+// `listen` is a list of addresses, or one address as a plain string.
+void storeListen(const Field& field, FrontendDraft& fe, Diagnostics& diags) {
+  if (field.node.IsScalar()) {
+    storeListenItem(field, fe, diags);
+    return;
+  }
+  if (!field.node.IsSequence()) {
+    diags.error(field.path, "expected an address or a list of addresses, got " +
+                                describe(field.node), field.line);
+    return;
+  }
+  if (field.node.size() == 0) {
+    diags.error(field.path, "must list at least one address", field.line);
+    return;
+  }
+  forEachItem(
+      field,
+      [&](const Field& item) { storeListenItem(item, fe, diags); },
+      diags);
+}
+
+constexpr std::array<Key<FrontendDraft>, 5> kFrontendKeys{{
+    {"name", Required,
+     [](const Field& f, FrontendDraft& fe, Diagnostics& d) {
+       fe.name = readLocatedName(f, d);
+       if (fe.name) fe.value.name = fe.name->text;
+     }},
+    {"listen", Required, &storeListen},
+    {"backend", Required,
+     [](const Field& f, FrontendDraft& fe, Diagnostics& d) {
+       if (auto text = readText(f, "a backend name", d)) {
+         fe.backend = Located{*text, f.path, f.line};
+         fe.value.backend = std::move(*text);
+       }
+     }},
+    {"max_connections", Optional,
+     [](const Field& f, FrontendDraft& fe, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 0, kUnbounded, d)) fe.value.maxConnections = *v;
+     }},
+    {"timeouts", Optional,
+     [](const Field& f, FrontendDraft& fe, Diagnostics& d) {
+       storeTimeouts<Side::Client>(f, fe.timeouts, d);
+     }},
+}};
+
+// ---- backends and their servers ------------------------------------------------------------------
+
+constexpr std::array<Key<ServerDraft>, 4> kServerKeys{{
+    {"name", Required,
+     [](const Field& f, ServerDraft& s, Diagnostics& d) {
+       s.name = readLocatedName(f, d);
+       if (s.name) s.value.name = s.name->text;
+     }},
+    {"address", Required,
+     [](const Field& f, ServerDraft& s, Diagnostics& d) {
+       if (auto v = readAddress(f, AddressUse::Server, d)) s.value.address = *v;
+     }},
+    {"weight", Optional,
+     [](const Field& f, ServerDraft& s, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 0, kMaxWeight, d)) s.value.weight = static_cast<uint32_t>(*v);
+     }},
+    {"max_connections", Optional,
+     [](const Field& f, ServerDraft& s, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 0, UINT32_MAX, d)) {
+         s.value.maxConnections = static_cast<uint32_t>(*v);
+       }
+     }},
+}};
+
+void storeServers(const Field& field, BackendDraft& be, Diagnostics& diags) {
+  const bool listed = forEachItem(
+      field,
+      [&](const Field& item) {
+        ServerDraft server;
+        server.value.line = item.line;
+        readMap<ServerDraft>(item, kServerKeys, server, diags);
+        be.servers.push_back(std::move(server));
+      },
+      diags);
+  if (listed && field.node.size() == 0) {
+    diags.error(field.path, "must list at least one server", field.line);
+  }
+}
+
+constexpr std::array<Key<BackendDraft>, 7> kBackendKeys{{
+    {"name", Required,
+     [](const Field& f, BackendDraft& be, Diagnostics& d) {
+       be.name = readLocatedName(f, d);
+       if (be.name) be.value.name = be.name->text;
+     }},
+    {"relay", Optional,
+     [](const Field& f, BackendDraft& be, Diagnostics& d) {
+       if (auto v = readRelayMode(f, d)) be.value.relay = *v;
+     }},
+    {"balance", Optional,
+     [](const Field& f, BackendDraft& be, Diagnostics& d) {
+       if (auto v = readAlgorithm(f, d)) be.value.balance = *v;
+     }},
+    {"hash_key", Optional,
+     [](const Field& f, BackendDraft& be, Diagnostics& d) {
+       if (auto v = readHashKey(f, d)) be.value.hashKey = *v;
+     }},
+    {"retries", Optional,
+     [](const Field& f, BackendDraft& be, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 0, kMaxRetries, d)) be.retries = static_cast<uint32_t>(*v);
+     }},
+    {"timeouts", Optional,
+     [](const Field& f, BackendDraft& be, Diagnostics& d) {
+       storeTimeouts<Side::Server>(f, be.timeouts, d);
+     }},
+    {"servers", Required, &storeServers},
+}};
+
+// ---- the document --------------------------------------------------------------------------------
+
+void storeFrontends(const Field& field, DocumentDraft& doc, Diagnostics& diags) {
+  const bool listed = forEachItem(
+      field,
+      [&](const Field& item) {
+        FrontendDraft fe;
+        fe.value.line = item.line;
+        readMap<FrontendDraft>(item, kFrontendKeys, fe, diags);
+        doc.frontends.push_back(std::move(fe));
+      },
+      diags);
+  if (listed && field.node.size() == 0) {
+    diags.error(field.path, "must list at least one frontend", field.line);
+  }
+}
+
+void storeBackends(const Field& field, DocumentDraft& doc, Diagnostics& diags) {
+  doc.backendsListed = forEachItem(
+      field,
+      [&](const Field& item) {
+        BackendDraft be;
+        be.value.line = item.line;
+        readMap<BackendDraft>(item, kBackendKeys, be, diags);
+        doc.backends.push_back(std::move(be));
+      },
+      diags);
+  if (doc.backendsListed && field.node.size() == 0) {
+    diags.error(field.path, "must list at least one backend", field.line);
+  }
+}
+
+constexpr std::array<Key<DocumentDraft>, 4> kDocumentKeys{{
+    {"global", Optional,
+     [](const Field& f, DocumentDraft& doc, Diagnostics& d) {
+       readOptionalMap<Global>(f, kGlobalKeys, doc.global, d);
+     }},
+    {"defaults", Optional,
+     [](const Field& f, DocumentDraft& doc, Diagnostics& d) {
+       readOptionalMap<DefaultsDraft>(f, kDefaultsKeys, doc.defaults, d);
+     }},
+    {"frontends", Required, &storeFrontends},
+    {"backends", Required, &storeBackends},
+}};
+
+}  // namespace
+
+DocumentDraft readDocument(const YAML::Node& root, Diagnostics& diags) {
+  DocumentDraft doc;
+  readMap<DocumentDraft>(Field{root, "", lineOf(root)}, kDocumentKeys, doc, diags);
+  return doc;
+}
+
+}  // namespace ringlb::config::detail
