@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -35,17 +34,29 @@ RingLbProcess::~RingLbProcess() {
   for (;;) {
     const std::string text = log();
     if (text.find("ringlb ready") != std::string::npos) {
-      // e.g. "... frontend 'web' listening on 127.0.0.1:41234" or "... on [::1]:41234"
-      static const std::regex kListening(R"(frontend '([^']+)' listening on (\S+))");
-      for (std::sregex_iterator it(text.begin(), text.end(), kListening), end; it != end; ++it) {
+      // e.g. "... frontend 'web' listening on 127.0.0.1:41234" or "... on [::1]:41234".
+      // Parsed by hand: GCC 12's <regex> trips -Wmaybe-uninitialized under the sanitizers.
+      static const std::string kFrontend = "frontend '";
+      static const std::string kListening = "' listening on ";
+      std::istringstream lines(text);
+      std::string line;
+      while (std::getline(lines, line)) {
+        const auto at = line.find(kFrontend);
+        if (at == std::string::npos) continue;
+        const auto nameStart = at + kFrontend.size();
+        const auto nameEnd = line.find(kListening, nameStart);
+        if (nameEnd == std::string::npos) continue;
+        const auto addrStart = nameEnd + kListening.size();
+        const auto addrEnd = line.find_first_of(" \t\r", addrStart);
+        const std::string addrText = line.substr(addrStart, addrEnd - addrStart);
         std::string error;
-        auto addr = net::Address::parse((*it)[2].str(), &error);
+        auto addr = net::Address::parse(addrText, &error);
         if (!addr) {
           return ::testing::AssertionFailure()
-                 << "unparsable listening address '" << (*it)[2].str() << "': " << error
+                 << "unparsable listening address '" << addrText << "': " << error
                  << "\n---- ringlb log ----\n" << text;
         }
-        listeners_.push_back({(*it)[1].str(), *addr});
+        listeners_.push_back({line.substr(nameStart, nameEnd - nameStart), *addr});
       }
       return ::testing::AssertionSuccess();
     }
