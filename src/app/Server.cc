@@ -93,6 +93,16 @@ std::string Server::start() {
     workers_.clear();  // closes the listeners they own
     return error;
   }
+  // Everything open now is overhead every session needs on top of its own two descriptors;
+  // a little headroom covers pipes and the odd descriptor opened later (see descriptorBudget).
+  snapshot->counters->reservedDescriptors.store(proxy::openDescriptors() + 8,
+                                                std::memory_order_relaxed);
+  const uint64_t affordable = proxy::sessionsAffordable(proxy::openDescriptors() + 8);
+  if (affordable < config_->global.maxConnections) {
+    spdlog::warn("the descriptor limit (ulimit -n) allows about {} sessions, fewer than "
+                 "global.max_connections {}; raise LimitNOFILE / ulimit -n",
+                 affordable, config_->global.maxConnections);
+  }
   spdlog::info("ringlb ready: {} workers, {} frontends, {} backends", n, config_->frontends.size(),
                config_->backends.size());
   return {};

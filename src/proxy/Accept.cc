@@ -14,13 +14,16 @@ namespace ringlb::proxy {
 bool Worker::mayAccept(uint16_t frontend) const {
   const config::Config& cfg = *snapshot_->config;
   const SharedCounters& counters = *snapshot_->counters;
-  if (counters.active.load(std::memory_order_relaxed) >= cfg.global.maxConnections) return false;
+  const uint64_t active = counters.active.load(std::memory_order_relaxed);
+  if (active >= cfg.global.maxConnections) return false;
+  if (active >= counters.descriptorBudget.load(std::memory_order_relaxed)) return false;
   const uint64_t frontendMax = cfg.frontends[frontend].maxConnections;
   return frontendMax == 0 ||
          counters.frontendActive[frontend].load(std::memory_order_relaxed) < frontendMax;
 }
 
 void Worker::updateAccepting() {
+  retrySocketWaiters();
   // Connections the kernel handed us while we were at a limit are served first, in order.
   while (!stopping_ && !pendingAccepts_.empty() && mayAccept(pendingAccepts_.front().second)) {
     const auto [fd, frontend] = pendingAccepts_.front();
@@ -31,7 +34,8 @@ void Worker::updateAccepting() {
   for (uint32_t i = 0; i < listeners_.size(); ++i) {
     Listener& l = listeners_[i];
     if (l.closed) continue;
-    const bool want = !stopping_ && !backoff && pendingAccepts_.empty() && mayAccept(l.socket.frontend);
+    const bool want = !stopping_ && !backoff && pendingAccepts_.empty() &&
+                      socketWaiters_.empty() && mayAccept(l.socket.frontend);
     if (want && !l.armed) {
       ring_->accept(l.socket.fd, tag(Op::Accept, i));
       l.armed = true;
@@ -75,6 +79,7 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
       // Out of descriptors or memory. Retrying at once would spin on the same error; pausing
       // leaves the connections in the kernel backlog until sessions close and free resources.
       acceptBackoffUntil_ = now_ + kResourceBackoff;
+      refreshDescriptorBudget();
       if (warnAllowed(Warning::Accept)) {
         spdlog::warn("worker {}: accept failed: {}; pausing accepts for 100ms ({} sessions open)",
                      id_, std::strerror(-res), liveSessions_);
@@ -84,6 +89,15 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
       // ECONNABORTED and friends: the client gave up before we took it; nothing to do.
       return;
   }
+}
+
+uint64_t Worker::refreshDescriptorBudget() {
+  // Pooled pipes are not sessions' either, and the pool grows after start-up.
+  const uint64_t reserved =
+      snapshot_->counters->reservedDescriptors.load(std::memory_order_relaxed) + 2 * pipes_.idle();
+  const uint64_t budget = sessionsAffordable(reserved);
+  snapshot_->counters->descriptorBudget.store(budget, std::memory_order_relaxed);
+  return budget;
 }
 
 bool Worker::warnAllowed(Warning kind) {

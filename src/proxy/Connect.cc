@@ -21,15 +21,29 @@ void Worker::connectNext(Session& s, uint32_t slot) {
   const config::Server& server = backend.servers[s.server];
   const int fd = net::createStreamSocket(server.address.family());
   if (fd < 0) {
-    // Out of descriptors (or memory): no point trying other servers. The client is closed, and
-    // accepting pauses like on an accept EMFILE, so the backlog holds the next clients until
-    // sessions free descriptors instead of us accepting and dropping them one by one.
-    ++stats_.connectFailures;
-    acceptBackoffUntil_ = now_ + kResourceBackoff;
-    if (warnAllowed(Warning::Socket)) {
-      spdlog::warn("backend '{}': cannot create a socket: {}; pausing accepts for {}ms",
-                   backend.name, std::strerror(-fd), kResourceBackoff.count());
+    --s.attempt;  // not an attempt on the server: nothing was sent to it
+    if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
+      // Out of descriptors or memory. Dropping the client would turn a transient shortage into
+      // lost connections; instead the session waits (its client already accepted) and accepting
+      // pauses, so further clients wait in the kernel backlog. Retried after the backoff.
+      acceptBackoffUntil_ = now_ + kResourceBackoff;
+      const uint64_t budget = refreshDescriptorBudget();
+      if (snapshot_->counters->active.load(std::memory_order_relaxed) > budget) {
+        // More sessions than the limit can ever serve (accepted in one burst before the limit
+        // was known): parking them would only let them starve each other. Shed the excess.
+        ++stats_.connectFailures;
+        close(s, slot, false);
+        return;
+      }
+      socketWaiters_.emplace_back(slot, s.generation);
+      if (warnAllowed(Warning::Socket)) {
+        spdlog::warn("backend '{}': cannot create a socket: {}; pausing accepts for {}ms",
+                     backend.name, std::strerror(-fd), kResourceBackoff.count());
+      }
+      return;
     }
+    ++stats_.connectFailures;
+    spdlog::error("backend '{}': cannot create a socket: {}", backend.name, std::strerror(-fd));
     close(s, slot, false);
     return;
   }
@@ -39,6 +53,24 @@ void Worker::connectNext(Session& s, uint32_t slot) {
   ring_->connect(fd, server.address.sockaddr_ptr(), server.address.length(),
                  backend.timeouts.connect, tag(Op::Connect, slot), tag(Op::ConnectTimeout, slot));
   s.inflight += 2;
+}
+
+void Worker::retrySocketWaiters() {
+  while (!socketWaiters_.empty() && now_ >= acceptBackoffUntil_) {
+    const auto [slot, generation] = socketWaiters_.front();
+    socketWaiters_.pop_front();
+    Session& s = sessions_[slot];
+    if (s.generation != generation || s.state != SessionState::Connecting || s.serverFd >= 0) continue;
+    // Parked sessions hold client descriptors: waiting forever would let them starve each other
+    // (and ignore clients that left). Past the connect timeout they fail like a connect would.
+    const config::Backend& backend = s.snapshot->config->backends[s.backend];
+    if (now_ - s.clientActive >= backend.timeouts.connect) {
+      ++stats_.connectFailures;
+      close(s, slot, false);
+      continue;
+    }
+    connectNext(s, slot);  // may park it again and restart the backoff, ending this loop
+  }
 }
 
 void Worker::onConnect(Session& s, uint32_t slot, int result) {

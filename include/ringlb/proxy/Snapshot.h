@@ -25,7 +25,19 @@ struct SharedCounters {
   explicit SharedCounters(std::size_t frontends) : frontendActive(frontends) {}
   std::atomic<uint64_t> active{0};
   std::vector<std::atomic<uint64_t>> frontendActive;
+  // Sessions the descriptor limit can hold (two descriptors each), HAProxy's maxconn derived
+  // from ulimit -n. Accepting beyond it would only park clients that cannot get a server
+  // socket. Refreshed whenever a worker runs into EMFILE (the limit can change at run time).
+  std::atomic<uint64_t> descriptorBudget{UINT64_MAX};
+  // Descriptors that are not sessions' (stdio, rings, listeners...), measured once all workers
+  // are up; the budget is what RLIMIT_NOFILE leaves beyond them.
+  std::atomic<uint64_t> reservedDescriptors{64};
 };
+
+// Sessions RLIMIT_NOFILE leaves room for, after `reserved` descriptors for everything else.
+uint64_t sessionsAffordable(uint64_t reserved);
+// Descriptors this process has open now (from /proc/self/fd); 0 if it cannot tell.
+uint64_t openDescriptors();
 
 struct Snapshot {
   std::shared_ptr<const config::Config> config;

@@ -116,6 +116,9 @@ class Worker {
 
   // --- connecting and failover (Connect.cc) ---
   void connectNext(Session& session, uint32_t slot);
+  void retrySocketWaiters();
+  // Re-reads the descriptor limit into the shared budget (after EMFILE). Returns the budget.
+  uint64_t refreshDescriptorBudget();
   void onConnect(Session& session, uint32_t slot, int result);
 
   // --- relaying (Relay.cc) ---
@@ -160,6 +163,9 @@ class Worker {
   std::deque<std::pair<int, uint16_t>> pendingAccepts_;  // accepted while at a limit
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
   std::deque<BufferWaiter> bufferWaiters_;
+  // Sessions whose server socket could not be created (EMFILE and the like): their clients are
+  // kept, not dropped, and retried after the resource backoff, before any new accept.
+  std::deque<std::pair<uint32_t, uint32_t>> socketWaiters_;  // (slot, generation)
 
   int wakeFd_ = -1;
   uint64_t wakeValue_ = 0;
