@@ -28,7 +28,13 @@ void Worker::connectNext(Session& s, uint32_t slot) {
       // pauses, so further clients wait in the kernel backlog. Retried after the backoff.
       acceptBackoffUntil_ = now_ + kResourceBackoff;
       const uint64_t budget = refreshDescriptorBudget();
-      if (snapshot_->counters->active.load(std::memory_order_relaxed) > budget) {
+      const uint64_t active = snapshot_->counters->active.load(std::memory_order_relaxed);
+      if (warnAllowed(Warning::Socket)) {
+        spdlog::warn("backend '{}': cannot create a socket: {}; pausing accepts for {}ms "
+                     "({} sessions, descriptor budget {})",
+                     backend.name, std::strerror(-fd), kResourceBackoff.count(), active, budget);
+      }
+      if (active > budget) {
         // More sessions than the limit can ever serve (accepted in one burst before the limit
         // was known): parking them would only let them starve each other. Shed the excess.
         ++stats_.connectFailures;
@@ -36,10 +42,6 @@ void Worker::connectNext(Session& s, uint32_t slot) {
         return;
       }
       socketWaiters_.emplace_back(slot, s.generation);
-      if (warnAllowed(Warning::Socket)) {
-        spdlog::warn("backend '{}': cannot create a socket: {}; pausing accepts for {}ms",
-                     backend.name, std::strerror(-fd), kResourceBackoff.count());
-      }
       return;
     }
     ++stats_.connectFailures;

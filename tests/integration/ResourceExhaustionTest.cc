@@ -66,6 +66,10 @@ TEST_P(ResourceExhaustionTest, DescriptorExhaustionNeitherCrashesNorSpinsAndReco
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
   // Enough for the process's own descriptors and a handful of sessions (two each), far fewer
   // than the clients we open.
+  {
+    ConnectResult first = connectLocal(proxy.port(), 3s);
+    ASSERT_TRUE(first.fd && served(first.fd.get())) << "not serving even before the limit";
+  }
   ASSERT_TRUE(limitDescriptors(proxy.pid(), GetParam()));
 
   std::vector<Fd> clients;
@@ -92,7 +96,8 @@ TEST_P(ResourceExhaustionTest, DescriptorExhaustionNeitherCrashesNorSpinsAndReco
   int dropped = 0;
   for (Fd& fd : waiting) dropped += readUntilEnd(fd.get(), Deadline(0s)).end != StreamEnd::Timeout;
   EXPECT_LE(dropped, 3) << "of " << waiting.size() << " unserved clients";
-  EXPECT_GT(servedCount, 0) << "nothing served at all";
+  // How many of the first burst get served depends on how the kernel batched the accepts;
+  // what matters is that the limit bit and that the rest wait.
   EXPECT_LT(servedCount, 60) << "the limit did not bite; the test proves nothing";
   EXPECT_TRUE(proxy.waitForLog("Too many open files", Deadline(5s))) << proxy.log();
   EXPECT_TRUE(proxy.running()) << proxy.log();
