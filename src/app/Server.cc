@@ -98,6 +98,7 @@ std::string Server::start() {
   snapshot->counters->reservedDescriptors.store(proxy::openDescriptors() + 8,
                                                 std::memory_order_relaxed);
   const uint64_t affordable = proxy::sessionsAffordable(proxy::openDescriptors() + 8);
+  snapshot->counters->descriptorBudget.store(affordable, std::memory_order_relaxed);
   if (affordable < config_->global.maxConnections) {
     spdlog::warn("the descriptor limit (ulimit -n) allows about {} sessions, fewer than "
                  "global.max_connections {}; raise LimitNOFILE / ulimit -n",

@@ -13,6 +13,9 @@ int createListener(const Address& address, int backlog) {
   const int one = 1;
   int rc = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (rc == 0) rc = ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  // Accepted sockets inherit TCP_NODELAY: relayed bytes must not wait for Nagle on the client
+  // side either.
+  if (rc == 0) rc = ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (rc == 0 && address.family() == AF_INET6) {
     rc = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   }
@@ -47,6 +50,11 @@ int createStreamSocket(int family) {
   // Relayed bytes must not wait for Nagle: the client already decided when to send them.
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
+}
+
+bool hasPendingData(int fd) {
+  char byte;
+  return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
 void closeWithReset(int fd) {

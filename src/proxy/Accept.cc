@@ -62,8 +62,18 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
     if (stopping_) {
       ::close(res);
     } else if (!mayAccept(l.socket.frontend) || !pendingAccepts_.empty()) {
-      // Raced with our own cancel: keep it, in order, until there is room. Never dropped.
-      pendingAccepts_.emplace_back(res, l.socket.frontend);
+      // Raced with our own cancel: keep it, in order, until there is room. A multishot accept
+      // can drain a whole backlog in one go, so the queue is capped; beyond it the connection
+      // is refused (closed) rather than held without limit.
+      if (pendingAccepts_.size() < kMaxPendingAccepts) {
+        pendingAccepts_.emplace_back(res, l.socket.frontend);
+      } else {
+        ::close(res);
+        if (warnAllowed(Warning::Accept)) {
+          spdlog::warn("worker {}: at the connection limit with {} accepted connections queued; "
+                       "refusing more", id_, pendingAccepts_.size());
+        }
+      }
     } else {
       startSession(res, l.socket.frontend);
     }

@@ -45,7 +45,9 @@ void Worker::connectNext(Session& s, uint32_t slot) {
       return;
     }
     ++stats_.connectFailures;
-    spdlog::error("backend '{}': cannot create a socket: {}", backend.name, std::strerror(-fd));
+    if (warnAllowed(Warning::Socket)) {
+      spdlog::error("backend '{}': cannot create a socket: {}", backend.name, std::strerror(-fd));
+    }
     close(s, slot, false);
     return;
   }

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "ringlb/net/Socket.h"
 #include "ringlb/proxy/Worker.h"
 
 namespace ringlb::proxy {
@@ -103,6 +104,12 @@ void Worker::onDirection(Session& s, uint32_t slot, bool c2s, const io::Completi
 void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
   Direction& d = direction(s, c2s);
   const int res = completion.res;
+  if (res <= 0 && completion.hasBuffer()) {
+    // Kernels before 6.x may attach a consumed buffer to an EOF or error completion: give it
+    // back, or the ring slowly runs dry.
+    buffers_->taken();
+    releaseBuffer(completion.bufferId());
+  }
   if (res > 0) {
     buffers_->taken();
     d.buffer = completion.bufferId();
@@ -117,7 +124,7 @@ void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& c
     } else {
       d.fullReads = 0;
     }
-    if (s.snapshot->config->backends[s.backend].relay == config::RelayMode::Auto &&
+    if (s.snapshot->config->backends[s.backend].relay == config::RelayMode::Auto && !d.noSplice &&
         d.fullReads >= options_.autoSpliceAfter) {
       d.splice = true;
     }
@@ -126,6 +133,7 @@ void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& c
   }
   if (res == 0) {
     d.eof = true;
+    scheduleExpiry(s, slot);  // the side is half-closed: its *_fin timeout applies from now
     pump(s, slot, c2s);
     return;
   }
@@ -134,6 +142,10 @@ void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& c
     // an error: park until a buffer comes back (releaseBuffer wakes us).
     d.phase = Phase::WaitBuffer;
     bufferWaiters_.push_back(BufferWaiter{slot, s.generation, c2s});
+    // A buffer may have come back earlier in this same batch of completions, before we were
+    // parked to hear about it: look now, or this direction could wait for a release that never
+    // comes.
+    wakeBufferWaiters();
     return;
   }
   if (res == -EINTR || res == -EAGAIN) {
@@ -172,9 +184,21 @@ void Worker::onSpliceIn(Session& s, uint32_t slot, bool c2s, int res) {
   if (res > 0) {
     d.pipePending = static_cast<uint32_t>(res);
     touch(s, from(s, c2s));
-  } else if (res == 0) {
+  } else if (res == 0 && !net::hasPendingData(from(s, c2s))) {
     d.eof = true;
-  } else if (res != -EAGAIN && res != -EINTR) {
+    scheduleExpiry(s, slot);
+  } else if (res == 0 || res == -EAGAIN) {
+    // splice found nothing although the poll said readable (EAGAIN), or reported end of stream
+    // while bytes are still queued (0): TCP urgent data. splice stops at the urgent mark and
+    // never steps over it (recv does), so retrying would spin, and taking the 0 for EOF would
+    // drop the rest of the stream. Relay this direction by copying from now on; the pipe is
+    // empty here and goes back to the pool.
+    pipes_.release(d.pipe, true);
+    d.pipe = io::Pipe{};
+    d.splice = false;
+    d.fullReads = 0;
+    d.noSplice = true;
+  } else if (res != -EINTR) {
     ++stats_.resets;
     close(s, slot, true);
     return;

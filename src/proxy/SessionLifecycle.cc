@@ -48,7 +48,7 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
         pipes_.release(d->pipe, d->pipePending == 0);
       }
       if (s.serverCounted) s.snapshot->backends[s.backend].load->release(s.server);
-      SharedCounters& counters = *snapshot_->counters;
+      SharedCounters& counters = *s.snapshot->counters;  // the snapshot that counted it
       counters.active.fetch_sub(1, std::memory_order_relaxed);
       counters.frontendActive[s.frontend].fetch_sub(1, std::memory_order_relaxed);
       const uint32_t nextGeneration = s.generation + 1;
@@ -65,6 +65,13 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
 
 void Worker::close(Session& s, uint32_t slot, bool reset) {
   if (s.state != SessionState::Connecting && s.state != SessionState::Relaying) return;
+  // Closing with bytes still undelivered (a timeout, the end of the grace period) must not
+  // look like a clean end of stream to the peer: a FIN would pass a truncated stream off as
+  // complete. Reset instead.
+  const auto undelivered = [](const Direction& d) {
+    return d.buffer != kNoBuffer || d.pipePending > 0 || (d.eof && d.phase != Phase::Done);
+  };
+  if (s.state == SessionState::Relaying && (undelivered(s.c2s) || undelivered(s.s2c))) reset = true;
   s.reset = s.reset || reset;
   transition(s, slot, SessionState::Closing);
   maybeFree(s, slot);
@@ -88,6 +95,18 @@ Clock::time_point Worker::deadline(const Session& s) const {
 
 void Worker::scheduleExpiry(Session& s, uint32_t slot) {
   expiries_.push(Expiry{deadline(s), slot, s.generation});
+  // Entries of freed sessions stay until their deadline; with long timeouts and a high
+  // connection rate they would pile up. Rebuild from the live sessions when they dominate.
+  if (expiries_.size() > 4 * liveSessions_ + 1024) {
+    std::vector<Expiry> live;
+    live.reserve(liveSessions_);
+    for (uint32_t i = 0; i < sessions_.size(); ++i) {
+      if (sessions_[i].state == SessionState::Relaying) {
+        live.push_back(Expiry{deadline(sessions_[i]), i, sessions_[i].generation});
+      }
+    }
+    expiries_ = decltype(expiries_)(std::greater<>(), std::move(live));
+  }
 }
 
 uint32_t Worker::allocateSlot() {

@@ -14,6 +14,9 @@ Address localAddress(int fd);
 Address peerAddress(int fd);
 // A non-blocking, close-on-exec TCP socket of `family` with TCP_NODELAY set.
 int createStreamSocket(int family);
+// True if a non-blocking peek finds ordinary bytes queued on `fd` (used to tell a real end of
+// stream from splice stopping at a TCP urgent mark).
+bool hasPendingData(int fd);
 // Closes with SO_LINGER {on, 0}: the kernel sends RST instead of FIN.
 void closeWithReset(int fd);
 

@@ -60,6 +60,7 @@ struct Direction {
   Phase phase = Phase::Idle;
   bool eof = false;         // the source sent FIN (pending bytes may remain to forward)
   bool splice = false;      // relay through a pipe (decided per direction, see relay mode)
+  bool noSplice = false;    // splice cannot carry this stream (urgent data): copy for good
   uint8_t fullReads = 0;    // consecutive recvs that filled a whole buffer (relay: auto)
   uint16_t buffer = kNoBuffer;  // copy mode: the provided buffer holding pending bytes
   uint32_t offset = 0;      // copy mode: bytes of `buffer` already sent
