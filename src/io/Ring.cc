@@ -9,6 +9,11 @@
 #include <deque>
 #include <fstream>
 
+// Newer than liburing 2.3's uapi header; values from the kernel's include/uapi/linux/io_uring.h.
+#ifndef IORING_FEAT_MIN_TIMEOUT
+#define IORING_FEAT_MIN_TIMEOUT (1U << 15)
+#endif
+
 namespace ringlb::io {
 namespace {
 
@@ -48,6 +53,7 @@ std::string Features::describe() const {
   add(cqeSkip, "cqe_skip");
   add(multishotAccept, "multishot_accept");
   add(bufferRing, "buffer_ring");
+  add(minTimeout, "min_timeout");
   return out.empty() ? out : out.substr(1);
 }
 
@@ -71,6 +77,7 @@ std::unique_ptr<Ring> Ring::create(const Options& options, std::string* error) {
       0,
   };
   std::unique_ptr<Ring> self(new Ring());
+  self->options_ = options;
   auto* raw = new io_uring{};
   int rc = -EINVAL;
   unsigned chosen = 0;
@@ -83,6 +90,7 @@ std::unique_ptr<Ring> Ring::create(const Options& options, std::string* error) {
       chosen = flags;
       self->features_.extArg = (params.features & IORING_FEAT_EXT_ARG) != 0;
       self->features_.cqeSkip = (params.features & IORING_FEAT_CQE_SKIP) != 0;
+      self->features_.minTimeout = (params.features & IORING_FEAT_MIN_TIMEOUT) != 0;
       break;
     }
     if (rc != -EINVAL) break;
@@ -217,16 +225,40 @@ void Ring::cancel(uint64_t target, uint64_t userData) {
   io_uring_sqe_set_data64(s, userData);
 }
 
-std::span<const Completion> Ring::wait(std::chrono::milliseconds timeout) {
+std::span<const Completion> Ring::wait(std::chrono::milliseconds timeout, unsigned batch) {
   io_uring* ring = ring_.get();
   __kernel_timespec ts{};
   ts.tv_sec = timeout.count() / 1000;
   ts.tv_nsec = (timeout.count() % 1000) * 1000000;
-  io_uring_cqe* first = nullptr;
-  // One io_uring_enter: submits the whole batch prepared since the last call and waits.
-  // -ETIME (timeout) and -EINTR (signal) are normal outcomes: reap whatever is there.
-  io_uring_submit_and_wait_timeout(ring, &first, 1, &ts, nullptr);
-  tlsTimespecs.clear();
+  if (batch > 1 && features_.minTimeout && options_.batchWaitUsec > 0) {
+    // liburing 2.3 cannot pass min_wait_usec (the field was `pad` then), so enter by hand:
+    // publish the SQ tail as io_uring_submit would, then one io_uring_enter that submits and
+    // waits for a batch.
+    io_uring_sq* sq = &ring->sq;
+    if (sq->sqe_head != sq->sqe_tail) {
+      sq->sqe_head = sq->sqe_tail;
+      io_uring_smp_store_release(sq->ktail, sq->sqe_tail);
+    }
+    const unsigned toSubmit = sq->sqe_tail - io_uring_smp_load_acquire(sq->khead);
+    io_uring_getevents_arg arg{};
+    arg.ts = reinterpret_cast<uint64_t>(&ts);
+    arg.pad = options_.batchWaitUsec;  // min_wait_usec since 6.12
+    unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
+    int fd = ring->ring_fd;
+    if (features_.registeredRingFd) {
+      flags |= IORING_ENTER_REGISTERED_RING;
+      fd = ring->enter_ring_fd;
+    }
+    io_uring_enter2(static_cast<unsigned>(fd), toSubmit, batch, flags,
+                    reinterpret_cast<sigset_t*>(&arg), sizeof arg);
+  } else {
+    io_uring_cqe* first = nullptr;
+    // One io_uring_enter: submits the whole batch prepared since the last call and waits.
+    // -ETIME (timeout) and -EINTR (signal) are normal outcomes: reap whatever is there.
+    io_uring_submit_and_wait_timeout(ring, &first, 1, &ts, nullptr);
+  }
+  // Timespecs may go only once every SQE that points at one reached the kernel.
+  if (io_uring_sq_ready(ring) == 0) tlsTimespecs.clear();
   batch_.clear();
   unsigned head = 0;
   unsigned seen = 0;

@@ -51,7 +51,10 @@ void Worker::requestStop() {
 
 void Worker::run(std::promise<std::string> ready) {
   std::string error;
-  ring_ = io::Ring::create(io::Ring::Options{options_.ringEntries}, &error);
+  io::Ring::Options ringOptions;
+  ringOptions.entries = options_.ringEntries;
+  ringOptions.batchWaitUsec = options_.batchWaitUsec;
+  ring_ = io::Ring::create(ringOptions, &error);
   if (ring_) {
     buffers_ = io::BufferRing::create(*ring_, 0, options_.bufferCount, options_.bufferSize, &error);
   }
@@ -71,6 +74,7 @@ void Worker::run(std::promise<std::string> ready) {
 
 void Worker::loop() {
   now_ = Clock::now();
+  std::size_t lastBatch = 0;
   for (;;) {
     if (stopRequested_.load(std::memory_order_acquire) && !stopping_) beginStop();
     updateAccepting();
@@ -100,7 +104,16 @@ void Worker::loop() {
         }
       }
     }
-    for (const io::Completion& completion : ring_->wait(nextWait())) dispatch(completion);
+    // Adaptive batching, like NAPI's interrupt moderation: expect about as many completions
+    // as the last turn brought, and let the kernel hold the first ones back (briefly) until
+    // they are there. An idle or lightly loaded worker (small batches) waits for one, so it
+    // adds no latency; a busy one wakes once per batch instead of once per completion.
+    const unsigned expect = lastBatch >= options_.batchWhenBusy
+                                ? static_cast<unsigned>(std::min<std::size_t>(lastBatch, options_.batchMax))
+                                : 1;
+    const auto completions = ring_->wait(nextWait(), expect);
+    lastBatch = completions.size();
+    for (const io::Completion& completion : completions) dispatch(completion);
     now_ = Clock::now();
     expireSessions();
   }

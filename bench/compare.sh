@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Side-by-side TCP proxy benchmark on loopback: no proxy (the ceiling), HAProxy in TCP mode (plain
+# and with option splice-auto), nginx stream, and ringlb. Installs the peers, builds ringlb, runs
+# every workload REPS times and prints medians and ratios as a markdown table.
+#   bench/compare.sh                      # full run (about 6 minutes)
+#   DUR=3 REPS=1 MODES="keepalive" TARGETS="ringlb" bench/compare.sh   # a quick look
+# Every proxy gets one worker/thread pinned to CPU 1; the backend nginx and wrk share CPU 0.
+# Figures, per workload and target:
+#   req/s, p99 latency (wrk --latency), proxy CPU per request (user+system of all the proxy's
+#   threads, from /proc), and for the idle workload the RSS growth per idle connection.
+# Knobs: DUR (s per run, default 5), CONNS (default 64), BULK_CONNS (default 8), REPS (default 3),
+# MODES (keepalive close bulk1m idle), TARGETS (direct haproxy hap-splice nginx ringlb), IDLE_N
+# (5000), RINGLB (binary, default build/ringlb), RINGLB_CONF (template, default
+# bench/config/ringlb-peers.yaml), RAW (file to keep the raw per-run lines).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/packaging/install-deps.sh" --bench
+RINGLB=${RINGLB:-}
+if [[ -z "$RINGLB" ]]; then
+  "$root/scripts/build.sh" release ringlb >/dev/null
+  RINGLB=$root/build/ringlb
+fi
+RINGLB_CONF=${RINGLB_CONF:-$root/bench/config/ringlb-peers.yaml}
+DUR=${DUR:-5}; CONNS=${CONNS:-64}; BULK_CONNS=${BULK_CONNS:-8}; REPS=${REPS:-3}; IDLE_N=${IDLE_N:-5000}
+MODES=${MODES:-"keepalive close bulk1m idle"}
+TARGETS=${TARGETS:-"direct haproxy hap-splice nginx ringlb"}
+ulimit -n "$(ulimit -Hn)"  # idle workload: thousands of sockets in wrk, python and the proxies
+W=$(mktemp -d)
+cleanup() { kill $(jobs -p) 2>/dev/null || true; sleep 0.3; rm -rf "$W"; }
+trap cleanup EXIT
+B1=19001; B2=19002
+declare -A PORT=([direct]=$B1 [haproxy]=18001 [nginx]=18002 [ringlb]=18003 [hap-splice]=18004)
+declare -A PID=()
+head -c 1048576 /dev/urandom > "$W/1m.bin"
+cat > "$W/backend.conf" <<C
+user root; worker_processes 1; daemon off; pid $W/b.pid; error_log $W/b.err;
+worker_rlimit_nofile 100000;
+events { worker_connections 20000; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$B1 reuseport backlog=4096; listen 127.0.0.1:$B2 reuseport backlog=4096;
+    location = / { return 200 "hello\n"; }
+    location = /1m { root $W; try_files /1m.bin =404; } } }
+C
+haproxy_cfg() { # port extra-option
+  cat <<C
+global
+  nbthread 1
+  maxconn 20000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+listen lb
+  bind 127.0.0.1:$1
+  balance roundrobin
+  $2
+  server s1 127.0.0.1:$B1
+  server s2 127.0.0.1:$B2
+C
+}
+haproxy_cfg "${PORT[haproxy]}" "" > "$W/haproxy.cfg"
+haproxy_cfg "${PORT[hap-splice]}" "option splice-auto" > "$W/haproxy-splice.cfg"
+cat > "$W/ngstream.conf" <<C
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes 1; daemon off; pid $W/s.pid; error_log $W/s.err;
+worker_rlimit_nofile 100000;
+events { worker_connections 65536; }
+stream { upstream be { server 127.0.0.1:$B1; server 127.0.0.1:$B2; }
+  server { listen 127.0.0.1:${PORT[nginx]} reuseport backlog=4096; proxy_pass be; } }
+C
+sed -e "s/{LISTEN}/127.0.0.1:${PORT[ringlb]}/" -e "s/{B1}/127.0.0.1:$B1/" -e "s/{B2}/127.0.0.1:$B2/" \
+  "$RINGLB_CONF" > "$W/ringlb.yaml"
+
+taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
+for t in $TARGETS; do
+  case $t in
+    haproxy) taskset -c 1 haproxy -f "$W/haproxy.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
+    hap-splice) taskset -c 1 haproxy -f "$W/haproxy-splice.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
+    nginx) taskset -c 1 nginx -c "$W/ngstream.conf" -p "$W" & PID[$t]=$! ;;
+    ringlb) taskset -c 1 "$RINGLB" -c "$W/ringlb.yaml" >"$W/ringlb.log" 2>&1 & PID[$t]=$! ;;
+  esac
+done
+sleep 1
+
+ticks() { # utime+stime of a process, all its threads, and its children
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+    [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{print $14+$15}' /proc/$p/stat)))
+  done
+  echo $t
+}
+rss_kb() {
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+    t=$((t + $(awk '/VmRSS/{print $2}' /proc/$p/status 2>/dev/null || echo 0)))
+  done
+  echo $t
+}
+RAWF=${RAW:-$W/raw.txt}; : > "$RAWF"
+hz=$(getconf CLK_TCK)
+run_wrk() { # mode target path conns extra...
+  local mode=$1 t=$2 path=$3 conns=$4; shift 4
+  local pid=${PID[$t]:-} t0=0 t1=0 out
+  [[ -n "$pid" ]] && t0=$(ticks "$pid")
+  out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${DUR}s" --latency "$@" "http://127.0.0.1:${PORT[$t]}$path" 2>&1)
+  [[ -n "$pid" ]] && t1=$(ticks "$pid")
+  echo "$out" | awk -v m="$mode" -v n="$t" -v cpu=$((t1 - t0)) -v hz="$hz" -v haspid="${pid:+1}" '
+    function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1e6; return v }
+    /^ +[0-9]+ requests in/ { reqs = $1 }
+    /Requests\/sec/ { r = $2 }
+    /^ +99%/ { p99 = us($2) }
+    /Socket errors|Non-2xx/ { err = 1 }
+    END { c = (haspid && reqs > 0) ? cpu / hz * 1e6 / reqs : -1
+          printf "%s %s rps=%s p99us=%s cpuus=%.2f err=%d\n", m, n, r, p99, c, err }' >> "$RAWF"
+  tail -n 1 "$RAWF" >&2
+}
+run_idle() { # target
+  local t=$1 pid=${PID[$1]:-} r0 r1 n
+  [[ -z "$pid" ]] && return
+  r0=$(rss_kb "$pid")
+  python3 "$root/bench/idle.py" 127.0.0.1 "${PORT[$t]}" "$IDLE_N" 4 > "$W/idle.out" & local ip=$!
+  sleep 3; r1=$(rss_kb "$pid"); wait $ip; n=$(cat "$W/idle.out")
+  echo "idle $t conns=$n bytesperconn=$(( (r1 - r0) * 1024 / (n > 0 ? n : 1) ))" >> "$RAWF"
+  tail -n 1 "$RAWF" >&2
+}
+for rep in $(seq "$REPS"); do
+  for mode in $MODES; do
+    [[ $mode == idle && $rep != 1 ]] && continue
+    for t in $TARGETS; do
+      case $mode in
+        keepalive) run_wrk "$mode" "$t" / "$CONNS" ;;
+        close) run_wrk "$mode" "$t" / "$CONNS" -H "Connection: close" ;;
+        bulk1m) run_wrk "$mode" "$t" /1m "$BULK_CONNS" ;;
+        idle) [[ $t != direct ]] && run_idle "$t" ;;
+      esac
+    done
+  done
+done
+python3 "$root/bench/summarize.py" "$RAWF"

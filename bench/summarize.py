@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Medians of bench/compare.sh's raw lines, and ringlb's ratios to the best peer of the same run.
+Best peer = the lowest figure among haproxy, hap-splice and nginx (CPU, p99, bytes per idle
+connection), so a ratio below 1 means ringlb beats every peer."""
+import re, statistics, sys
+from collections import defaultdict
+
+PEERS = ("haproxy", "hap-splice", "nginx")
+runs = defaultdict(lambda: defaultdict(list))
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) < 3:
+        continue
+    mode, target = parts[0], parts[1]
+    for key, value in re.findall(r"(\w+)=(-?[\d.]+)", line):
+        runs[(mode, target)][key].append(float(value))
+
+def med(mode, target, key):
+    values = [v for v in runs.get((mode, target), {}).get(key, []) if v >= 0]
+    return statistics.median(values) if values else None
+
+def fmt(v, digits=1):
+    return "-" if v is None else f"{v:,.{digits}f}"
+
+modes = []
+for mode, _ in runs:
+    if mode not in modes:
+        modes.append(mode)
+print("| workload | target | req/s | p99 (us) | proxy CPU us/req | CPU vs best peer | p99 vs best peer | req/s vs direct |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+for mode in modes:
+    if mode == "idle":
+        continue
+    best_cpu = min((v for v in (med(mode, p, "cpuus") for p in PEERS) if v), default=None)
+    best_p99 = min((v for v in (med(mode, p, "p99us") for p in PEERS) if v), default=None)
+    direct = med(mode, "direct", "rps")
+    for (m, target) in runs:
+        if m != mode:
+            continue
+        rps, p99, cpu = med(mode, target, "rps"), med(mode, target, "p99us"), med(mode, target, "cpuus")
+        ratio = lambda a, b: "-" if not a or not b else f"{a / b:.2f}x"
+        print(f"| {mode} | {target} | {fmt(rps, 0)} | {fmt(p99, 0)} | {fmt(cpu)} | "
+              f"{ratio(cpu, best_cpu) if target not in PEERS + ('direct',) else ''} | "
+              f"{ratio(p99, best_p99) if target not in PEERS + ('direct',) else ''} | "
+              f"{ratio(rps, direct) if target != 'direct' else ''} |")
+idle = [(t, med("idle", t, "bytesperconn")) for (m, t) in runs if m == "idle"]
+if idle:
+    best = min((v for t, v in idle if t in PEERS and v), default=None)
+    print()
+    print("| idle connections | bytes of RSS per connection | vs best peer |")
+    print("| --- | ---: | ---: |")
+    for t, v in idle:
+        r = f"{v / best:.2f}x" if best and t not in PEERS else ""
+        print(f"| {t} | {fmt(v, 0)} | {r} |")
