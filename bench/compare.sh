@@ -45,7 +45,7 @@ haproxy_cfg() { # port extra-option
   cat <<C
 global
   nbthread 1
-  maxconn 20000
+  maxconn 6000
 defaults
   mode tcp
   timeout connect 5s
@@ -82,11 +82,14 @@ for t in $TARGETS; do
   esac
 done
 sleep 1
+for t in "${!PID[@]}"; do  # a peer that failed to start would silently measure nothing
+  kill -0 "${PID[$t]}" 2>/dev/null || { echo "compare.sh: $t did not start" >&2; exit 1; }
+done
 
 ticks() { # utime+stime of a process, all its threads, and its children
   local t=0 p
   for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
-    [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{print $14+$15}' /proc/$p/stat)))
+    if [[ -r /proc/$p/stat ]]; then t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); fi
   done
   echo $t
 }
