@@ -179,19 +179,28 @@ constexpr std::array<Key<ServerDraft>, 4> kServerKeys{{
      }},
 }};
 
-void storeServers(const Field& field, BackendDraft& be, Diagnostics& diags) {
+// Reads a list of maps (servers, frontends, backends), each item against `keys`, recording its
+// line; an empty list is an error naming what it must contain. Returns whether it was a list.
+template <typename Draft>
+bool storeList(const Field& field, std::span<const Key<Draft>> keys, std::vector<Draft>& out,
+               const char* what, Diagnostics& diags) {
   const bool listed = forEachItem(
       field,
       [&](const Field& item) {
-        ServerDraft server;
-        server.value.line = item.line;
-        readMap<ServerDraft>(item, kServerKeys, server, diags);
-        be.servers.push_back(std::move(server));
+        Draft draft;
+        draft.value.line = item.line;
+        readMap<Draft>(item, keys, draft, diags);
+        out.push_back(std::move(draft));
       },
       diags);
   if (listed && field.node.size() == 0) {
-    diags.error(field.path, "must list at least one server", field.line);
+    diags.error(field.path, std::string("must list at least one ") + what, field.line);
   }
+  return listed;
+}
+
+void storeServers(const Field& field, BackendDraft& be, Diagnostics& diags) {
+  storeList<ServerDraft>(field, kServerKeys, be.servers, "server", diags);
 }
 
 constexpr std::array<Key<BackendDraft>, 7> kBackendKeys{{
@@ -226,33 +235,11 @@ constexpr std::array<Key<BackendDraft>, 7> kBackendKeys{{
 // ---- the document --------------------------------------------------------------------------------
 
 void storeFrontends(const Field& field, DocumentDraft& doc, Diagnostics& diags) {
-  const bool listed = forEachItem(
-      field,
-      [&](const Field& item) {
-        FrontendDraft fe;
-        fe.value.line = item.line;
-        readMap<FrontendDraft>(item, kFrontendKeys, fe, diags);
-        doc.frontends.push_back(std::move(fe));
-      },
-      diags);
-  if (listed && field.node.size() == 0) {
-    diags.error(field.path, "must list at least one frontend", field.line);
-  }
+  storeList<FrontendDraft>(field, kFrontendKeys, doc.frontends, "frontend", diags);
 }
 
 void storeBackends(const Field& field, DocumentDraft& doc, Diagnostics& diags) {
-  doc.backendsListed = forEachItem(
-      field,
-      [&](const Field& item) {
-        BackendDraft be;
-        be.value.line = item.line;
-        readMap<BackendDraft>(item, kBackendKeys, be, diags);
-        doc.backends.push_back(std::move(be));
-      },
-      diags);
-  if (doc.backendsListed && field.node.size() == 0) {
-    diags.error(field.path, "must list at least one backend", field.line);
-  }
+  doc.backendsListed = storeList<BackendDraft>(field, kBackendKeys, doc.backends, "backend", diags);
 }
 
 constexpr std::array<Key<DocumentDraft>, 4> kDocumentKeys{{
