@@ -133,21 +133,24 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
   snapshot_->counters->frontendActive[frontendIndex].fetch_add(1, std::memory_order_relaxed);
   transition(s, slot, SessionState::Connecting);
 
-  // The client's address is the affinity key (rendezvous). Failing getpeername means the client
-  // is already gone: hashing an empty key is harmless, the connect or relay will notice.
-  const net::Address peer = net::peerAddress(clientFd);
-  uint8_t key[18] = {};
-  const auto ip = peer.ipBytes();
-  std::size_t keyLength = ip.size();
-  std::copy(ip.begin(), ip.end(), key);
-  if (backend.hashKey == lb::HashKey::SourceIpPort) {
-    const uint16_t port = peer.port();
-    key[keyLength++] = static_cast<uint8_t>(port >> 8);
-    key[keyLength++] = static_cast<uint8_t>(port & 0xff);
-  }
   const BackendRuntime& runtime = snapshot_->backends[s.backend];
   lb::PickInput input;
-  input.keyHash = lb::hashClientKey({key, keyLength}, cfg.global.hashSeed);
+  // The client's address is the affinity key, needed only by rendezvous: the other algorithms
+  // ignore it, so they skip the getpeername system call. Failing getpeername means the client
+  // is already gone: hashing an empty key is harmless, the connect or relay will notice.
+  if (backend.balance == lb::Algorithm::Rendezvous) {
+    const net::Address peer = net::peerAddress(clientFd);
+    uint8_t key[18] = {};
+    const auto ip = peer.ipBytes();
+    std::size_t keyLength = ip.size();
+    std::copy(ip.begin(), ip.end(), key);
+    if (backend.hashKey == lb::HashKey::SourceIpPort) {
+      const uint16_t port = peer.port();
+      key[keyLength++] = static_cast<uint8_t>(port >> 8);
+      key[keyLength++] = static_cast<uint8_t>(port & 0xff);
+    }
+    input.keyHash = lb::hashClientKey({key, keyLength}, cfg.global.hashSeed);
+  }
   input.load = runtime.load.get();
   const std::size_t want = std::min<std::size_t>(backend.retries + 1, lb::kMaxCandidates);
   pickers_[s.backend]->rank(input, want, s.candidates);
