@@ -201,7 +201,12 @@ void Worker::expireSessions() {
     expiries_.pop();
     Session& s = sessions_[e.slot];
     if (s.generation != e.generation || s.state != SessionState::Relaying) continue;
-    const Clock::time_point due = deadline(s);
+    Clock::time_point due = deadline(s);
+    if (s.c2s.phase == Phase::WaitBuffer || s.s2c.phase == Phase::WaitBuffer) {
+      // Parked for a provided buffer: the idleness is ours (the ring is empty), not the peer's.
+      // Timing the session out would punish it for other sessions holding every buffer.
+      due = std::max(due, now_ + std::chrono::seconds(1));
+    }
     if (due > now_) {
       // Activity moved the deadline since this entry was queued: queue the new one. Entries are
       // pushed per timeout period, not per byte, which keeps the heap small and cheap.
