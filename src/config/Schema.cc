@@ -66,7 +66,7 @@ void storeTimeouts(const Field& field, TimeoutOverrides& out, Diagnostics& diags
 
 // ---- global, defaults ----------------------------------------------------------------------------
 
-constexpr std::array<Key<Global>, 4> kGlobalKeys{{
+constexpr std::array<Key<Global>, 6> kGlobalKeys{{
     {"workers", Optional,
      [](const Field& f, Global& g, Diagnostics& d) {
        if (auto v = readWorkers(f, d)) g.workers = *v;
@@ -82,6 +82,20 @@ constexpr std::array<Key<Global>, 4> kGlobalKeys{{
     {"hash_seed", Optional,
      [](const Field& f, Global& g, Diagnostics& d) {
        if (auto v = readHashSeed(f, d)) g.hashSeed = *v;
+     }},
+    {"buffers", Optional,
+     [](const Field& f, Global& g, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 2, 32768, d)) {
+         if ((*v & (*v - 1)) != 0) {
+           d.error(f.path, "must be a power of two", f.line);
+         } else {
+           g.buffers = static_cast<unsigned>(*v);
+         }
+       }
+     }},
+    {"buffer_size", Optional,
+     [](const Field& f, Global& g, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 1024, 1 << 20, d)) g.bufferSize = static_cast<unsigned>(*v);
      }},
 }};
 

@@ -166,9 +166,15 @@ void Ring::recvProvided(int fd, uint16_t group, uint64_t userData) {
   io_uring_sqe_set_data64(s, userData);
 }
 
-void Ring::send(int fd, const void* data, std::size_t len, uint64_t userData) {
+void Ring::recv(int fd, void* buf, unsigned len, uint64_t userData) {
   io_uring_sqe* s = sqe();
-  io_uring_prep_send(s, fd, data, len, MSG_NOSIGNAL);
+  io_uring_prep_recv(s, fd, buf, len, 0);
+  io_uring_sqe_set_data64(s, userData);
+}
+
+void Ring::send(int fd, const void* data, std::size_t len, bool noWait, uint64_t userData) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_send(s, fd, data, len, MSG_NOSIGNAL | (noWait ? MSG_DONTWAIT : 0));
   io_uring_sqe_set_data64(s, userData);
 }
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "ringlb/net/Socket.h"
 #include "ringlb/proxy/Worker.h"
@@ -26,7 +27,11 @@ void Worker::pump(Session& s, uint32_t slot, bool c2s) {
   if (s.state != SessionState::Relaying || d.phase != Phase::Idle) return;
   const uint64_t ud = tag(c2s ? Op::ClientToServer : Op::ServerToClient, slot);
   if (d.buffer != kNoBuffer) {
-    ring_->send(to(s, c2s), buffers_->data(d.buffer) + d.offset, d.length - d.offset, ud);
+    // From a ring buffer the send must not wait (MSG_DONTWAIT): if the receiver is full, the
+    // bytes move to the private buffer (onSend) rather than hold a shared buffer while waiting.
+    const bool shared = d.buffer != kOwnBuffer;
+    const uint8_t* bytes = shared ? buffers_->data(d.buffer) : d.own.get();
+    ring_->send(to(s, c2s), bytes + d.offset, d.length - d.offset, shared, ud);
     d.phase = Phase::Send;
   } else if (d.pipePending > 0) {
     ring_->spliceOut(d.pipe.read, to(s, c2s), d.pipePending, false, ud);
@@ -55,7 +60,11 @@ void Worker::pump(Session& s, uint32_t slot, bool c2s) {
       ring_->spliceIn(from(s, c2s), d.pipe.write, d.pipe.capacity, ud);
       d.phase = Phase::SpliceIn;
     } else {
-      ring_->recvProvided(from(s, c2s), buffers_->group(), ud);
+      if (d.own) {
+        ring_->recv(from(s, c2s), d.own.get(), buffers_->bufferSize(), ud);
+      } else {
+        ring_->recvProvided(from(s, c2s), buffers_->group(), ud);
+      }
       d.phase = Phase::Recv;
     }
   }
@@ -111,8 +120,12 @@ void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& c
     releaseBuffer(completion.bufferId());
   }
   if (res > 0) {
-    buffers_->taken();
-    d.buffer = completion.bufferId();
+    if (completion.hasBuffer()) {
+      buffers_->taken();
+      d.buffer = completion.bufferId();
+    } else {
+      d.buffer = kOwnBuffer;  // a plain recv into the direction's private buffer
+    }
     d.offset = 0;
     d.length = static_cast<uint32_t>(res);
     touch(s, from(s, c2s));
@@ -163,20 +176,31 @@ void Worker::onSend(Session& s, uint32_t slot, bool c2s, int res) {
     d.bytes += static_cast<uint64_t>(res);
     (c2s ? stats_.bytesClientToServer : stats_.bytesServerToClient) += static_cast<uint64_t>(res);
     touch(s, to(s, c2s));
-    if (d.offset == d.length) {
-      const uint16_t id = d.buffer;
-      d.buffer = kNoBuffer;
-      releaseBuffer(id);
-    }
-    pump(s, slot, c2s);
+  } else if (res != 0 && res != -EINTR && res != -EAGAIN) {
+    ++stats_.resets;
+    close(s, slot, true);  // EPIPE/ECONNRESET: the receiver is gone
     return;
   }
-  if (res == 0 || res == -EINTR || res == -EAGAIN) {
-    pump(s, slot, c2s);
-    return;
+  if (d.offset == d.length) {
+    const uint16_t id = d.buffer;
+    d.buffer = kNoBuffer;
+    if (id != kOwnBuffer) releaseBuffer(id);
+  } else if (d.buffer != kOwnBuffer) {
+    // A short send, or EAGAIN (sends from ring buffers never wait): the receiver's socket
+    // buffer is full, so it reads slower than we receive. Move the rest into the direction's
+    // private buffer and give the ring buffer back at once: a slow reader must not pin shared
+    // buffers, or it would park every other session of this worker on ENOBUFS. The direction
+    // receives privately from now on.
+    if (!d.own) d.own = std::make_unique<uint8_t[]>(buffers_->bufferSize());
+    const uint32_t rest = d.length - d.offset;
+    std::memcpy(d.own.get(), buffers_->data(d.buffer) + d.offset, rest);
+    const uint16_t id = d.buffer;
+    d.buffer = kOwnBuffer;
+    d.offset = 0;
+    d.length = rest;
+    releaseBuffer(id);
   }
-  ++stats_.resets;
-  close(s, slot, true);  // EPIPE/ECONNRESET: the receiver is gone
+  pump(s, slot, c2s);
 }
 
 void Worker::onSpliceIn(Session& s, uint32_t slot, bool c2s, int res) {

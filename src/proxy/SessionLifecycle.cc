@@ -44,7 +44,7 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
       closeFd(s.clientFd);
       closeFd(s.serverFd);
       for (Direction* d : {&s.c2s, &s.s2c}) {
-        if (d->buffer != kNoBuffer) releaseBuffer(d->buffer);
+        if (d->buffer != kNoBuffer && d->buffer != kOwnBuffer) releaseBuffer(d->buffer);
         pipes_.release(d->pipe, d->pipePending == 0);
       }
       if (s.serverCounted) s.snapshot->backends[s.backend].load->release(s.server);

@@ -56,7 +56,8 @@ void Worker::run(std::promise<std::string> ready) {
   ringOptions.batchWaitUsec = options_.batchWaitUsec;
   ring_ = io::Ring::create(ringOptions, &error);
   if (ring_) {
-    buffers_ = io::BufferRing::create(*ring_, 0, options_.bufferCount, options_.bufferSize, &error);
+    const config::Global& global = snapshot_->config->global;
+    buffers_ = io::BufferRing::create(*ring_, 0, global.buffers, global.bufferSize, &error);
   }
   if (ring_ && buffers_) {
     wakeFd_ = ::eventfd(0, EFD_CLOEXEC);

@@ -9,8 +9,9 @@ std::string ProxyConfig::toYaml() const {
   y << "global:\n"
     << "  workers: " << workers << "\n"
     << "  max_connections: " << maxConnections << "\n"
-    << "  shutdown_grace: " << shutdownGrace << "\n"
-    << "defaults:\n"
+    << "  shutdown_grace: " << shutdownGrace << "\n";
+  if (buffers != 0) y << "  buffers: " << buffers << "\n";
+  y << "defaults:\n"
     << "  timeouts:\n"
     << "    connect: " << connectTimeout << "\n"
     << "    client: " << clientTimeout << "\n"

@@ -17,6 +17,7 @@ struct FrontendSpec {
 
 struct ProxyConfig {
   unsigned workers = 1;
+  unsigned buffers = 0;  // global.buffers; 0: not written (default)
   std::uint64_t maxConnections = 100000;
   std::string shutdownGrace = "10s";
   std::string connectTimeout = "1s";

@@ -96,6 +96,8 @@ backends:
   max_connections: 5000
   shutdown_grace: 0
   hash_seed: 0xDEADbeef00000001
+  buffers: 256
+  buffer_size: 16384
 frontends:
   - { name: web, listen: "0.0.0.0:80", backend: app }
 backends:
@@ -106,6 +108,8 @@ backends:
        EXPECT_EQ(c.global.maxConnections, 5000u);
        EXPECT_EQ(c.global.shutdownGrace, 0ms);
        EXPECT_EQ(c.global.hashSeed, 0xDEADBEEF00000001ULL);
+       EXPECT_EQ(c.global.buffers, 256u);
+       EXPECT_EQ(c.global.bufferSize, 16384u);
      }},
 
     // hash_seed also accepts decimal up to 2^64-1; workers accepts its bounds 1 and 1024.
@@ -404,6 +408,16 @@ backends:
       "backends[0].servers[0].weight: expected an integer from 0 to 1000, got \"1001\" (line 16)",
       "backends[0].servers[0].max_connections: expected an integer from 0 to 4294967295, got "
       "\"4294967296\" (line 16)"}},
+
+    // The provided-buffer ring needs a power-of-two count within the kernel's bounds, and
+    // buffers of at least 1 KiB and at most 1 MiB.
+    {"BufferTuningBounds",
+     "global: { buffers: 1000, buffer_size: 512 }\n" VALID_TAIL,
+     {"global.buffers: must be a power of two (line 1)",
+      "global.buffer_size: expected an integer from 1024 to 1048576, got \"512\" (line 1)"}},
+    {"BufferCountRange",
+     "global: { buffers: 65536 }\n" VALID_TAIL,
+     {"global.buffers: expected an integer from 2 to 32768, got \"65536\" (line 1)"}},
 
     // workers is "auto" or 1..1024, nothing else; integers are decimal only; a trailing "---"
     // (an empty second document) is harmless.

@@ -63,6 +63,11 @@ struct Global {
   uint64_t maxConnections = 100000;   // across all workers and frontends
   Duration shutdownGrace{30000};
   uint64_t hashSeed = lb::kDefaultHashSeed;
+  // Provided receive buffers per worker (a power of two) and their size in bytes: HAProxy's
+  // tune.bufsize, roughly. Memory per worker is up to buffers x buffer_size, touched only as
+  // connections move data.
+  unsigned buffers = 1024;
+  unsigned bufferSize = 32 * 1024;
 };
 
 struct Config {

@@ -79,8 +79,12 @@ class Ring {
   // Completion: res > 0 bytes with hasBuffer(); 0 on EOF; -ENOBUFS when the group is empty
   // (back-pressure, not an error); other -errno.
   void recvProvided(int fd, uint16_t group, uint64_t userData);
-  // send(MSG_NOSIGNAL). Completion: bytes sent (may be short), or -errno.
-  void send(int fd, const void* data, std::size_t len, uint64_t userData);
+  // recv into a caller-owned buffer, which must stay valid until the completion.
+  // Completion: bytes, 0 on EOF, or -errno.
+  void recv(int fd, void* buf, unsigned len, uint64_t userData);
+  // send(MSG_NOSIGNAL). Completion: bytes sent (may be short), or -errno. With `noWait`
+  // (MSG_DONTWAIT) a full socket answers -EAGAIN at once instead of waiting for room.
+  void send(int fd, const void* data, std::size_t len, bool noWait, uint64_t userData);
   // Waits for `fd` to be readable, then splices up to `len` bytes into the pipe. io_uring runs
   // splice in its worker pool; polling first keeps those workers from blocking on idle sockets.
   // One completion (the splice's): bytes moved, 0 on EOF, -errno (-ECANCELED if the poll failed).

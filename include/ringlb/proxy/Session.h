@@ -13,6 +13,7 @@
 // and late completions for the old one are dropped.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 #include "ringlb/io/PipePool.h"
 #include "ringlb/lb/Balancer.h"
@@ -55,6 +56,8 @@ constexpr bool transitionAllowed(SessionState from, SessionState to) {
 }
 
 inline constexpr uint16_t kNoBuffer = 0xffff;
+// Direction::buffer value meaning "the bytes are in Direction::own", not in a ring buffer.
+inline constexpr uint16_t kOwnBuffer = 0xfffe;
 
 struct Direction {
   Phase phase = Phase::Idle;
@@ -62,7 +65,12 @@ struct Direction {
   bool splice = false;      // relay through a pipe (decided per direction, see relay mode)
   bool noSplice = false;    // splice cannot carry this stream (urgent data): copy for good
   uint8_t fullReads = 0;    // consecutive recvs that filled a whole buffer (relay: auto)
-  uint16_t buffer = kNoBuffer;  // copy mode: the provided buffer holding pending bytes
+  uint16_t buffer = kNoBuffer;  // copy mode: the provided buffer holding pending bytes, or
+                                // kOwnBuffer when they are in `own`
+  // A private buffer (one ring buffer's size), allocated the first time the destination proves
+  // slow (a short send). From then on this direction receives into it instead of the shared
+  // ring, so slow readers cannot pin the worker's provided buffers and starve other sessions.
+  std::unique_ptr<uint8_t[]> own;
   uint32_t offset = 0;      // copy mode: bytes of `buffer` already sent
   uint32_t length = 0;      // copy mode: bytes in `buffer`
   uint32_t pipePending = 0; // splice mode: bytes in the pipe not yet spliced out

@@ -44,8 +44,6 @@ struct WorkerStats {
 
 struct WorkerOptions {
   unsigned ringEntries = 4096;
-  unsigned bufferCount = 1024;       // provided buffers per worker (power of two)
-  unsigned bufferSize = 32 * 1024;   // bytes each: also the copy-mode per-direction cap
   unsigned pipeSize = 256 * 1024;    // requested F_SETPIPE_SZ for splice pipes
   std::size_t pipePoolIdle = 256;    // idle pipes kept per worker
   uint8_t autoSpliceAfter = 4;       // relay auto: consecutive full reads before switching
