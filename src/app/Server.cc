@@ -95,9 +95,9 @@ std::string Server::start() {
   }
   // Everything open now is overhead every session needs on top of its own two descriptors;
   // a little headroom covers pipes and the odd descriptor opened later (see descriptorBudget).
-  snapshot->counters->reservedDescriptors.store(proxy::openDescriptors() + 8,
-                                                std::memory_order_relaxed);
-  const uint64_t affordable = proxy::sessionsAffordable(proxy::openDescriptors() + 8);
+  const uint64_t reserved = proxy::openDescriptors() + 8;
+  snapshot->counters->reservedDescriptors.store(reserved, std::memory_order_relaxed);
+  const uint64_t affordable = proxy::sessionsAffordable(reserved);
   snapshot->counters->descriptorBudget.store(affordable, std::memory_order_relaxed);
   if (affordable < config_->global.maxConnections) {
     spdlog::warn("the descriptor limit (ulimit -n) allows about {} sessions, fewer than "

@@ -50,7 +50,6 @@ std::string Features::describe() const {
   add(coopTaskrun, "coop_taskrun");
   add(registeredRingFd, "registered_ring_fd");
   add(extArg, "ext_arg");
-  add(cqeSkip, "cqe_skip");
   add(multishotAccept, "multishot_accept");
   add(bufferRing, "buffer_ring");
   add(minTimeout, "min_timeout");
@@ -89,7 +88,6 @@ std::unique_ptr<Ring> Ring::create(const Options& options, std::string* error) {
     if (rc == 0) {
       chosen = flags;
       self->features_.extArg = (params.features & IORING_FEAT_EXT_ARG) != 0;
-      self->features_.cqeSkip = (params.features & IORING_FEAT_CQE_SKIP) != 0;
       self->features_.minTimeout = (params.features & IORING_FEAT_MIN_TIMEOUT) != 0;
       break;
     }

@@ -29,7 +29,6 @@ struct Features {
   bool coopTaskrun = false;
   bool registeredRingFd = false;
   bool extArg = false;         // timeouts on wait without an internal timeout SQE
-  bool cqeSkip = false;        // IOSQE_CQE_SKIP_SUCCESS
   bool multishotAccept = false;
   bool bufferRing = false;     // ring-mapped provided buffers (5.19+)
   bool minTimeout = false;     // batch wait with min_wait_usec (6.12+)
