@@ -87,11 +87,11 @@ TEST(LimitsTest, FrontendLimitHoldsOnlyThatFrontend) {
 
 class SlowReaderTest : public ::testing::TestWithParam<std::string> {};
 
-// A backend pushing 256 MB to a client that reads nothing for 3 s can only get a bounded amount
+// A backend pushing 64 MB to a client that reads nothing for 3 s can only get a bounded amount
 // through (socket buffers plus the proxy's bounded per-connection buffer: < 32 MB), the proxy's
 // memory stays bounded (RSS growth < 32 MB), and once the client reads, everything arrives.
 TEST_P(SlowReaderTest, SlowReaderThrottlesWriterWithBoundedMemory) {
-  constexpr std::uint64_t kTotal = 256ull << 20;
+  constexpr std::uint64_t kTotal = 64ull << 20;  // twice the bound
   constexpr std::uint64_t kBound = 32ull << 20;
   TestBackend backend({.mode = BackendMode::Source, .bytes = kTotal, .seed = 11});
   ProxyConfig cfg;

@@ -67,7 +67,8 @@ RingLbProcess::~RingLbProcess() {
              << "\n---- config ----\n" << yaml << "---- ringlb log ----\n" << text;
     }
     if (deadline.passed()) {
-      return ::testing::AssertionFailure() << "no 'ringlb ready' within the deadline"
+      return ::testing::AssertionFailure() << "no 'ringlb ready' within the deadline ("
+                                           << process_.describe() << ")"
                                            << "\n---- ringlb log ----\n" << text;
     }
     std::this_thread::sleep_for(10ms);

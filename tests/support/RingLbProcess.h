@@ -39,7 +39,7 @@ class RingLbProcess {
 
   // Starts ringlb on `yaml` and waits (bounded) until it logged `ringlb ready`. On failure the
   // message carries the reason and the log: use as ASSERT_TRUE(proxy.start(yaml)).
-  ::testing::AssertionResult start(const std::string& yaml, Clock::duration readyTimeout = 10s);
+  ::testing::AssertionResult start(const std::string& yaml, Clock::duration readyTimeout = 30s);
 
   pid_t pid() const { return process_.pid(); }
   const std::vector<Listener>& listeners() const { return listeners_; }

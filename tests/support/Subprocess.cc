@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <thread>
 
 #include "support/TempDir.h"
@@ -47,21 +48,26 @@ bool Subprocess::start(const std::vector<std::string>& argv, const std::string& 
     return false;
   }
   const pid_t parent = ::getpid();
+  char** const env = environ;
+  sigset_t none;
+  sigemptyset(&none);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);  // the parent died before prctl took effect
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
+    // Raw system calls only. The test process has many threads, and under the sanitizers the
+    // libc wrappers are interceptors that may take a lock some other thread held at fork time:
+    // one such deadlock would leave a child that never reaches exec (seen as a ringlb that
+    // never logs a line).
+    ::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::syscall(SYS_getppid) != parent) ::syscall(SYS_exit_group, 126);  // parent died first
+    ::syscall(SYS_dup2, in, 0);
+    ::syscall(SYS_dup2, out, 1);
+    ::syscall(SYS_dup2, err, 2);
     // No test socket may leak into the child, or closing it in the test would not end the
     // connection. Most are close-on-exec already; this also covers gtest's and the sanitizers'.
     ::syscall(SYS_close_range, 3U, ~0U, 0U);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, _NSIG / 8);
+    ::syscall(SYS_execve, args[0], args.data(), env);
+    ::syscall(SYS_exit_group, 127);
   }
   const int forkErrno = errno;
   ::close(out);
@@ -74,6 +80,29 @@ bool Subprocess::start(const std::vector<std::string>& argv, const std::string& 
   pid_ = pid;
   status_.reset();
   return true;
+}
+
+std::string Subprocess::describe() const {
+  if (pid_ <= 0) return "not started";
+  const std::string proc = "/proc/" + std::to_string(pid_);
+  std::string text = "pid " + std::to_string(pid_);
+  char exe[512];
+  const ssize_t n = ::readlink((proc + "/exe").c_str(), exe, sizeof exe - 1);
+  text += ", executable " + (n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : "?");
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(proc + "/task", ec)) {
+    const std::string t = task.path().string();
+    auto first = [](const std::string& path) {
+      std::string s = readFile(path);
+      return s.substr(0, s.find('\n'));
+    };
+    const std::string stat = first(t + "/stat");
+    const auto close = stat.rfind(')');
+    const std::string state = close == std::string::npos ? "?" : stat.substr(close + 2, 1);
+    text += "\n  thread " + task.path().filename().string() + " '" + first(t + "/comm") +
+            "' state " + state + " waiting in " + first(t + "/wchan");
+  }
+  return text;
 }
 
 bool Subprocess::reap(int flags) {

@@ -39,6 +39,9 @@ class Subprocess {
   // True while started and not yet reaped (reaps it if it has exited).
   bool running();
   bool signal(int sig) const;
+  // For failure messages: what the child is running and where each of its threads waits
+  // (/proc: executable, thread name, scheduler state, wait channel).
+  std::string describe() const;
   // Waits until the child exits; nullopt if the timeout passed first (the child keeps running).
   std::optional<ExitStatus> waitExit(Clock::duration timeout);
   // The status once reaped.
