@@ -1,6 +1,7 @@
 #include "ringlb/io/PipePool.h"
 
 #include <fcntl.h>
+#include <cerrno>
 #include <unistd.h>
 
 namespace ringlb::io {
@@ -11,6 +12,11 @@ void closePipe(const Pipe& pipe) {
   if (pipe.write >= 0) ::close(pipe.write);
 }
 }  // namespace
+
+long spliceNow(int in, int out, unsigned len) {
+  const ssize_t n = ::splice(in, nullptr, out, nullptr, len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  return n >= 0 ? static_cast<long>(n) : -errno;
+}
 
 PipePool::~PipePool() {
   for (const Pipe& pipe : idle_) closePipe(pipe);

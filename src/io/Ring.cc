@@ -28,9 +28,6 @@ __kernel_timespec* stableTimespec(std::chrono::milliseconds ms) {
   return &ts;
 }
 
-// Reserved user_data for CQEs the proxy never waits on (the poll half of a poll->splice link).
-constexpr uint64_t kIgnoredUserData = 0;
-
 }  // namespace
 
 bool Completion::more() const { return (flags & IORING_CQE_F_MORE) != 0; }
@@ -176,32 +173,9 @@ void Ring::send(int fd, const void* data, std::size_t len, bool noWait, uint64_t
   io_uring_sqe_set_data64(s, userData);
 }
 
-void Ring::spliceIn(int fd, int pipeWrite, unsigned len, uint64_t userData) {
-  reserve(ring_.get(), 2);
-  io_uring_sqe* p = sqe();
+void Ring::poll(int fd, unsigned events, uint64_t userData) {
   io_uring_sqe* s = sqe();
-  io_uring_prep_poll_add(p, fd, POLLIN);
-  // The poll's own CQE is noise: it carries kIgnoredUserData and the caller acts on the
-  // splice's completion alone (-ECANCELED if the poll failed or was cancelled). Deliberately
-  // not IOSQE_CQE_SKIP_SUCCESS: when a skip-success head is cancelled, the kernel also skips
-  // the CQEs of the linked requests it fails, and the splice would vanish without a completion
-  // (seen on 6.18; our in-flight accounting would then never reach zero).
-  p->flags |= IOSQE_IO_LINK;
-  io_uring_sqe_set_data64(p, kIgnoredUserData);
-  io_uring_prep_splice(s, fd, -1, pipeWrite, -1, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-  io_uring_sqe_set_data64(s, userData);
-}
-
-void Ring::spliceOut(int pipeRead, int fd, unsigned len, bool pollFirst, uint64_t userData) {
-  reserve(ring_.get(), 2);
-  if (pollFirst) {
-    io_uring_sqe* p = sqe();
-    io_uring_prep_poll_add(p, fd, POLLOUT);
-    p->flags |= IOSQE_IO_LINK;  // no CQE_SKIP_SUCCESS: see spliceIn()
-    io_uring_sqe_set_data64(p, kIgnoredUserData);
-  }
-  io_uring_sqe* s = sqe();
-  io_uring_prep_splice(s, pipeRead, -1, fd, -1, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  io_uring_prep_poll_add(s, fd, events);
   io_uring_sqe_set_data64(s, userData);
 }
 
@@ -270,7 +244,7 @@ std::span<const Completion> Ring::wait(std::chrono::milliseconds timeout, unsign
   io_uring_for_each_cqe(ring, head, cqe) {
     ++seen;
     // Without EXT_ARG, liburing implements the wait timeout with an internal SQE of its own.
-    if (cqe->user_data == LIBURING_UDATA_TIMEOUT || cqe->user_data == kIgnoredUserData) continue;
+    if (cqe->user_data == LIBURING_UDATA_TIMEOUT) continue;
     batch_.push_back(Completion{cqe->user_data, cqe->res, cqe->flags});
   }
   io_uring_cq_advance(ring, seen);

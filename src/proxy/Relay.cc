@@ -4,6 +4,7 @@
 // pipe of data: a slow reader throttles its writer through TCP flow control instead of growing
 // our memory.
 #include <spdlog/spdlog.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -33,9 +34,9 @@ void Worker::pump(Session& s, uint32_t slot, bool c2s) {
     const uint8_t* bytes = shared ? buffers_->data(d.buffer) : d.own.get();
     ring_->send(to(s, c2s), bytes + d.offset, d.length - d.offset, shared, ud);
     d.phase = Phase::Send;
-  } else if (d.pipePending > 0) {
-    ring_->spliceOut(d.pipe.read, to(s, c2s), d.pipePending, false, ud);
-    d.phase = Phase::SpliceOut;
+  } else if (d.pipePending > 0 || (d.splice && d.pipe.valid() && !d.eof)) {
+    splice(s, slot, c2s);
+    return;
   } else if (d.eof) {
     // Everything the source sent before its FIN is delivered: forward the FIN. The opposite
     // direction keeps flowing (half-close).
@@ -57,16 +58,15 @@ void Worker::pump(Session& s, uint32_t slot, bool c2s) {
       }
     }
     if (d.splice) {
-      ring_->spliceIn(from(s, c2s), d.pipe.write, d.pipe.capacity, ud);
-      d.phase = Phase::SpliceIn;
-    } else {
-      if (d.own) {
-        ring_->recv(from(s, c2s), d.own.get(), buffers_->bufferSize(), ud);
-      } else {
-        ring_->recvProvided(from(s, c2s), buffers_->group(), ud);
-      }
-      d.phase = Phase::Recv;
+      splice(s, slot, c2s);
+      return;
     }
+    if (d.own) {
+      ring_->recv(from(s, c2s), d.own.get(), buffers_->bufferSize(), ud);
+    } else {
+      ring_->recvProvided(from(s, c2s), buffers_->group(), ud);
+    }
+    d.phase = Phase::Recv;
   }
   ++s.inflight;
 }
@@ -82,8 +82,6 @@ void Worker::onDirection(Session& s, uint32_t slot, bool c2s, const io::Completi
       buffers_->taken();
       releaseBuffer(completion.bufferId());
     }
-    if (was == Phase::SpliceIn && completion.res > 0) d.pipePending += static_cast<uint32_t>(completion.res);
-    if (was == Phase::SpliceOut && completion.res > 0) d.pipePending -= static_cast<uint32_t>(completion.res);
     maybeFree(s, slot);
     return;
   }
@@ -95,10 +93,8 @@ void Worker::onDirection(Session& s, uint32_t slot, bool c2s, const io::Completi
       onSend(s, slot, c2s, completion.res);
       break;
     case Phase::SpliceIn:
-      onSpliceIn(s, slot, c2s, completion.res);
-      break;
     case Phase::SpliceOut:
-      onSpliceOut(s, slot, c2s, completion.res);
+      onSplicePoll(s, slot, c2s, completion.res);
       break;
     case Phase::Idle:
     case Phase::WaitBuffer:
@@ -203,57 +199,96 @@ void Worker::onSend(Session& s, uint32_t slot, bool c2s, int res) {
   pump(s, slot, c2s);
 }
 
-void Worker::onSpliceIn(Session& s, uint32_t slot, bool c2s, int res) {
+void Worker::splice(Session& s, uint32_t slot, bool c2s) {
   Direction& d = direction(s, c2s);
-  if (res > 0) {
-    d.pipePending = static_cast<uint32_t>(res);
-    touch(s, from(s, c2s));
-  } else if (res == 0 && !net::hasPendingData(from(s, c2s))) {
-    d.eof = true;
-    scheduleExpiry(s, slot);
-  } else if (res == 0 || res == -EAGAIN) {
-    // splice found nothing although the poll said readable (EAGAIN), or reported end of stream
-    // while bytes are still queued (0): TCP urgent data. splice stops at the urgent mark and
-    // never steps over it (recv does), so retrying would spin, and taking the 0 for EOF would
-    // drop the rest of the stream. Relay this direction by copying from now on; the pipe is
-    // empty here and goes back to the pool.
-    pipes_.release(d.pipe, true);
-    d.pipe = io::Pipe{};
-    d.splice = false;
-    d.fullReads = 0;
-    d.noSplice = true;
-  } else if (res != -EINTR) {
+  const uint64_t ud = tag(c2s ? Op::ClientToServer : Op::ServerToClient, slot);
+  const auto wait = [&](int fd, unsigned events, Phase phase) {
+    ring_->poll(fd, events, ud);
+    d.phase = phase;
+    ++s.inflight;
+  };
+  // Move pipe-fulls while both sockets allow it, then wait for whichever side would block.
+  // Bounded, so that one fast bulk transfer cannot hold the worker from its other sessions:
+  // after kRounds the direction waits on a poll that completes at once in the next turn.
+  constexpr int kRounds = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    if (d.pipePending > 0) {
+      const long n = io::spliceNow(d.pipe.read, to(s, c2s), d.pipePending);
+      if (n > 0) {
+        d.pipePending -= static_cast<uint32_t>(n);
+        d.bytes += static_cast<uint64_t>(n);
+        (c2s ? stats_.bytesClientToServer : stats_.bytesServerToClient) += static_cast<uint64_t>(n);
+        touch(s, to(s, c2s));
+        continue;
+      }
+      if (n == -EAGAIN || n == 0) {
+        // The receiver's socket buffer is full (slow reader): wait for room rather than spin.
+        wait(to(s, c2s), POLLOUT, Phase::SpliceOut);
+        return;
+      }
+      if (n == -EINTR) continue;
+      ++stats_.resets;
+      close(s, slot, true);  // EPIPE/ECONNRESET: the receiver is gone
+      return;
+    }
+    if (d.eof || !d.splice) {
+      pump(s, slot, c2s);  // the pipe is drained: forward the FIN, or carry on by copying
+      return;
+    }
+    const long n = io::spliceNow(from(s, c2s), d.pipe.write, d.pipe.capacity);
+    const bool pollSaidReadable = d.readable;
+    d.readable = false;
+    if (n > 0) {
+      d.pipePending = static_cast<uint32_t>(n);
+      touch(s, from(s, c2s));
+      continue;
+    }
+    if (n == 0 && !net::hasPendingData(from(s, c2s))) {
+      d.eof = true;
+      scheduleExpiry(s, slot);  // the side is half-closed: its *_fin timeout applies from now
+      continue;
+    }
+    if (n == -EAGAIN && !pollSaidReadable) {
+      wait(from(s, c2s), POLLIN, Phase::SpliceIn);
+      return;
+    }
+    if (n == 0 || n == -EAGAIN) {
+      // End of stream reported while bytes are still queued (0), or nothing to move although
+      // the poll said readable (EAGAIN): TCP urgent data. splice stops at the urgent mark and
+      // never steps over it (recv does), so retrying would spin, and taking the 0 for EOF would
+      // drop the rest of the stream. Relay this direction by copying from now on; the pipe is
+      // empty here and goes back to the pool.
+      pipes_.release(d.pipe, true);
+      d.pipe = io::Pipe{};
+      d.splice = false;
+      d.fullReads = 0;
+      d.noSplice = true;
+      pump(s, slot, c2s);
+      return;
+    }
+    if (n == -EINTR) continue;
+    ++stats_.resets;
+    close(s, slot, true);  // ECONNRESET and other errors: propagate as a reset
+    return;
+  }
+  if (d.pipePending > 0) {
+    wait(to(s, c2s), POLLOUT, Phase::SpliceOut);
+  } else {
+    wait(from(s, c2s), POLLIN, Phase::SpliceIn);
+  }
+}
+
+void Worker::onSplicePoll(Session& s, uint32_t slot, bool c2s, int res) {
+  if (res < 0) {
+    // Not a socket error (those come back as a ready mask, and splice reports them): the poll
+    // itself failed. Rare; end the session rather than risk re-polling in a loop.
     ++stats_.resets;
     close(s, slot, true);
     return;
   }
-  pump(s, slot, c2s);
-}
-
-void Worker::onSpliceOut(Session& s, uint32_t slot, bool c2s, int res) {
   Direction& d = direction(s, c2s);
-  if (res > 0) {
-    d.pipePending -= static_cast<uint32_t>(res);
-    d.bytes += static_cast<uint64_t>(res);
-    (c2s ? stats_.bytesClientToServer : stats_.bytesServerToClient) += static_cast<uint64_t>(res);
-    touch(s, to(s, c2s));
-    pump(s, slot, c2s);
-    return;
-  }
-  if (res == -EAGAIN || res == 0) {
-    // The receiver's socket buffer is full (slow reader): wait for room rather than spin.
-    ring_->spliceOut(d.pipe.read, to(s, c2s), d.pipePending, true,
-                     tag(c2s ? Op::ClientToServer : Op::ServerToClient, slot));
-    d.phase = Phase::SpliceOut;
-    ++s.inflight;
-    return;
-  }
-  if (res == -EINTR) {
-    pump(s, slot, c2s);
-    return;
-  }
-  ++stats_.resets;
-  close(s, slot, true);
+  d.readable = (res & POLLIN) != 0 && d.pipePending == 0;
+  pump(s, slot, c2s);
 }
 
 void Worker::releaseBuffer(uint16_t id) {

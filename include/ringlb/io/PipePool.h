@@ -14,6 +14,11 @@ struct Pipe {
   bool valid() const { return read >= 0; }
 };
 
+// splice(2) without blocking (SPLICE_F_NONBLOCK | SPLICE_F_MOVE), between a socket and a pipe.
+// Returns the bytes moved, 0 at end of stream, or -errno (-EAGAIN: nothing can move now).
+// Called directly rather than through io_uring, which runs every splice on an io-wq thread.
+long spliceNow(int in, int out, unsigned len);
+
 class PipePool {
  public:
   // capacity: requested pipe size (F_SETPIPE_SZ; the kernel may round or refuse it, in which case

@@ -84,13 +84,10 @@ class Ring {
   // send(MSG_NOSIGNAL). Completion: bytes sent (may be short), or -errno. With `noWait`
   // (MSG_DONTWAIT) a full socket answers -EAGAIN at once instead of waiting for room.
   void send(int fd, const void* data, std::size_t len, bool noWait, uint64_t userData);
-  // Waits for `fd` to be readable, then splices up to `len` bytes into the pipe. io_uring runs
-  // splice in its worker pool; polling first keeps those workers from blocking on idle sockets.
-  // One completion (the splice's): bytes moved, 0 on EOF, -errno (-ECANCELED if the poll failed).
-  void spliceIn(int fd, int pipeWrite, unsigned len, uint64_t userData);
-  // Splices `len` bytes from the pipe to `fd` (non-blocking). If `pollFirst`, waits for POLLOUT
-  // first (use after -EAGAIN). One completion: bytes moved, or -errno.
-  void spliceOut(int pipeRead, int fd, unsigned len, bool pollFirst, uint64_t userData);
+  // One-shot poll for `events` (POLLIN/POLLOUT). Completion: the ready mask, or -errno
+  // (-ECANCELED when cancelled). Splice relaying waits with this and then calls splice(2)
+  // itself: io_uring cannot run a splice inline and hands every one to an io-wq thread.
+  void poll(int fd, unsigned events, uint64_t userData);
   // read() (used for the worker's wake-up eventfd).
   void read(int fd, void* buf, unsigned len, uint64_t userData);
   // A standalone timeout. Completion: -ETIME when it fires.

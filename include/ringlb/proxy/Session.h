@@ -34,8 +34,8 @@ enum class Phase : uint8_t {
   Idle,       // nothing in flight; pump() decides the next operation
   Recv,       // recv with a provided buffer in flight
   Send,       // send of buffer[offset, length) in flight
-  SpliceIn,   // poll+splice socket -> pipe in flight
-  SpliceOut,  // splice pipe -> socket in flight
+  SpliceIn,   // splice mode: poll(POLLIN) on the source in flight, then splice socket -> pipe
+  SpliceOut,  // splice mode: poll(POLLOUT) on the destination in flight, then pipe -> socket
   WaitBuffer, // recv answered ENOBUFS: parked until a buffer returns to the ring
   Done,       // source reached EOF, everything forwarded, peer shut down for writing
 };
@@ -64,6 +64,7 @@ struct Direction {
   bool eof = false;         // the source sent FIN (pending bytes may remain to forward)
   bool splice = false;      // relay through a pipe (decided per direction, see relay mode)
   bool noSplice = false;    // splice cannot carry this stream (urgent data): copy for good
+  bool readable = false;    // splice mode: the last poll said the source is readable
   uint8_t fullReads = 0;    // consecutive recvs that filled a whole buffer (relay: auto)
   uint16_t buffer = kNoBuffer;  // copy mode: the provided buffer holding pending bytes, or
                                 // kOwnBuffer when they are in `own`

@@ -130,8 +130,8 @@ class Worker {
   void onDirection(Session& session, uint32_t slot, bool c2s, const io::Completion& completion);
   void onRecv(Session& session, uint32_t slot, bool c2s, const io::Completion& completion);
   void onSend(Session& session, uint32_t slot, bool c2s, int result);
-  void onSpliceIn(Session& session, uint32_t slot, bool c2s, int result);
-  void onSpliceOut(Session& session, uint32_t slot, bool c2s, int result);
+  void splice(Session& session, uint32_t slot, bool c2s);
+  void onSplicePoll(Session& session, uint32_t slot, bool c2s, int result);
   void releaseBuffer(uint16_t id);
   void wakeBufferWaiters();
 
