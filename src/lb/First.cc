@@ -17,44 +17,26 @@
 namespace ringlb::lb::detail {
 namespace {
 
-class FirstBalancer final : public Balancer, public std::enable_shared_from_this<FirstBalancer> {
+class FirstPicker final : public RosterPicker {
  public:
-  explicit FirstBalancer(const ServerSet& set) : roster_(set) {}
-
-  std::unique_ptr<Picker> makePicker() const override;
-  Algorithm algorithm() const override { return Algorithm::First; }
-  const Roster& roster() const { return roster_; }
-
- private:
-  Roster roster_;
-};
-
-class FirstPicker final : public Picker {
- public:
-  explicit FirstPicker(std::shared_ptr<const FirstBalancer> balancer)
-      : balancer_(std::move(balancer)) {}
+  using RosterPicker::RosterPicker;
 
   // Picker
   void rank(const PickInput& input, std::size_t want, Candidates& out) override {
     out.count = 0;
     if (want > kMaxCandidates) want = kMaxCandidates;
-    const Roster& roster = balancer_->roster();
+    const Roster& roster = this->roster();
     for (uint32_t server : roster.members) {
       if (out.count == want) return;
       if (!roster.isFull(server, *input.load)) push(out, server);
     }
   }
-
- private:
-  std::shared_ptr<const FirstBalancer> balancer_;
 };
-
-std::unique_ptr<Picker> FirstBalancer::makePicker() const {
-  return std::make_unique<FirstPicker>(shared_from_this());
-}
 
 }  // namespace
 
-BalancerPtr makeFirst(const ServerSet& set) { return std::make_shared<FirstBalancer>(set); }
+BalancerPtr makeFirst(const ServerSet& set) {
+  return std::make_shared<RosterBalancer<FirstPicker, Algorithm::First>>(set);
+}
 
 }  // namespace ringlb::lb::detail

@@ -18,28 +18,14 @@
 namespace ringlb::lb::detail {
 namespace {
 
-class LeastConnBalancer final : public Balancer,
-                                public std::enable_shared_from_this<LeastConnBalancer> {
+class LeastConnPicker final : public RosterPicker {
  public:
-  explicit LeastConnBalancer(const ServerSet& set) : roster_(set) {}
-
-  std::unique_ptr<Picker> makePicker() const override;
-  Algorithm algorithm() const override { return Algorithm::LeastConn; }
-  const Roster& roster() const { return roster_; }
-
- private:
-  Roster roster_;
-};
-
-class LeastConnPicker final : public Picker {
- public:
-  explicit LeastConnPicker(std::shared_ptr<const LeastConnBalancer> balancer)
-      : balancer_(std::move(balancer)) {}
+  using RosterPicker::RosterPicker;
 
   // Picker
   void rank(const PickInput& input, std::size_t want, Candidates& out) override {
     out.count = 0;
-    const Roster& roster = balancer_->roster();
+    const Roster& roster = this->roster();
     const ServerLoad& load = *input.load;
     const std::size_t members = roster.members.size();
     if (members == 0) return;
@@ -65,16 +51,13 @@ class LeastConnPicker final : public Picker {
     return next == roster.members.size() ? 0 : next;
   }
 
-  std::shared_ptr<const LeastConnBalancer> balancer_;
   std::size_t cursor_ = 0;  // member position where the next tie-break scan starts
 };
 
-std::unique_ptr<Picker> LeastConnBalancer::makePicker() const {
-  return std::make_unique<LeastConnPicker>(shared_from_this());
-}
-
 }  // namespace
 
-BalancerPtr makeLeastConn(const ServerSet& set) { return std::make_shared<LeastConnBalancer>(set); }
+BalancerPtr makeLeastConn(const ServerSet& set) {
+  return std::make_shared<RosterBalancer<LeastConnPicker, Algorithm::LeastConn>>(set);
+}
 
 }  // namespace ringlb::lb::detail

@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "ringlb/lb/Balancer.h"
@@ -30,6 +32,39 @@ struct Roster {
     const uint32_t limit = maxConnections[server];
     return limit != 0 && load.active(server) >= limit;
   }
+};
+
+// The Picker side of a roster algorithm: a worker's picker reads the shared, immutable Roster
+// and keeps the balancer that owns it alive.
+class RosterPicker : public Picker {
+ public:
+  RosterPicker(std::shared_ptr<const Balancer> owner, const Roster& roster)
+      : owner_(std::move(owner)), roster_(roster) {}
+
+ protected:
+  const Roster& roster() const { return roster_; }
+
+ private:
+  std::shared_ptr<const Balancer> owner_;  // keeps roster_ alive
+  const Roster& roster_;
+};
+
+// The Balancer of the algorithms whose only shared state is the Roster (roundrobin, leastconn,
+// first): everything per worker lives in PickerT, a RosterPicker.
+template <typename PickerT, Algorithm kAlgorithm>
+class RosterBalancer final
+    : public Balancer,
+      public std::enable_shared_from_this<RosterBalancer<PickerT, kAlgorithm>> {
+ public:
+  explicit RosterBalancer(const ServerSet& set) : roster_(set) {}
+
+  std::unique_ptr<Picker> makePicker() const override {
+    return std::make_unique<PickerT>(this->shared_from_this(), roster_);
+  }
+  Algorithm algorithm() const override { return kAlgorithm; }
+
+ private:
+  Roster roster_;
 };
 
 inline bool contains(const Candidates& out, uint32_t server) {

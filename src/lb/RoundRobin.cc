@@ -18,28 +18,15 @@
 namespace ringlb::lb::detail {
 namespace {
 
-class RoundRobinBalancer final : public Balancer,
-                                 public std::enable_shared_from_this<RoundRobinBalancer> {
+class RoundRobinPicker final : public RosterPicker {
  public:
-  explicit RoundRobinBalancer(const ServerSet& set) : roster_(set) {}
-
-  std::unique_ptr<Picker> makePicker() const override;
-  Algorithm algorithm() const override { return Algorithm::RoundRobin; }
-  const Roster& roster() const { return roster_; }
-
- private:
-  Roster roster_;
-};
-
-class RoundRobinPicker final : public Picker {
- public:
-  explicit RoundRobinPicker(std::shared_ptr<const RoundRobinBalancer> balancer)
-      : balancer_(std::move(balancer)), current_(balancer_->roster().members.size(), 0) {}
+  RoundRobinPicker(std::shared_ptr<const Balancer> owner, const Roster& roster)
+      : RosterPicker(std::move(owner), roster), current_(roster.members.size(), 0) {}
 
   // Picker
   void rank(const PickInput& input, std::size_t want, Candidates& out) override {
     out.count = 0;
-    const Roster& roster = balancer_->roster();
+    const Roster& roster = this->roster();
     const ServerLoad& load = *input.load;
     if (want == 0) return;
     // One pass: add the weights, and keep the `want` highest currents (ties: config order). The
@@ -60,16 +47,13 @@ class RoundRobinPicker final : public Picker {
   }
 
  private:
-  std::shared_ptr<const RoundRobinBalancer> balancer_;
   std::vector<int64_t> current_;  // per member position
 };
 
-std::unique_ptr<Picker> RoundRobinBalancer::makePicker() const {
-  return std::make_unique<RoundRobinPicker>(shared_from_this());
-}
-
 }  // namespace
 
-BalancerPtr makeRoundRobin(const ServerSet& set) { return std::make_shared<RoundRobinBalancer>(set); }
+BalancerPtr makeRoundRobin(const ServerSet& set) {
+  return std::make_shared<RosterBalancer<RoundRobinPicker, Algorithm::RoundRobin>>(set);
+}
 
 }  // namespace ringlb::lb::detail
