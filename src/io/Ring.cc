@@ -275,7 +275,7 @@ std::string probeIoUring() {
     const std::pair<int, const char*> needed[] = {
         {IORING_OP_ACCEPT, "ACCEPT"},         {IORING_OP_CONNECT, "CONNECT"},
         {IORING_OP_RECV, "RECV"},             {IORING_OP_SEND, "SEND"},
-        {IORING_OP_SPLICE, "SPLICE"},         {IORING_OP_POLL_ADD, "POLL_ADD"},
+        {IORING_OP_POLL_ADD, "POLL_ADD"},
         {IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT"}, {IORING_OP_TIMEOUT, "TIMEOUT"},
         {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"}, {IORING_OP_READ, "READ"},
         {IORING_OP_SOCKET, "SOCKET (Linux 5.19)"},

@@ -209,9 +209,10 @@ void Worker::splice(Session& s, uint32_t slot, bool c2s) {
   };
   // Move pipe-fulls while both sockets allow it, then wait for whichever side would block.
   // Bounded, so that one fast bulk transfer cannot hold the worker from its other sessions:
-  // after kRounds the direction waits on a poll that completes at once in the next turn.
-  constexpr int kRounds = 4;
-  for (int round = 0; round < kRounds; ++round) {
+  // after kCalls splice calls (4 pipe-fulls in and out) the direction waits on a poll that
+  // completes at once in the next turn.
+  constexpr int kCalls = 8;
+  for (int call = 0; call < kCalls; ++call) {
     if (d.pipePending > 0) {
       const long n = io::spliceNow(d.pipe.read, to(s, c2s), d.pipePending);
       if (n > 0) {
@@ -221,18 +222,20 @@ void Worker::splice(Session& s, uint32_t slot, bool c2s) {
         touch(s, to(s, c2s));
         continue;
       }
-      if (n == -EAGAIN || n == 0) {
+      if (n == -EAGAIN) {
         // The receiver's socket buffer is full (slow reader): wait for room rather than spin.
         wait(to(s, c2s), POLLOUT, Phase::SpliceOut);
         return;
       }
       if (n == -EINTR) continue;
+      // EPIPE/ECONNRESET: the receiver is gone. (0 with bytes in the pipe is not something TCP
+      // answers; were it to, waiting for POLLOUT would spin, so it ends the session too.)
       ++stats_.resets;
-      close(s, slot, true);  // EPIPE/ECONNRESET: the receiver is gone
+      close(s, slot, true);
       return;
     }
-    if (d.eof || !d.splice) {
-      pump(s, slot, c2s);  // the pipe is drained: forward the FIN, or carry on by copying
+    if (d.eof) {
+      pump(s, slot, c2s);  // the pipe is drained: forward the FIN
       return;
     }
     const long n = io::spliceNow(from(s, c2s), d.pipe.write, d.pipe.capacity);
@@ -273,6 +276,8 @@ void Worker::splice(Session& s, uint32_t slot, bool c2s) {
   }
   if (d.pipePending > 0) {
     wait(to(s, c2s), POLLOUT, Phase::SpliceOut);
+  } else if (d.eof) {
+    pump(s, slot, c2s);  // EOF met on the last call: forward the FIN now, not a turn later
   } else {
     wait(from(s, c2s), POLLIN, Phase::SpliceIn);
   }

@@ -731,12 +731,13 @@ TEST(ConfigFileTest, ReferenceConfigLoads) {
   EXPECT_EQ(result.config->backends[0].servers.size(), 3u);
 }
 
-// The demo config loads: one frontend on 127.0.0.1:8080 to two local servers.
+// The demo config loads: one worker (so round robin alternates visibly), one frontend on
+// 127.0.0.1:8080 to two local servers.
 TEST(ConfigFileTest, DemoConfigLoads) {
   const LoadResult result = loadFile(RINGLB_TEST_DATA "/../../conf/demo.yaml");
   ASSERT_TRUE(result.ok()) << testing::PrintToString(errorStrings(result));
   const Config& c = *result.config;
-  EXPECT_EQ(c.global.workers, 0u);
+  EXPECT_EQ(c.global.workers, 1u);
   ASSERT_EQ(c.frontends.size(), 1u);
   EXPECT_EQ(c.frontends[0].name, "demo");
   EXPECT_EQ(c.frontends[0].listen.at(0).toString(), "127.0.0.1:8080");
