@@ -42,7 +42,8 @@ struct TestBackend::Connection {
 };
 
 TestBackend::TestBackend(BackendOptions options) : options_(options) {
-  listener_ = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const int family = options_.ipv6 ? AF_INET6 : AF_INET;
+  listener_ = Fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   wake_ = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!listener_ || !wake_) {
     std::fprintf(stderr, "TestBackend: socket/eventfd: %s\n", std::strerror(errno));
@@ -50,18 +51,28 @@ TestBackend::TestBackend(BackendOptions options) : options_(options) {
   }
   const int one = 1;
   ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (options_.ipv6) {
+    auto* sa6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sa6->sin6_family = AF_INET6;
+    sa6->sin6_addr = in6addr_loopback;
+    len = sizeof *sa6;
+  } else {
+    auto* sa4 = reinterpret_cast<sockaddr_in*>(&ss);
+    sa4->sin_family = AF_INET;
+    sa4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof *sa4;
+  }
+  if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
       ::listen(listener_.get(), 1024) != 0 ||
-      ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+      ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
     std::fprintf(stderr, "TestBackend: bind/listen: %s\n", std::strerror(errno));
     listener_.reset();
     return;
   }
-  port_ = ntohs(sa.sin_port);
+  port_ = ntohs(options_.ipv6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                              : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
   acceptor_ = std::thread([this] { acceptLoop(); });
 }
 

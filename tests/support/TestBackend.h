@@ -1,5 +1,5 @@
 #pragma once
-// An in-process TCP server on 127.0.0.1:0 standing in for a real backend. One acceptor thread;
+// An in-process TCP server on 127.0.0.1:0 (or [::1]:0) standing in for a real backend. One acceptor thread;
 // one handler thread per connection (two in Duplex mode, so both directions flow at once).
 // Everything a connection saw is recorded and can be waited for by the test.
 //
@@ -36,6 +36,7 @@ struct BackendOptions {
   BackendMode mode = BackendMode::Echo;
   std::uint64_t bytes = 0;  // see the mode
   std::uint64_t seed = 1;   // Pattern seed for Source and RespondAfterEof
+  bool ipv6 = false;        // listen on [::1] instead of 127.0.0.1
 };
 
 // What one accepted connection saw. Counters are final once `finished`.
@@ -61,7 +62,9 @@ class TestBackend {
   TestBackend& operator=(const TestBackend&) = delete;
 
   std::uint16_t port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const {
+    return (options_.ipv6 ? "[::1]:" : "127.0.0.1:") + std::to_string(port_);
+  }
 
   std::size_t accepted() const;
   // Bytes the kernel accepted from every handler's send() so far (live, not only finished).
