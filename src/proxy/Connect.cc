@@ -88,9 +88,17 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
   }
   const config::Backend& backend = s.snapshot->config->backends[s.backend];
   ++stats_.connectFailures;
-  spdlog::debug("backend '{}': connect to '{}' failed: {}", backend.name,
-                backend.servers[s.server].name,
-                result == -ECANCELED ? "timeout" : std::strerror(-result));
+  // A dead server fails every connection sent its way: say so where an operator looks, but at
+  // most once a second per worker (the count carries the rest), never once per connection.
+  const char* reason = result == -ECANCELED ? "timeout" : std::strerror(-result);
+  if (warnAllowed(Warning::Connect)) {
+    spdlog::warn("backend '{}': connect to server '{}' ({}) failed: {}; {} connect failures on "
+                 "worker {} so far", backend.name, backend.servers[s.server].name,
+                 backend.servers[s.server].address.toString(), reason, stats_.connectFailures, id_);
+  } else {
+    spdlog::debug("backend '{}': connect to server '{}' failed: {}", backend.name,
+                  backend.servers[s.server].name, reason);
+  }
   ::close(s.serverFd);
   s.serverFd = -1;
   s.snapshot->backends[s.backend].load->release(s.server);

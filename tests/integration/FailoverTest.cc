@@ -41,6 +41,17 @@ TEST(FailoverTest, RefusedConnectIsRetriedOnNextServer) {
     EXPECT_TRUE(echoes(proxy.port(), "hello " + std::to_string(i))) << "client " << i;
   }
   EXPECT_EQ(good.accepted(), 20u);
+
+  // The operator sees which server fails and why, but not once per connection: the warning is
+  // rate-limited (one a second per worker): the burst above sends 10 connections to s1, and
+  // they take well under a second, so a line per refusal (10) would show.
+  const std::string log = proxy.log();
+  const std::string line = "connect to server 's1' (" + refusing.address() + ") failed: " +
+                           std::strerror(ECONNREFUSED);
+  std::size_t lines = 0;
+  for (auto at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) ++lines;
+  EXPECT_GE(lines, 1u) << "no warning naming the refusing server:\n" << log;
+  EXPECT_LT(lines, 5u) << "the connect-failure warning is not rate-limited:\n" << log;
 }
 
 // With a single server that never answers the SYN, connect 200ms and no retry, the proxy closes

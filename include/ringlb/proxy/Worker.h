@@ -179,7 +179,7 @@ class Worker {
   Clock::time_point acceptBackoffUntil_;
   // Rate limiting for warnings a flood of peers could otherwise repeat thousands of times a
   // second: at most one per kind per second per worker.
-  enum class Warning : uint8_t { Accept, NoServer, Socket, Count };
+  enum class Warning : uint8_t { Accept, NoServer, Socket, Connect, Count };
   bool warnAllowed(Warning kind);
   // How long accepting pauses after running out of descriptors or memory.
   static constexpr std::chrono::milliseconds kResourceBackoff{100};
