@@ -15,15 +15,7 @@
 namespace ringlb::test {
 namespace {
 
-class HalfCloseTest : public ::testing::TestWithParam<std::string> {
- protected:
-  ProxyConfig config(const TestBackend& backend) const {
-    ProxyConfig cfg;
-    cfg.relay = GetParam();
-    cfg.servers = {backend.address()};
-    return cfg;
-  }
-};
+class HalfCloseTest : public ::testing::TestWithParam<std::string> {};
 
 std::string patternBytes(std::uint64_t seed, std::size_t n) {
   std::string s(n, '\0');
@@ -38,7 +30,7 @@ TEST_P(HalfCloseTest, ClientFinReachesBackendWhileResponseStillFlows) {
   constexpr std::size_t kRequest = 256 * 1024;
   TestBackend backend({.mode = BackendMode::RespondAfterEof, .bytes = kResponse, .seed = 7});
   RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(config(backend).toYaml()));
+  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(backend.address(), GetParam()).toYaml()));
 
   ConnectResult c = connectLocal(proxy.port());
   ASSERT_TRUE(c.fd) << std::strerror(c.error);
@@ -66,7 +58,7 @@ TEST_P(HalfCloseTest, BackendFinReachesClientWhileClientStillSends) {
   constexpr std::size_t kAfterFin = 1 << 20;
   TestBackend backend({.mode = BackendMode::Duplex});
   RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(config(backend).toYaml()));
+  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(backend.address(), GetParam()).toYaml()));
 
   ConnectResult c = connectLocal(proxy.port());
   ASSERT_TRUE(c.fd) << std::strerror(c.error);

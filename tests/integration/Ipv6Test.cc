@@ -38,11 +38,8 @@ class Ipv6ServerTest : public ::testing::TestWithParam<std::string> {};
 // each way arrives intact through both relay mechanisms.
 TEST_P(Ipv6ServerTest, RelaysToIpv6Server) {
   TestBackend backend({.mode = BackendMode::Echo, .ipv6 = true});
-  ProxyConfig cfg;
-  cfg.relay = GetParam();
-  cfg.servers = {backend.address()};
   RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(backend.address(), GetParam()).toYaml()));
 
   ConnectResult c = connectLocal(proxy.port());
   ASSERT_TRUE(c.fd) << std::strerror(c.error);

@@ -18,11 +18,8 @@ class ResetTest : public ::testing::TestWithParam<std::string> {};
 // ECONNRESET, not end with EOF: the backend must not take a truncated request for a whole one.
 TEST_P(ResetTest, ClientResetReachesBackendAsReset) {
   TestBackend backend({.mode = BackendMode::Echo});
-  ProxyConfig cfg;
-  cfg.relay = GetParam();
-  cfg.servers = {backend.address()};
   RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(backend.address(), GetParam()).toYaml()));
 
   ConnectResult c = connectLocal(proxy.port());
   ASSERT_TRUE(c.fd) << std::strerror(c.error);
@@ -38,11 +35,8 @@ TEST_P(ResetTest, ClientResetReachesBackendAsReset) {
 // A backend that closes with RST makes the client's connection fail with ECONNRESET.
 TEST_P(ResetTest, BackendResetReachesClientAsReset) {
   TestBackend backend({.mode = BackendMode::ResetAfterRead, .bytes = 4});
-  ProxyConfig cfg;
-  cfg.relay = GetParam();
-  cfg.servers = {backend.address()};
   RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(backend.address(), GetParam()).toYaml()));
 
   ConnectResult c = connectLocal(proxy.port());
   ASSERT_TRUE(c.fd) << std::strerror(c.error);

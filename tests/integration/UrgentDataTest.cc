@@ -24,11 +24,8 @@ class UrgentDataTest : public ::testing::TestWithParam<std::string> {};
 // normally instead of stalling or ending early.
 TEST_P(UrgentDataTest, StreamSurvivesUrgentByte) {
   TestBackend backend({.mode = BackendMode::Sink});
-  ProxyConfig cfg;
-  cfg.relay = GetParam();
-  cfg.servers = {backend.address()};
   RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(backend.address(), GetParam()).toYaml()));
 
   ConnectResult c = connectLocal(proxy.port());
   ASSERT_TRUE(c.fd);

@@ -31,6 +31,14 @@ struct ProxyConfig {
   std::vector<std::string> servers;  // "127.0.0.1:PORT", named s1, s2, ...
 
   std::string toYaml() const;
+
+  // The common relay test: the defaults above, one server, relay mode `relay`.
+  static ProxyConfig relayTo(const std::string& server, const std::string& relay) {
+    ProxyConfig cfg;
+    cfg.relay = relay;
+    cfg.servers = {server};
+    return cfg;
+  }
 };
 
 }  // namespace ringlb::test
