@@ -34,8 +34,8 @@ void Worker::pump(Session& s, uint32_t slot, bool c2s) {
     const uint8_t* bytes = shared ? buffers_->data(d.buffer) : d.own.get();
     ring_->send(to(s, c2s), bytes + d.offset, d.length - d.offset, shared, ud);
     d.phase = Phase::Send;
-  } else if (d.pipePending > 0 || (d.splice && d.pipe.valid() && !d.eof)) {
-    splice(s, slot, c2s);
+  } else if (d.pipePending > 0) {
+    splice(s, slot, c2s);  // drain the pipe before anything else, a FIN included
     return;
   } else if (d.eof) {
     // Everything the source sent before its FIN is delivered: forward the FIN. The opposite
@@ -169,9 +169,7 @@ void Worker::onSend(Session& s, uint32_t slot, bool c2s, int res) {
   Direction& d = direction(s, c2s);
   if (res > 0) {
     d.offset += static_cast<uint32_t>(res);
-    d.bytes += static_cast<uint64_t>(res);
-    (c2s ? stats_.bytesClientToServer : stats_.bytesServerToClient) += static_cast<uint64_t>(res);
-    touch(s, to(s, c2s));
+    delivered(s, c2s, static_cast<uint64_t>(res));
   } else if (res != 0 && res != -EINTR && res != -EAGAIN) {
     ++stats_.resets;
     close(s, slot, true);  // EPIPE/ECONNRESET: the receiver is gone
@@ -217,9 +215,7 @@ void Worker::splice(Session& s, uint32_t slot, bool c2s) {
       const long n = io::spliceNow(d.pipe.read, to(s, c2s), d.pipePending);
       if (n > 0) {
         d.pipePending -= static_cast<uint32_t>(n);
-        d.bytes += static_cast<uint64_t>(n);
-        (c2s ? stats_.bytesClientToServer : stats_.bytesServerToClient) += static_cast<uint64_t>(n);
-        touch(s, to(s, c2s));
+        delivered(s, c2s, static_cast<uint64_t>(n));
         continue;
       }
       if (n == -EAGAIN) {
@@ -314,6 +310,12 @@ void Worker::wakeBufferWaiters() {
     // most will not compete; those that lose the race park again.
     pump(s, w.slot, w.c2s);
   }
+}
+
+void Worker::delivered(Session& s, bool c2s, uint64_t n) {
+  direction(s, c2s).bytes += n;
+  (c2s ? stats_.bytesClientToServer : stats_.bytesServerToClient) += n;
+  touch(s, to(s, c2s));
 }
 
 void Worker::touch(Session& s, int fd) {

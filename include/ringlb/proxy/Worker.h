@@ -150,6 +150,8 @@ class Worker {
   int from(const Session& session, bool c2s) const { return c2s ? session.clientFd : session.serverFd; }
   int to(const Session& session, bool c2s) const { return c2s ? session.serverFd : session.clientFd; }
   void touch(Session& session, int fd);
+  // `n` bytes of direction c2s reached the destination: counts them and marks it active.
+  void delivered(Session& session, bool c2s, uint64_t n);
 
   unsigned id_;
   SnapshotPtr snapshot_;
