@@ -38,13 +38,16 @@ void Worker::pump(Session& s, uint32_t slot, bool c2s) {
     splice(s, slot, c2s);  // drain the pipe before anything else, a FIN included
     return;
   } else if (d.eof) {
-    // Everything the source sent before its FIN is delivered: forward the FIN. The opposite
-    // direction keeps flowing (half-close).
-    ::shutdown(to(s, c2s), SHUT_WR);
+    // Everything the source sent before its FIN is delivered: forward the FIN.
     d.phase = Phase::Done;
     if (direction(s, !c2s).phase == Phase::Done) {
-      close(s, slot, false);  // both directions finished: the normal end of a session
+      // Both directions finished: the normal end of a session. Closing the socket sends this
+      // FIN (its receive queue is empty: we read it to the end), so no shutdown() first.
+      close(s, slot, false);
     } else {
+      // Half-close: the opposite direction keeps flowing. (shutdown stays a system call:
+      // io_uring hands IORING_OP_SHUTDOWN to an io-wq thread, which costs more.)
+      ::shutdown(to(s, c2s), SHUT_WR);
       scheduleExpiry(s, slot);  // the *_fin timeouts now apply and may be shorter
     }
     return;
