@@ -11,7 +11,9 @@
 # Knobs: DUR (s per run, default 5), CONNS (default 64), BULK_CONNS (default 8), REPS (default 3),
 # MODES (keepalive close bulk1m idle), TARGETS (direct haproxy hap-splice nginx ringlb), IDLE_N
 # (5000), RINGLB (binary, default build/ringlb), RINGLB_CONF (template, default
-# bench/config/ringlb-peers.yaml), RAW (file to keep the raw per-run lines).
+# bench/config/ringlb-peers.yaml), RAW (file to keep the raw per-run lines), PROFILE (set: also
+# profile each proxy once per workload with perf and split its CPU into TCP work and overhead,
+# see bench/split.py).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/packaging/install-deps.sh" --bench
@@ -127,6 +129,19 @@ run_idle() { # target
   echo "idle $t conns=$n bytesperconn=$(( (r1 - r0) * 1024 / (n > 0 ? n : 1) ))" >> "$RAWF"
   tail -n 1 "$RAWF" >&2
 }
+profile_wrk() { # mode target path conns extra...: where the proxy's CPU goes (bench/split.py)
+  local mode=$1 t=$2 path=$3 conns=$4; shift 4
+  local pid=${PID[$t]:-}
+  [[ -z "$pid" ]] && return
+  local pids; pids=$(echo "$pid" $(pgrep -P "$pid" 2>/dev/null) | tr ' ' ',')
+  perf record -q -e cpu-clock -g -p "$pids" -o "$W/perf.data" -- sleep "$DUR" >/dev/null 2>&1 &
+  local pp=$!
+  sleep 0.2
+  taskset -c 0 wrk -t1 -c"$conns" -d"${DUR}s" "$@" "http://127.0.0.1:${PORT[$t]}$path" >/dev/null 2>&1
+  wait $pp
+  echo "profile:$mode $t $(perf script -i "$W/perf.data" -F ip,sym 2>/dev/null | python3 "$root/bench/split.py")" >> "$RAWF"
+  tail -n 1 "$RAWF" >&2
+}
 for rep in $(seq "$REPS"); do
   for mode in $MODES; do
     [[ $mode == idle && $rep != 1 ]] && continue
@@ -140,4 +155,16 @@ for rep in $(seq "$REPS"); do
     done
   done
 done
+if [[ -n "${PROFILE:-}" ]]; then  # after the measured runs: perf's own cost stays out of them
+  for mode in $MODES; do
+    for t in $TARGETS; do
+      [[ $t == direct ]] && continue
+      case $mode in
+        keepalive) profile_wrk "$mode" "$t" / "$CONNS" ;;
+        close) profile_wrk "$mode" "$t" / "$CONNS" -H "Connection: close" ;;
+        bulk1m) profile_wrk "$mode" "$t" /1m "$BULK_CONNS" ;;
+      esac
+    done
+  done
+fi
 python3 "$root/bench/summarize.py" "$RAWF"

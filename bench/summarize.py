@@ -29,7 +29,7 @@ for mode, _ in runs:
 print("| workload | target | req/s | p99 (us) | proxy CPU us/req | CPU vs best peer | p99 vs best peer | req/s vs direct |")
 print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for mode in modes:
-    if mode == "idle":
+    if mode == "idle" or mode.startswith("profile:"):
         continue
     best_cpu = min((v for v in (med(mode, p, "cpuus") for p in PEERS) if v), default=None)
     best_p99 = min((v for v in (med(mode, p, "p99us") for p in PEERS) if v), default=None)
@@ -52,3 +52,25 @@ if idle:
     for t, v in idle:
         r = f"{v / best:.2f}x" if best and t not in PEERS else ""
         print(f"| {t} | {fmt(v, 0)} | {r} |")
+
+# PROFILE=1: where each proxy's CPU per request goes (bench/split.py), in microseconds, from the
+# profiled run's fractions times the unprofiled median. TCP work (conn + data) is what every
+# proxy asks of the kernel for the same traffic; the target column shows what ringlb would have
+# to reach, which is below its TCP work alone where the target cannot be met by any overhead cut.
+TARGET = {"keepalive": 0.70, "close": 0.75, "bulk1m": 0.50}
+prof = [(m.split(":", 1)[1], t) for (m, t) in runs if m.startswith("profile:")]
+if prof:
+    print()
+    print("| workload | proxy | CPU us/req | TCP connections | TCP data | TCP total | sleep/wake | "
+          "event mechanism, syscalls | user | ringlb target |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for mode, t in prof:
+        cpu = med(mode, t, "cpuus")
+        if not cpu:
+            continue
+        f = {k: med("profile:" + mode, t, k) or 0.0 for k in ("conn", "data", "wait", "mech", "user")}
+        us = {k: v * cpu for k, v in f.items()}
+        best_cpu = min((v for v in (med(mode, p, "cpuus") for p in PEERS) if v), default=None)
+        target = f"{TARGET[mode] * best_cpu:.1f}" if t == "ringlb" and mode in TARGET and best_cpu else ""
+        print(f"| {mode} | {t} | {cpu:.1f} | {us['conn']:.1f} | {us['data']:.1f} | "
+              f"{us['conn'] + us['data']:.1f} | {us['wait']:.1f} | {us['mech']:.1f} | {us['user']:.1f} | {target} |")

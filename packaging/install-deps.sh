@@ -9,7 +9,7 @@ packages=(g++ cmake make pkg-config ca-certificates curl
           liburing-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev
           libgtest-dev libgmock-dev libbenchmark-dev)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(haproxy nginx libnginx-mod-stream wrk python3)
+  packages+=(haproxy nginx libnginx-mod-stream wrk python3 linux-perf)
 fi
 
 missing=()
