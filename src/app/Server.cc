@@ -14,7 +14,8 @@
 
 namespace ringlb::app {
 
-Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
+Server::Server(std::shared_ptr<const config::Config> config, proxy::WorkerOptions workerOptions)
+    : config_(std::move(config)), workerOptions_(workerOptions) {}
 
 Server::~Server() {
   stopWorkers();
@@ -75,7 +76,8 @@ std::string Server::start() {
 
   std::vector<std::future<std::string>> ready;
   for (unsigned w = 0; w < n; ++w) {
-    workers_.push_back(std::make_unique<proxy::Worker>(w, snapshot, std::move(perWorker[w])));
+    workers_.push_back(std::make_unique<proxy::Worker>(w, snapshot, std::move(perWorker[w]),
+                                                      workerOptions_));
     std::promise<std::string> promise;
     ready.push_back(promise.get_future());
     threads_.emplace_back([worker = workers_.back().get(), p = std::move(promise)]() mutable {

@@ -66,7 +66,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   raiseDescriptorLimit();
-  app::Server server(std::make_shared<const config::Config>(std::move(*loaded.config)));
+  proxy::WorkerOptions workerOptions;
+  workerOptions.multishotRecv = !options->disableMultishotRecv;
+  app::Server server(std::make_shared<const config::Config>(std::move(*loaded.config)),
+                     workerOptions);
   if (const std::string failure = server.start(); !failure.empty()) {
     spdlog::critical("{}", failure);
     return 1;

@@ -15,15 +15,19 @@
 namespace ringlb::test {
 namespace {
 
+class BufferStarvationTest : public ::testing::TestWithParam<std::string> {};
+
 // With more stalled readers than ring buffers, a new client is still served promptly.
-TEST(BufferStarvationTest, StalledReadersDoNotStarveOthers) {
+TEST_P(BufferStarvationTest, StalledReadersDoNotStarveOthers) {
   // Every connection gets 64 MB pushed at it as fast as it can take it.
   TestBackend backend({.mode = BackendMode::Source, .bytes = 64ull << 20});
   ProxyConfig cfg;
-  cfg.relay = "copy";  // splice would sidestep the ring; the point is the copy path
+  // Copy only ("copy", or "copy-single" without the standing receive): splice would sidestep
+  // the ring; the point is the copy path.
+  const auto args = cfg.applyRelayParam(GetParam());
   cfg.buffers = 16;
   cfg.servers = {backend.address()};
-  RingLbProcess proxy(RINGLB_BINARY);
+  RingLbProcess proxy(RINGLB_BINARY, args);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
 
   std::vector<Fd> stalled;
@@ -42,6 +46,9 @@ TEST(BufferStarvationTest, StalledReadersDoNotStarveOthers) {
       << "a new client got nothing while others stalled: the buffer ring was pinned\n"
       << proxy.log();
 }
+
+INSTANTIATE_TEST_SUITE_P(Relay, BufferStarvationTest, ::testing::Values("copy", "copy-single"),
+                         [](const auto& p) { return ProxyConfig::paramName(p.param); });
 
 }  // namespace
 }  // namespace ringlb::test

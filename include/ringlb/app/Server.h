@@ -13,7 +13,8 @@ namespace ringlb::app {
 
 class Server {
  public:
-  explicit Server(std::shared_ptr<const config::Config> config);
+  explicit Server(std::shared_ptr<const config::Config> config,
+                  proxy::WorkerOptions workerOptions = {});
   ~Server();
 
   // Binds every listener and starts the workers. Returns an error message (empty on success);
@@ -28,6 +29,7 @@ class Server {
   void joinWorkers();
 
   std::shared_ptr<const config::Config> config_;
+  proxy::WorkerOptions workerOptions_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::vector<std::thread> threads_;
   int signalFd_ = -1;
