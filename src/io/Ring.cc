@@ -155,21 +155,22 @@ void Ring::connect(int fd, const sockaddr* addr, socklen_t len, std::chrono::mil
   io_uring_sqe_set_data64(t, timeoutUserData);
 }
 
-void Ring::recvProvided(int fd, uint16_t group, uint64_t userData) {
+io_uring_sqe* Ring::prepRecvProvided(int fd, uint16_t group, uint64_t userData) {
   io_uring_sqe* s = sqe();
   // len 0: the kernel uses the selected buffer's full length.
   io_uring_prep_recv(s, fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = group;
   io_uring_sqe_set_data64(s, userData);
+  return s;
+}
+
+void Ring::recvProvided(int fd, uint16_t group, uint64_t userData) {
+  prepRecvProvided(fd, group, userData);
 }
 
 void Ring::recvMultishot(int fd, uint16_t group, uint64_t userData) {
-  io_uring_sqe* s = sqe();
-  io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
-  s->flags |= IOSQE_BUFFER_SELECT;
-  s->buf_group = group;
-  io_uring_sqe_set_data64(s, userData);
+  prepRecvProvided(fd, group, userData)->ioprio |= IORING_RECV_MULTISHOT;
 }
 
 void Ring::recv(int fd, void* buf, unsigned len, uint64_t userData) {

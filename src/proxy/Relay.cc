@@ -145,13 +145,19 @@ void Worker::onStandingRecv(Session& s, uint32_t slot, bool c2s,
     pump(s, slot, c2s);       // the FIN follows the chunks still queued
     return;
   }
+  recvFailed(s, slot, c2s, res);
+}
+
+void Worker::recvFailed(Session& s, uint32_t slot, bool c2s, int res) {
+  const Direction& d = direction(s, c2s);
   if (res == -ENOBUFS && d.phase == Phase::Idle && d.buffer == kNoBuffer) {
     waitForBuffer(s, slot, c2s);
     return;
   }
   if (res == -ENOBUFS || res == -ECANCELED || res == -EINTR || res == -EAGAIN) {
-    // Cancelled on our request, or out of buffers while a send is in flight (which returns
-    // one): carry on; pump() arms a new recv when it is this direction's turn.
+    // Out of buffers while a send is in flight (which returns one), a standing recv cancelled
+    // on our request, or interrupted: carry on; pump() arms a new recv when it is this
+    // direction's turn.
     pump(s, slot, c2s);
     return;
   }
@@ -265,16 +271,7 @@ void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& c
     pump(s, slot, c2s);
     return;
   }
-  if (res == -ENOBUFS) {
-    waitForBuffer(s, slot, c2s);
-    return;
-  }
-  if (res == -EINTR || res == -EAGAIN) {
-    pump(s, slot, c2s);
-    return;
-  }
-  ++stats_.resets;
-  close(s, slot, true);  // ECONNRESET and other errors: propagate as a reset
+  recvFailed(s, slot, c2s, res);
 }
 
 void Worker::onSend(Session& s, uint32_t slot, bool c2s, int res) {

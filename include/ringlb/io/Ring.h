@@ -115,6 +115,7 @@ class Ring {
   };
   Ring() = default;
   ::io_uring_sqe* sqe();  // never null: submits to make room when the SQ is full
+  ::io_uring_sqe* prepRecvProvided(int fd, uint16_t group, uint64_t userData);
 
   std::unique_ptr<io_uring, Deleter> ring_;
   Features features_;

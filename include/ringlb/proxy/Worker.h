@@ -140,6 +140,9 @@ class Worker {
   // chunk to send, or queue them behind it; count them for relay: auto.
   void received(Session& session, bool c2s, uint16_t id, uint32_t length);
   void waitForBuffer(Session& session, uint32_t slot, bool c2s);
+  // A recv ended with -errno (not EOF): back-pressure and interruptions carry on, anything
+  // else is the peer's reset.
+  void recvFailed(Session& session, uint32_t slot, bool c2s, int result);
   // Private mode: appends ring buffer `id`'s bytes to the direction's overflow (the caller
   // gives the buffer back).
   void keepAside(Direction& d, uint16_t id, uint32_t length);
