@@ -22,22 +22,6 @@ std::optional<CliOptions> parseCli(const std::vector<std::string>& args, std::st
       out.help = true;
     } else if (a == "-d" || a == "--debug") {
       out.debug = true;
-    } else if (a == "--disable" || a.rfind("--disable=", 0) == 0) {
-      std::string feature;
-      if (a == "--disable") {
-        if (i + 1 >= args.size()) {
-          *error = "--disable needs a feature argument (multishot-recv)";
-          return std::nullopt;
-        }
-        feature = args[++i];
-      } else {
-        feature = a.substr(10);
-      }
-      if (feature != "multishot-recv") {
-        *error = "--disable: unknown feature \"" + feature + "\" (known: multishot-recv)";
-        return std::nullopt;
-      }
-      out.disableMultishotRecv = true;
     } else {
       *error = "unknown option \"" + a + "\"";
       return std::nullopt;
@@ -51,16 +35,12 @@ std::optional<CliOptions> parseCli(const std::vector<std::string>& args, std::st
 }
 
 std::string usage() {
-  return "usage: ringlb -c FILE [--check] [-d] [--disable FEATURE]\n"
+  return "usage: ringlb -c FILE [--check] [-d]\n"
          "       ringlb --version | --help\n"
          "\n"
          "  -c, --config FILE  YAML configuration (see docs/configuration.md)\n"
          "      --check        validate FILE, print every error, exit 0 if valid, 1 if not\n"
          "  -d, --debug        debug logging\n"
-         "      --disable FEATURE\n"
-         "                     do without an io_uring feature the kernel offers, should it be\n"
-         "                     suspected of misbehaving: multishot-recv (receive one chunk per\n"
-         "                     request instead of with a standing multishot receive)\n"
          "  -v, --version      print the version\n"
          "  -h, --help         this text\n"
          "\n"

@@ -14,8 +14,7 @@
 
 namespace ringlb::app {
 
-Server::Server(std::shared_ptr<const config::Config> config, proxy::WorkerOptions workerOptions)
-    : config_(std::move(config)), workerOptions_(workerOptions) {}
+Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
 
 Server::~Server() {
   stopWorkers();
@@ -76,8 +75,7 @@ std::string Server::start() {
 
   std::vector<std::future<std::string>> ready;
   for (unsigned w = 0; w < n; ++w) {
-    workers_.push_back(std::make_unique<proxy::Worker>(w, snapshot, std::move(perWorker[w]),
-                                                      workerOptions_));
+    workers_.push_back(std::make_unique<proxy::Worker>(w, snapshot, std::move(perWorker[w])));
     std::promise<std::string> promise;
     ready.push_back(promise.get_future());
     threads_.emplace_back([worker = workers_.back().get(), p = std::move(promise)]() mutable {

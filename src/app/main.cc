@@ -66,10 +66,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   raiseDescriptorLimit();
-  proxy::WorkerOptions workerOptions;
-  workerOptions.multishotRecv = !options->disableMultishotRecv;
-  app::Server server(std::make_shared<const config::Config>(std::move(*loaded.config)),
-                     workerOptions);
+  app::Server server(std::make_shared<const config::Config>(std::move(*loaded.config)));
   if (const std::string failure = server.start(); !failure.empty()) {
     spdlog::critical("{}", failure);
     return 1;

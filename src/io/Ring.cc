@@ -50,7 +50,6 @@ std::string Features::describe() const {
   add(multishotAccept, "multishot_accept");
   add(bufferRing, "buffer_ring");
   add(minTimeout, "min_timeout");
-  add(multishotRecv, "multishot_recv");
   return out.empty() ? out : out.substr(1);
 }
 
@@ -108,8 +107,6 @@ std::unique_ptr<Ring> Ring::create(const Options& options, std::string* error) {
     const bool is519 = io_uring_opcode_supported(probe, IORING_OP_SOCKET) != 0;
     self->features_.multishotAccept = is519;
     self->features_.bufferRing = is519;
-    // Multishot recv came in 6.0 with IORING_OP_SEND_ZC, which does have a probe bit.
-    self->features_.multishotRecv = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) != 0;
     io_uring_free_probe(probe);
   }
   return self;
@@ -155,22 +152,13 @@ void Ring::connect(int fd, const sockaddr* addr, socklen_t len, std::chrono::mil
   io_uring_sqe_set_data64(t, timeoutUserData);
 }
 
-io_uring_sqe* Ring::prepRecvProvided(int fd, uint16_t group, uint64_t userData) {
+void Ring::recvProvided(int fd, uint16_t group, uint64_t userData) {
   io_uring_sqe* s = sqe();
   // len 0: the kernel uses the selected buffer's full length.
   io_uring_prep_recv(s, fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = group;
   io_uring_sqe_set_data64(s, userData);
-  return s;
-}
-
-void Ring::recvProvided(int fd, uint16_t group, uint64_t userData) {
-  prepRecvProvided(fd, group, userData);
-}
-
-void Ring::recvMultishot(int fd, uint16_t group, uint64_t userData) {
-  prepRecvProvided(fd, group, userData)->ioprio |= IORING_RECV_MULTISHOT;
 }
 
 void Ring::recv(int fd, void* buf, unsigned len, uint64_t userData) {

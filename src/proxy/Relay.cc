@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -26,36 +25,18 @@ void Worker::startRelay(Session& s, uint32_t slot) {
 
 void Worker::pump(Session& s, uint32_t slot, bool c2s) {
   Direction& d = direction(s, c2s);
-  if (s.state != SessionState::Relaying) return;
-  stopStandingRecv(s, slot, c2s);
-  if (d.phase != Phase::Idle) return;
+  if (s.state != SessionState::Relaying || d.phase != Phase::Idle) return;
   const uint64_t ud = tag(c2s ? Op::ClientToServer : Op::ServerToClient, slot);
-  if (d.buffer == kNoBuffer && !d.queued.empty()) {
-    // The next chunk the standing recv delivered, in the order it arrived.
-    d.buffer = d.queued.front().buffer;
-    d.offset = 0;
-    d.length = d.queued.front().length;
-    d.queued.erase(d.queued.begin());
-  } else if (d.buffer == kNoBuffer && !d.overflow.empty()) {
-    // Private mode: `own` is sent; the bytes that arrived meanwhile are next.
-    d.own.swap(d.overflow);
-    d.overflow.clear();
-    d.buffer = kOwnBuffer;
-    d.offset = 0;
-    d.length = static_cast<uint32_t>(d.own.size());
-  }
   if (d.buffer != kNoBuffer) {
     // From a ring buffer the send must not wait (MSG_DONTWAIT): if the receiver is full, the
     // bytes move to the private buffer (onSend) rather than hold a shared buffer while waiting.
     const bool shared = d.buffer != kOwnBuffer;
-    const uint8_t* bytes = shared ? buffers_->data(d.buffer) : d.own.data();
+    const uint8_t* bytes = shared ? buffers_->data(d.buffer) : d.own.get();
     ring_->send(to(s, c2s), bytes + d.offset, d.length - d.offset, shared, ud);
     d.phase = Phase::Send;
   } else if (d.pipePending > 0) {
     splice(s, slot, c2s);  // drain the pipe before anything else, a FIN included
     return;
-  } else if (d.armed) {
-    return;  // the standing recv delivers the next chunk, or the end of the stream
   } else if (d.eof) {
     // Everything the source sent before its FIN is delivered: forward the FIN.
     d.phase = Phase::Done;
@@ -83,132 +64,14 @@ void Worker::pump(Session& s, uint32_t slot, bool c2s) {
       splice(s, slot, c2s);
       return;
     }
-    if (!d.own.empty()) {
-      if (d.own.size() < buffers_->bufferSize()) d.own.resize(buffers_->bufferSize());
-      ring_->recv(from(s, c2s), d.own.data(), buffers_->bufferSize(), ud);
-    } else if (options_.multishotRecv && ring_->features().multishotRecv) {
-      // A standing recv: armed once, it delivers every chunk as it arrives, without a poll to
-      // arm and a failing first attempt per chunk. It is not the direction's one operation
-      // (phase stays Idle), so sends proceed while it stays armed.
-      ring_->recvMultishot(from(s, c2s), buffers_->group(), standingTag(c2s, slot));
-      d.armed = true;
-      d.disarming = false;
-      ++s.inflight;
-      return;
+    if (d.own) {
+      ring_->recv(from(s, c2s), d.own.get(), buffers_->bufferSize(), ud);
     } else {
       ring_->recvProvided(from(s, c2s), buffers_->group(), ud);
     }
     d.phase = Phase::Recv;
   }
   ++s.inflight;
-}
-
-void Worker::stopStandingRecv(Session& s, uint32_t slot, bool c2s) {
-  Direction& d = direction(s, c2s);
-  if (!d.armed || d.disarming) return;
-  // Splicing, or receiving privately after the destination proved slow, must not start while
-  // the standing recv could still deliver bytes that belong before them. And chunks piling up
-  // behind a slower destination must not pin more of the worker's shared buffers. Once the
-  // recv's last completion is in (and the queue sent), pump() carries on accordingly.
-  if (!d.splice && d.own.empty() && d.queued.size() < options_.maxQueuedChunks) return;
-  ring_->cancel(standingTag(c2s, slot), tag(Op::Cancel, 0));
-  d.disarming = true;
-}
-
-void Worker::onStandingRecv(Session& s, uint32_t slot, bool c2s,
-                            const io::Completion& completion) {
-  Direction& d = direction(s, c2s);
-  const bool ended = !completion.more();
-  if (ended) {
-    d.armed = false;
-    d.disarming = false;
-    --s.inflight;
-  }
-  const int res = completion.res;
-  if (completion.hasBuffer()) {
-    buffers_->taken();
-    if (s.state == SessionState::Relaying && res > 0) {
-      received(s, c2s, completion.bufferId(), static_cast<uint32_t>(res));
-      pump(s, slot, c2s);
-      return;
-    }
-    releaseBuffer(completion.bufferId());  // closing, or an old kernel's buffer on EOF/error
-  }
-  if (s.state != SessionState::Relaying) {
-    maybeFree(s, slot);
-    return;
-  }
-  if (!ended) return;
-  if (res == 0) {
-    d.eof = true;
-    scheduleExpiry(s, slot);  // the side is half-closed: its *_fin timeout applies from now
-    pump(s, slot, c2s);       // the FIN follows the chunks still queued
-    return;
-  }
-  recvFailed(s, slot, c2s, res);
-}
-
-void Worker::recvFailed(Session& s, uint32_t slot, bool c2s, int res) {
-  const Direction& d = direction(s, c2s);
-  if (res == -ENOBUFS && d.phase == Phase::Idle && d.buffer == kNoBuffer) {
-    waitForBuffer(s, slot, c2s);
-    return;
-  }
-  if (res == -ENOBUFS || res == -ECANCELED || res == -EINTR || res == -EAGAIN) {
-    // Out of buffers while a send is in flight (which returns one), a standing recv cancelled
-    // on our request, or interrupted: carry on; pump() arms a new recv when it is this
-    // direction's turn.
-    pump(s, slot, c2s);
-    return;
-  }
-  ++stats_.resets;
-  close(s, slot, true);  // ECONNRESET and other errors: propagate as a reset
-}
-
-void Worker::received(Session& s, bool c2s, uint16_t id, uint32_t length) {
-  Direction& d = direction(s, c2s);
-  if (!d.own.empty() && id != kOwnBuffer) {
-    // Private mode, and a chunk the standing recv delivered before its cancel took effect: a
-    // send from `own` may be in flight, so the bytes wait aside and the ring buffer goes back
-    // at once (a slow reader pins no shared buffer).
-    keepAside(d, id, length);
-    releaseBuffer(id);
-  } else if (d.buffer == kNoBuffer && d.queued.empty()) {
-    d.buffer = id;
-    d.offset = 0;
-    d.length = length;
-  } else {
-    d.queued.push_back(Chunk{id, length});  // behind the chunk being sent
-  }
-  touch(s, from(s, c2s));
-  // relay: auto. A direction that keeps filling whole buffers is a bulk transfer: splice moves
-  // it without copying through user space. Short, interactive exchanges stay on recv/send,
-  // which costs fewer operations per message than splice's two.
-  if (length == buffers_->bufferSize()) {
-    if (d.fullReads < 255) ++d.fullReads;
-  } else {
-    d.fullReads = 0;
-  }
-  if (s.snapshot->config->backends[s.backend].relay == config::RelayMode::Auto && !d.noSplice &&
-      d.fullReads >= options_.autoSpliceAfter) {
-    d.splice = true;
-  }
-}
-
-void Worker::keepAside(Direction& d, uint16_t id, uint32_t length) {
-  const uint8_t* bytes = buffers_->data(id);
-  d.overflow.insert(d.overflow.end(), bytes, bytes + length);
-}
-
-void Worker::waitForBuffer(Session& s, uint32_t slot, bool c2s) {
-  // Every buffer is holding bytes for a peer that has not taken them yet. Back-pressure, not
-  // an error: park until a buffer comes back (releaseBuffer wakes us).
-  direction(s, c2s).phase = Phase::WaitBuffer;
-  bufferWaiters_.push_back(BufferWaiter{slot, s.generation, c2s});
-  // A buffer may have come back earlier in this same batch of completions, before we were
-  // parked to hear about it: look now, or this direction could wait for a release that never
-  // comes.
-  wakeBufferWaiters();
 }
 
 void Worker::onDirection(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
@@ -256,12 +119,27 @@ void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& c
     releaseBuffer(completion.bufferId());
   }
   if (res > 0) {
-    uint16_t id = kOwnBuffer;  // a plain recv into the direction's private buffer
     if (completion.hasBuffer()) {
       buffers_->taken();
-      id = completion.bufferId();
+      d.buffer = completion.bufferId();
+    } else {
+      d.buffer = kOwnBuffer;  // a plain recv into the direction's private buffer
     }
-    received(s, c2s, id, static_cast<uint32_t>(res));
+    d.offset = 0;
+    d.length = static_cast<uint32_t>(res);
+    touch(s, from(s, c2s));
+    // relay: auto. A direction that keeps filling whole buffers is a bulk transfer: splice moves
+    // it without copying through user space. Short, interactive exchanges stay on recv/send,
+    // which costs fewer operations per message than splice's two.
+    if (static_cast<unsigned>(res) == buffers_->bufferSize()) {
+      if (d.fullReads < 255) ++d.fullReads;
+    } else {
+      d.fullReads = 0;
+    }
+    if (s.snapshot->config->backends[s.backend].relay == config::RelayMode::Auto && !d.noSplice &&
+        d.fullReads >= options_.autoSpliceAfter) {
+      d.splice = true;
+    }
     pump(s, slot, c2s);
     return;
   }
@@ -271,7 +149,23 @@ void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& c
     pump(s, slot, c2s);
     return;
   }
-  recvFailed(s, slot, c2s, res);
+  if (res == -ENOBUFS) {
+    // Every buffer is holding bytes for a peer that has not taken them yet. Back-pressure, not
+    // an error: park until a buffer comes back (releaseBuffer wakes us).
+    d.phase = Phase::WaitBuffer;
+    bufferWaiters_.push_back(BufferWaiter{slot, s.generation, c2s});
+    // A buffer may have come back earlier in this same batch of completions, before we were
+    // parked to hear about it: look now, or this direction could wait for a release that never
+    // comes.
+    wakeBufferWaiters();
+    return;
+  }
+  if (res == -EINTR || res == -EAGAIN) {
+    pump(s, slot, c2s);
+    return;
+  }
+  ++stats_.resets;
+  close(s, slot, true);  // ECONNRESET and other errors: propagate as a reset
 }
 
 void Worker::onSend(Session& s, uint32_t slot, bool c2s, int res) {
@@ -291,23 +185,17 @@ void Worker::onSend(Session& s, uint32_t slot, bool c2s, int res) {
   } else if (d.buffer != kOwnBuffer) {
     // A short send, or EAGAIN (sends from ring buffers never wait): the receiver's socket
     // buffer is full, so it reads slower than we receive. Move the rest into the direction's
-    // private buffer, and the chunks queued behind it aside (see received()), and give the ring
-    // buffers back at once: a slow reader must not pin shared buffers, or it would park every
-    // other session of this worker on ENOBUFS. The direction receives privately from now on
-    // (pump() cancels its standing recv).
+    // private buffer and give the ring buffer back at once: a slow reader must not pin shared
+    // buffers, or it would park every other session of this worker on ENOBUFS. The direction
+    // receives privately from now on.
+    if (!d.own) d.own = std::make_unique<uint8_t[]>(buffers_->bufferSize());
     const uint32_t rest = d.length - d.offset;
-    d.own.resize(std::max<std::size_t>(rest, buffers_->bufferSize()));
-    std::memcpy(d.own.data(), buffers_->data(d.buffer) + d.offset, rest);
-    for (const Chunk& c : d.queued) keepAside(d, c.buffer, c.length);
-    // Copied everything before giving anything back: a recycled buffer may be refilled.
+    std::memcpy(d.own.get(), buffers_->data(d.buffer) + d.offset, rest);
     const uint16_t id = d.buffer;
     d.buffer = kOwnBuffer;
     d.offset = 0;
     d.length = rest;
-    std::vector<Chunk> moved;
-    moved.swap(d.queued);
     releaseBuffer(id);
-    for (const Chunk& c : moved) releaseBuffer(c.buffer);
   }
   pump(s, slot, c2s);
 }

@@ -45,7 +45,6 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
       closeFd(s.serverFd);
       for (Direction* d : {&s.c2s, &s.s2c}) {
         if (d->buffer != kNoBuffer && d->buffer != kOwnBuffer) releaseBuffer(d->buffer);
-        for (const Chunk& c : d->queued) releaseBuffer(c.buffer);
         pipes_.release(d->pipe, d->pipePending == 0);
       }
       if (s.serverCounted) s.snapshot->backends[s.backend].load->release(s.server);
@@ -70,8 +69,7 @@ void Worker::close(Session& s, uint32_t slot, bool reset) {
   // look like a clean end of stream to the peer: a FIN would pass a truncated stream off as
   // complete. Reset instead.
   const auto undelivered = [](const Direction& d) {
-    return d.buffer != kNoBuffer || !d.queued.empty() || !d.overflow.empty() ||
-           d.pipePending > 0 || (d.eof && d.phase != Phase::Done);
+    return d.buffer != kNoBuffer || d.pipePending > 0 || (d.eof && d.phase != Phase::Done);
   };
   if (s.state == SessionState::Relaying && (undelivered(s.c2s) || undelivered(s.s2c))) reset = true;
   s.reset = s.reset || reset;
@@ -124,8 +122,7 @@ uint32_t Worker::allocateSlot() {
 
 uint64_t Worker::tag(Op op, uint32_t slot) const {
   const bool sessionOp = op == Op::Connect || op == Op::ConnectTimeout ||
-                         op == Op::ClientToServer || op == Op::ServerToClient ||
-                         op == Op::ClientToServerRecv || op == Op::ServerToClientRecv;
+                         op == Op::ClientToServer || op == Op::ServerToClient;
   const uint32_t generation = sessionOp ? sessions_[slot].generation : 0;
   return io::UserData{static_cast<uint8_t>(op), generation, slot}.encode();
 }

@@ -67,10 +67,7 @@ void Worker::run(std::promise<std::string> ready) {
     ready.set_value("worker " + std::to_string(id_) + ": " + error);
     return;
   }
-  if (id_ == 0) {
-    spdlog::info("io_uring features:{}{}", " " + ring_->features().describe(),
-                 options_.multishotRecv ? "" : " (multishot_recv disabled by --disable)");
-  }
+  if (id_ == 0) spdlog::info("io_uring features:{}", " " + ring_->features().describe());
   ready.set_value({});
   ring_->read(wakeFd_, &wakeValue_, sizeof wakeValue_, tag(Op::Wake, 0));
   loop();
@@ -158,8 +155,6 @@ void Worker::dispatch(const io::Completion& completion) {
     case Op::ConnectTimeout:
     case Op::ClientToServer:
     case Op::ServerToClient:
-    case Op::ClientToServerRecv:
-    case Op::ServerToClientRecv:
       break;
   }
   if (ud.slot >= sessions_.size()) return;
@@ -180,11 +175,6 @@ void Worker::dispatch(const io::Completion& completion) {
     case Op::ClientToServer:
     case Op::ServerToClient:
       onDirection(session, ud.slot, static_cast<Op>(ud.op) == Op::ClientToServer, completion);
-      break;
-    case Op::ClientToServerRecv:
-    case Op::ServerToClientRecv:
-      onStandingRecv(session, ud.slot, static_cast<Op>(ud.op) == Op::ClientToServerRecv,
-                     completion);
       break;
     default:
       break;

@@ -32,24 +32,6 @@ struct ProxyConfig {
 
   std::string toYaml() const;
 
-  // Relay test parameters: a relay mode ("copy", "splice", "auto"), or "copy-single": copy
-  // with the standing multishot receive turned off (`--disable multishot-recv`), the path
-  // kernels before 6.0 take. Sets `relay`; returns the extra command-line arguments.
-  std::vector<std::string> applyRelayParam(const std::string& param) {
-    if (param == "copy-single") {
-      relay = "copy";
-      return {"--disable", "multishot-recv"};
-    }
-    relay = param;
-    return {};
-  }
-
-  // A relay test parameter as a test name ("copy-single" -> "copy_single").
-  static std::string paramName(std::string param) {
-    for (char& c : param) c = c == '-' ? '_' : c;
-    return param;
-  }
-
   // The common relay test: the defaults above, one server, relay mode `relay`.
   static ProxyConfig relayTo(const std::string& server, const std::string& relay) {
     ProxyConfig cfg;

@@ -27,9 +27,7 @@ RingLbProcess::~RingLbProcess() {
   const std::string configPath = dir_.write("ringlb.yaml", yaml);
   logPath_ = dir_.path() + "/ringlb.log";
   if (configPath.empty()) return ::testing::AssertionFailure() << "cannot write the config";
-  std::vector<std::string> argv{binary_, "-c", configPath};
-  argv.insert(argv.end(), extraArgs_.begin(), extraArgs_.end());
-  if (!process_.start(argv, logPath_, logPath_)) {
+  if (!process_.start({binary_, "-c", configPath}, logPath_, logPath_)) {
     return ::testing::AssertionFailure() << "cannot start " << binary_;
   }
   const Deadline deadline(readyTimeout);

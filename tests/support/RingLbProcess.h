@@ -32,9 +32,7 @@ class RingLbProcess {
 
   // binary: the executable under test; tests pass RINGLB_BINARY (a macro only the
   // integration_tests target defines, hence not baked into this library).
-  // extraArgs: appended to `-c CONFIG` on the command line.
-  explicit RingLbProcess(std::string binary, std::vector<std::string> extraArgs = {})
-      : binary_(std::move(binary)), extraArgs_(std::move(extraArgs)) {}
+  explicit RingLbProcess(std::string binary) : binary_(std::move(binary)) {}
   ~RingLbProcess();
   RingLbProcess(const RingLbProcess&) = delete;
   RingLbProcess& operator=(const RingLbProcess&) = delete;
@@ -60,7 +58,6 @@ class RingLbProcess {
 
  private:
   std::string binary_;
-  std::vector<std::string> extraArgs_;
   TempDir dir_;
   Subprocess process_;
   std::string logPath_;

@@ -20,26 +20,6 @@ TEST(CliTest, VersionAndHelpNeedNoConfig) {
   EXPECT_TRUE(parseCli({"--help"}, &error).has_value());
 }
 
-// --disable names an io_uring feature to do without, in either spelling; an unknown feature or
-// a missing name is an error that lists the known ones.
-TEST(CliTest, DisableTakesKnownFeaturesOnly) {
-  std::string error;
-  auto o = parseCli({"-c", "x", "--disable", "multishot-recv"}, &error);
-  ASSERT_TRUE(o.has_value()) << error;
-  EXPECT_TRUE(o->disableMultishotRecv);
-  o = parseCli({"-c", "x", "--disable=multishot-recv"}, &error);
-  ASSERT_TRUE(o.has_value()) << error;
-  EXPECT_TRUE(o->disableMultishotRecv);
-  o = parseCli({"-c", "x"}, &error);
-  ASSERT_TRUE(o.has_value()) << error;
-  EXPECT_FALSE(o->disableMultishotRecv);
-  EXPECT_FALSE(parseCli({"-c", "x", "--disable", "splice"}, &error).has_value());
-  EXPECT_NE(error.find("unknown feature \"splice\" (known: multishot-recv)"), std::string::npos)
-      << error;
-  EXPECT_FALSE(parseCli({"-c", "x", "--disable"}, &error).has_value());
-  EXPECT_NE(error.find("multishot-recv"), std::string::npos) << error;
-}
-
 // Running without -c, with -c lacking its argument, or with an unknown flag is an error.
 TEST(CliTest, RejectsMissingConfigAndUnknownFlags) {
   std::string error;

@@ -12,9 +12,6 @@ struct CliOptions {
   bool version = false;
   bool help = false;
   bool debug = false;    // -d: debug-level logging
-  // --disable FEATURE: turn off an io_uring feature the kernel offers, for an operator who
-  // suspects it (like haproxy -dS / -de). Known: multishot-recv.
-  bool disableMultishotRecv = false;
 };
 
 // Returns nullopt and sets *error for unknown options or a missing argument.

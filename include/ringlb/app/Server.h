@@ -13,8 +13,7 @@ namespace ringlb::app {
 
 class Server {
  public:
-  explicit Server(std::shared_ptr<const config::Config> config,
-                  proxy::WorkerOptions workerOptions = {});
+  explicit Server(std::shared_ptr<const config::Config> config);
   ~Server();
 
   // Binds every listener and starts the workers. Returns an error message (empty on success);
@@ -29,7 +28,6 @@ class Server {
   void joinWorkers();
 
   std::shared_ptr<const config::Config> config_;
-  proxy::WorkerOptions workerOptions_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::vector<std::thread> threads_;
   int signalFd_ = -1;

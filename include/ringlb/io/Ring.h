@@ -32,7 +32,6 @@ struct Features {
   bool multishotAccept = false;
   bool bufferRing = false;     // ring-mapped provided buffers (5.19+)
   bool minTimeout = false;     // batch wait with min_wait_usec (6.12+)
-  bool multishotRecv = false;  // IORING_RECV_MULTISHOT with provided buffers (6.0+)
   std::string describe() const;
 };
 
@@ -79,11 +78,6 @@ class Ring {
   // Completion: res > 0 bytes with hasBuffer(); 0 on EOF; -ENOBUFS when the group is empty
   // (back-pressure, not an error); other -errno.
   void recvProvided(int fd, uint16_t group, uint64_t userData);
-  // A standing (multishot) recvProvided: one completion per chunk received, each with
-  // more() set while the recv stays armed. It ends with a completion without more(): 0 on EOF,
-  // -ENOBUFS when the group ran empty, -ECANCELED after cancel(), other -errno. Saves arming a
-  // poll and a failing first attempt for every chunk of an interactive stream.
-  void recvMultishot(int fd, uint16_t group, uint64_t userData);
   // recv into a caller-owned buffer, which must stay valid until the completion.
   // Completion: bytes, 0 on EOF, or -errno.
   void recv(int fd, void* buf, unsigned len, uint64_t userData);
@@ -115,7 +109,6 @@ class Ring {
   };
   Ring() = default;
   ::io_uring_sqe* sqe();  // never null: submits to make room when the SQ is full
-  ::io_uring_sqe* prepRecvProvided(int fd, uint16_t group, uint64_t userData);
 
   std::unique_ptr<io_uring, Deleter> ring_;
   Features features_;

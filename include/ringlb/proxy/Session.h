@@ -4,12 +4,8 @@
 //
 // State. SessionState is the session's lifecycle; it changes only in Worker::transition().
 // Each Direction additionally records which single operation it has in flight (Phase): a
-// direction never has two at once, which is what keeps bytes in order. The one exception is the
-// standing receive of copy mode (a multishot recv, `armed`): it stays on the source while the
-// chunks it delivered are sent one after the other, in the order received (`queued`). Memory
-// stays bounded: when chunks pile up behind a slow destination the standing receive is
-// cancelled, and a direction whose destination proved slow receives one chunk at a time into
-// its private buffer.
+// direction never has two operations at once, which is what keeps bytes in order and memory per
+// connection bounded (at most one buffer or one pipe's worth of bytes per direction).
 //
 // Lifetime. `inflight` counts operations whose completion has not been reaped. A session in
 // Closing is freed only when inflight reaches 0; until then completions for it are accounted and
@@ -18,7 +14,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "ringlb/io/PipePool.h"
 #include "ringlb/lb/Balancer.h"
@@ -60,12 +55,6 @@ constexpr bool transitionAllowed(SessionState from, SessionState to) {
   return false;
 }
 
-// Bytes received into a provided buffer and waiting for their turn to be sent.
-struct Chunk {
-  uint16_t buffer;
-  uint32_t length;
-};
-
 inline constexpr uint16_t kNoBuffer = 0xffff;
 // Direction::buffer value meaning "the bytes are in Direction::own", not in a ring buffer.
 inline constexpr uint16_t kOwnBuffer = 0xfffe;
@@ -76,22 +65,15 @@ struct Direction {
   bool splice = false;      // relay through a pipe (decided per direction, see relay mode)
   bool noSplice = false;    // splice cannot carry this stream (urgent data): copy for good
   bool readable = false;    // splice mode: the last poll said the source is readable
-  bool armed = false;       // copy mode: a standing multishot recv is on the source
-  bool disarming = false;   // ... and its cancel was requested
   uint8_t fullReads = 0;    // consecutive recvs that filled a whole buffer (relay: auto)
   uint16_t buffer = kNoBuffer;  // copy mode: the provided buffer holding pending bytes, or
                                 // kOwnBuffer when they are in `own`
-  // A private buffer (at least one ring buffer's size), allocated the first time the destination
-  // proves slow (a short send), when the unsent bytes move into it. From then on this direction
-  // receives into it instead of the shared ring, so slow readers cannot pin the worker's
-  // provided buffers and starve other sessions. Non-empty = the direction relays privately.
-  std::vector<uint8_t> own;
-  // Private mode: chunks the standing recv delivered before its cancel took effect. Kept here,
-  // where no operation in flight points, and moved into `own` once it is sent.
-  std::vector<uint8_t> overflow;
+  // A private buffer (one ring buffer's size), allocated the first time the destination proves
+  // slow (a short send). From then on this direction receives into it instead of the shared
+  // ring, so slow readers cannot pin the worker's provided buffers and starve other sessions.
+  std::unique_ptr<uint8_t[]> own;
   uint32_t offset = 0;      // copy mode: bytes of `buffer` already sent
   uint32_t length = 0;      // copy mode: bytes in `buffer`
-  std::vector<Chunk> queued; // copy mode: chunks received behind `buffer`, oldest first
   uint32_t pipePending = 0; // splice mode: bytes in the pipe not yet spliced out
   io::Pipe pipe;            // splice mode: held for the direction's life once splicing
   uint64_t bytes = 0;       // bytes forwarded

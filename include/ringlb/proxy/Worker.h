@@ -47,10 +47,6 @@ struct WorkerOptions {
   unsigned pipeSize = 256 * 1024;    // requested F_SETPIPE_SZ for splice pipes
   std::size_t pipePoolIdle = 256;    // idle pipes kept per worker
   uint8_t autoSpliceAfter = 4;       // relay auto: consecutive full reads before switching
-  bool multishotRecv = true;         // copy mode: standing multishot recvs where the kernel can
-  // A standing recv is cancelled when this many received chunks wait behind the one being sent
-  // (the destination is slower than the source): the direction then receives one at a time.
-  std::size_t maxQueuedChunks = 4;
   // Batched waiting when busy (see io::Ring::Options): measured to cut proxy CPU per request by
   // about a quarter on keep-alive loads (docs/performance.md).
   unsigned batchWaitUsec = 50;
@@ -85,8 +81,6 @@ class Worker {
     ClientToServer,      // the one operation in flight of direction c2s
     ServerToClient,      // the one operation in flight of direction s2c
     Cancel,              // completions of cancel requests: informational only
-    ClientToServerRecv,  // the standing multishot recv of direction c2s
-    ServerToClientRecv,  // the standing multishot recv of direction s2c
   };
 
   struct Listener {
@@ -135,21 +129,6 @@ class Worker {
   void pump(Session& session, uint32_t slot, bool c2s);
   void onDirection(Session& session, uint32_t slot, bool c2s, const io::Completion& completion);
   void onRecv(Session& session, uint32_t slot, bool c2s, const io::Completion& completion);
-  void onStandingRecv(Session& session, uint32_t slot, bool c2s, const io::Completion& completion);
-  // `length` bytes received into buffer `id` (a ring buffer, or kOwnBuffer): make them the
-  // chunk to send, or queue them behind it; count them for relay: auto.
-  void received(Session& session, bool c2s, uint16_t id, uint32_t length);
-  void waitForBuffer(Session& session, uint32_t slot, bool c2s);
-  // A recv ended with -errno (not EOF): back-pressure and interruptions carry on, anything
-  // else is the peer's reset.
-  void recvFailed(Session& session, uint32_t slot, bool c2s, int result);
-  // Private mode: appends ring buffer `id`'s bytes to the direction's overflow (the caller
-  // gives the buffer back).
-  void keepAside(Direction& d, uint16_t id, uint32_t length);
-  uint64_t standingTag(bool c2s, uint32_t slot) const {
-    return tag(c2s ? Op::ClientToServerRecv : Op::ServerToClientRecv, slot);
-  }
-  void stopStandingRecv(Session& session, uint32_t slot, bool c2s);
   void onSend(Session& session, uint32_t slot, bool c2s, int result);
   void splice(Session& session, uint32_t slot, bool c2s);
   void onSplicePoll(Session& session, uint32_t slot, bool c2s, int result);
