@@ -11,13 +11,14 @@ std::string ProxyConfig::toYaml() const {
     << "  max_connections: " << maxConnections << "\n"
     << "  shutdown_grace: " << shutdownGrace << "\n";
   if (buffers != 0) y << "  buffers: " << buffers << "\n";
+  if (bufferSize != 0) y << "  buffer_size: " << bufferSize << "\n";
   y << "defaults:\n"
     << "  timeouts:\n"
     << "    connect: " << connectTimeout << "\n"
     << "    client: " << clientTimeout << "\n"
     << "    server: " << serverTimeout << "\n"
-    << "    client_fin: " << finTimeout << "\n"
-    << "    server_fin: " << finTimeout << "\n"
+    << "    client_fin: " << (clientFinTimeout.empty() ? finTimeout : clientFinTimeout) << "\n"
+    << "    server_fin: " << (serverFinTimeout.empty() ? finTimeout : serverFinTimeout) << "\n"
     << "  retries: " << retries << "\n"
     << "frontends:\n";
   for (const auto& f : frontends) {

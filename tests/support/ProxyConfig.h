@@ -17,13 +17,16 @@ struct FrontendSpec {
 
 struct ProxyConfig {
   unsigned workers = 1;
-  unsigned buffers = 0;  // global.buffers; 0: not written (default)
+  unsigned buffers = 0;     // global.buffers; 0: not written (default)
+  unsigned bufferSize = 0;  // global.buffer_size in bytes; 0: not written (default)
   std::uint64_t maxConnections = 100000;
   std::string shutdownGrace = "10s";
   std::string connectTimeout = "1s";
   std::string clientTimeout = "60s";
   std::string serverTimeout = "60s";
   std::string finTimeout = "30s";  // client_fin and server_fin
+  std::string clientFinTimeout;    // overrides finTimeout for client_fin when set
+  std::string serverFinTimeout;    // overrides finTimeout for server_fin when set
   unsigned retries = 0;
   std::string relay = "auto";
   std::string balance = "roundrobin";
