@@ -6,6 +6,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <poll.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -110,7 +113,17 @@ std::string Server::start() {
 }
 
 int Server::run() {
+  bool stopping = false;
   for (;;) {
+    if (stopping) {
+      // Stopping: wait for the workers, but keep listening for signals so that a second
+      // SIGTERM/SIGINT ends the grace at once, as operators expect.
+      const bool done = std::all_of(workers_.begin(), workers_.end(),
+                                    [](const auto& w) { return w->finished(); });
+      if (done) break;
+      pollfd pfd{signalFd_, POLLIN, 0};
+      if (::poll(&pfd, 1, 50) <= 0) continue;
+    }
     signalfd_siginfo info{};
     const ssize_t got = ::read(signalFd_, &info, sizeof info);
     if (got != sizeof info) {
@@ -122,10 +135,18 @@ int Server::run() {
       spdlog::warn("SIGHUP: configuration reload is not implemented yet; keeping the running configuration");
       continue;
     }
-    spdlog::info("{}: stopping; open connections get up to {} ms to finish",
+    if (stopping) {
+      spdlog::warn("{} again: stopping now; open connections are reset",
+                   strsignal(static_cast<int>(info.ssi_signo)));
+      for (auto& w : workers_) w->requestStop(true);
+      continue;
+    }
+    spdlog::info("{}: stopping; open connections get up to {} ms to finish (send it again to "
+                 "stop at once)",
                  strsignal(static_cast<int>(info.ssi_signo)),
                  config_->global.shutdownGrace.count());
-    break;
+    stopping = true;
+    stopWorkers();
   }
   stopWorkers();
   joinWorkers();

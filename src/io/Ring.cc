@@ -36,6 +36,10 @@ uint16_t Completion::bufferId() const {
   return static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
 }
 
+Completion Completion::withBuffer(uint64_t userData, int32_t res, uint16_t id) {
+  return Completion{userData, res, IORING_CQE_F_BUFFER | (uint32_t{id} << IORING_CQE_BUFFER_SHIFT)};
+}
+
 std::string Features::describe() const {
   std::string out;
   auto add = [&out](bool on, const char* name) {

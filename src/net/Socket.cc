@@ -1,6 +1,8 @@
 #include "ringlb/net/Socket.h"
 
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,6 +57,12 @@ int createStreamSocket(int family) {
 bool hasPendingData(int fd) {
   char byte;
   return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+long unsentBytes(int fd) {
+  int n = 0;
+  if (::ioctl(fd, SIOCOUTQ, &n) != 0) return -errno;
+  return n;
 }
 
 void closeWithReset(int fd) {

@@ -128,7 +128,7 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
   s.frontend = frontendIndex;
   s.backend = static_cast<uint16_t>(frontend.backendIndex);
   s.snapshot = snapshot_;
-  s.clientActive = s.serverActive = now_;
+  s.started = s.clientActive = s.serverActive = now_;
   snapshot_->counters->active.fetch_add(1, std::memory_order_relaxed);
   snapshot_->counters->frontendActive[frontendIndex].fetch_add(1, std::memory_order_relaxed);
   transition(s, slot, SessionState::Connecting);
@@ -159,7 +159,7 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
     if (warnAllowed(Warning::NoServer)) {
       spdlog::warn("backend '{}': no server available; closing client", backend.name);
     }
-    close(s, slot, false);
+    close(s, slot, false, CloseReason::NoServer);
     return;
   }
   connectNext(s, slot);

@@ -38,7 +38,7 @@ void Worker::connectNext(Session& s, uint32_t slot) {
         // More sessions than the limit can ever serve (accepted in one burst before the limit
         // was known): parking them would only let them starve each other. Shed the excess.
         ++stats_.connectFailures;
-        close(s, slot, false);
+        close(s, slot, false, CloseReason::ResourceShortage);
         return;
       }
       socketWaiters_.emplace_back(slot, s.generation);
@@ -48,7 +48,7 @@ void Worker::connectNext(Session& s, uint32_t slot) {
     if (warnAllowed(Warning::Socket)) {
       spdlog::error("backend '{}': cannot create a socket: {}", backend.name, std::strerror(-fd));
     }
-    close(s, slot, false);
+    close(s, slot, false, CloseReason::ConnectFailed);
     return;
   }
   s.serverFd = fd;
@@ -70,7 +70,7 @@ void Worker::retrySocketWaiters() {
     const config::Backend& backend = s.snapshot->config->backends[s.backend];
     if (now_ - s.clientActive >= backend.timeouts.connect) {
       ++stats_.connectFailures;
-      close(s, slot, false);
+      close(s, slot, false, CloseReason::ResourceShortage);
       continue;
     }
     connectNext(s, slot);  // may park it again and restart the backoff, ending this loop
@@ -83,7 +83,8 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
     return;
   }
   if (result == 0) {
-    startRelay(s, slot);
+    transition(s, slot, SessionState::Relaying);
+    relay_->start(s, slot);
     return;
   }
   const config::Backend& backend = s.snapshot->config->backends[s.backend];
@@ -106,7 +107,7 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
   if (s.attempt <= backend.retries) {
     connectNext(s, slot);
   } else {
-    close(s, slot, false);
+    close(s, slot, false, CloseReason::ConnectFailed);
   }
 }
 

@@ -1,137 +1,281 @@
-// Relaying: each direction loops receive -> send (copy, through a provided buffer) or
-// splice-in -> splice-out (through a pooled pipe) with exactly one operation in flight. Bytes are
-// therefore forwarded in order, once, and a direction never holds more than one buffer or one
-// pipe of data: a slow reader throttles its writer through TCP flow control instead of growing
-// our memory.
-#include <spdlog/spdlog.h>
-#include <poll.h>
-#include <sys/socket.h>
+// Relaying (see proxy/Relay.h for the contract). Every direction's step is decided in pump() and
+// every end of a session in settle(); completions only record what happened and call pump().
+#include "ringlb/proxy/Relay.h"
 
+#include <poll.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
-#include "ringlb/net/Socket.h"
-#include "ringlb/proxy/Worker.h"
+#include "ringlb/io/UserData.h"
+#include "ringlb/proxy/Ops.h"
 
 namespace ringlb::proxy {
+namespace {
 
-void Worker::startRelay(Session& s, uint32_t slot) {
-  transition(s, slot, SessionState::Relaying);
+Direction& direction(Session& s, bool c2s) { return c2s ? s.c2s : s.s2c; }
+int sourceFd(const Session& s, bool c2s) { return c2s ? s.clientFd : s.serverFd; }
+int destinationFd(const Session& s, bool c2s) { return c2s ? s.serverFd : s.clientFd; }
+bool sourceFailed(const Session& s, bool c2s) { return c2s ? s.clientFailed : s.serverFailed; }
+bool destinationFailed(const Session& s, bool c2s) {
+  return c2s ? s.serverFailed : s.clientFailed;
+}
+
+// Kernel out of memory for this operation: a pause, not a peer's fault (docs/principles.md).
+bool isResourceShortage(int err) { return err == -ENOBUFS || err == -ENOMEM; }
+
+// The first backoff/flush timers are short (a drain on loopback takes microseconds), later ones
+// grow to kMaxInterval so a long drain costs a few wake-ups a second, not a spin.
+constexpr std::chrono::milliseconds kMaxInterval{64};
+std::chrono::milliseconds interval(uint8_t attempt) {
+  return std::min(kMaxInterval, std::chrono::milliseconds(1L << std::min<int>(attempt, 6)));
+}
+
+}  // namespace
+
+RelayOutcome relayOutcome(const Session& s) {
+  const Direction& c2s = s.c2s;
+  const Direction& s2c = s.s2c;
+  if (c2s.state == DirectionState::Done && s2c.state == DirectionState::Done) {
+    return RelayOutcome::CloseClean;
+  }
+  // A direction can still deliver if it has not ended, its destination works, and its source
+  // has failed (so it is reading the rest of what that source sent, or draining it). One whose
+  // source is fine but whose peer side is gone cannot deliver anything that matters.
+  const auto stillDelivering = [&s](const Direction& d, bool isC2s) {
+    return !isTerminal(d.state) && !destinationFailed(s, isC2s) &&
+           (sourceFailed(s, isC2s) || d.source == SourceEnd::Reset);
+  };
+  if (c2s.state == DirectionState::Aborted) {
+    return stillDelivering(s2c, false) ? RelayOutcome::Continue : RelayOutcome::CloseAbort;
+  }
+  if (s2c.state == DirectionState::Aborted) {
+    return stillDelivering(c2s, true) ? RelayOutcome::Continue : RelayOutcome::CloseAbort;
+  }
+  return RelayOutcome::Continue;
+}
+
+Relay::Relay(RelayIo& io, RelayHost& host, const Clock::time_point& now, RelayOptions options)
+    : io_(io), host_(host), now_(now), options_(options) {}
+
+uint64_t Relay::tag(const Session& s, uint32_t slot, bool c2s) {
+  const Op op = c2s ? Op::ClientToServer : Op::ServerToClient;
+  return io::UserData{static_cast<uint8_t>(op), s.generation, slot}.encode();
+}
+
+bool Relay::enter(Session& s, uint32_t slot, Direction& d, DirectionState to) {
+  if (!transitionAllowed(d.state, to)) {
+    spdlog::error("session {}: refused direction transition {} -> {}", slot,
+                  static_cast<int>(d.state), static_cast<int>(to));
+    return false;
+  }
+  d.state = to;
+  switch (to) {
+    case DirectionState::Recv:
+    case DirectionState::Send:
+    case DirectionState::SpliceIn:
+    case DirectionState::SpliceOut:
+    case DirectionState::Backoff:
+    case DirectionState::Flush:
+      ++s.inflight;
+      break;
+    case DirectionState::Idle:
+      --s.inflight;
+      break;
+    case DirectionState::WaitBuffer:
+      ++counters_.bufferWaits;
+      break;
+    case DirectionState::Done:
+    case DirectionState::Aborted:
+      break;
+  }
+  return true;
+}
+
+void Relay::start(Session& s, uint32_t slot) {
   const config::RelayMode mode = s.snapshot->config->backends[s.backend].relay;
   s.c2s.splice = s.s2c.splice = (mode == config::RelayMode::Splice);
+  const uint32_t generation = s.generation;
   pump(s, slot, true);
-  pump(s, slot, false);
+  // The first direction may already have ended the session (a pipe could not be had and the
+  // socket failed at once...): only go on with the same, still relaying session.
+  if (s.generation == generation && s.state == SessionState::Relaying) pump(s, slot, false);
 }
 
-void Worker::pump(Session& s, uint32_t slot, bool c2s) {
+void Relay::pump(Session& s, uint32_t slot, bool c2s) {
   Direction& d = direction(s, c2s);
-  if (s.state != SessionState::Relaying || d.phase != Phase::Idle) return;
-  const uint64_t ud = tag(c2s ? Op::ClientToServer : Op::ServerToClient, slot);
+  if (s.state != SessionState::Relaying || d.state != DirectionState::Idle) return;
+  if (destinationFailed(s, c2s)) {
+    // Nobody left to deliver to: whatever is held is lost with the peer that left.
+    discard(d);
+    enter(s, slot, d, DirectionState::Aborted);
+    settle(s, slot);
+    return;
+  }
   if (d.buffer != kNoBuffer) {
-    // From a ring buffer the send must not wait (MSG_DONTWAIT): if the receiver is full, the
-    // bytes move to the private buffer (onSend) rather than hold a shared buffer while waiting.
-    const bool shared = d.buffer != kOwnBuffer;
-    const uint8_t* bytes = shared ? buffers_->data(d.buffer) : d.own.get();
-    ring_->send(to(s, c2s), bytes + d.offset, d.length - d.offset, shared, ud);
-    d.phase = Phase::Send;
-  } else if (d.pipePending > 0) {
-    splice(s, slot, c2s);  // drain the pipe before anything else, a FIN included
+    sendHeld(s, slot, c2s);
     return;
-  } else if (d.eof) {
-    // Everything the source sent before its FIN is delivered: forward the FIN.
-    d.phase = Phase::Done;
-    if (direction(s, !c2s).phase == Phase::Done) {
-      // Both directions finished: the normal end of a session. Closing the socket sends this
-      // FIN (its receive queue is empty: we read it to the end), so no shutdown() first.
-      close(s, slot, false);
-    } else {
-      // Half-close: the opposite direction keeps flowing. (shutdown stays a system call:
-      // io_uring hands IORING_OP_SHUTDOWN to an io-wq thread, which costs more.)
-      ::shutdown(to(s, c2s), SHUT_WR);
-      scheduleExpiry(s, slot);  // the *_fin timeouts now apply and may be shorter
-    }
+  }
+  if (d.pipePending > 0) {
+    splice(s, slot, c2s);  // drain the pipe before anything else, an end of stream included
     return;
-  } else {
-    if (d.splice && !d.pipe.valid()) {
-      d.pipe = pipes_.acquire();
-      if (!d.pipe.valid()) {
-        // No descriptors for a pipe: relay this direction by copying instead. Correctness does
-        // not depend on splice, only efficiency does.
-        d.splice = false;
-      }
-    }
-    if (d.splice) {
-      splice(s, slot, c2s);
+  }
+  // (An end of stream read after the source was seen failing is recorded as Reset where it is
+  // read: it is the aftermath of a reset, not a FIN. A FIN read before stays a FIN.)
+  switch (d.source) {
+    case SourceEnd::Fin: {
+      // Everything the source sent before its FIN is delivered: forward the FIN.
+      const bool otherDone = direction(s, !c2s).state == DirectionState::Done;
+      // With the other direction done too, closing the socket sends this FIN (its receive queue
+      // is empty: we read it to the end), so no shutdown() first. (shutdown stays a system
+      // call: io_uring hands IORING_OP_SHUTDOWN to an io-wq thread, which costs more.)
+      if (!otherDone) io_.shutdownWrite(destinationFd(s, c2s));
+      enter(s, slot, d, DirectionState::Done);
+      host_.rescheduleExpiry(s, slot);  // the *_fin timeouts now apply and may be shorter
+      settle(s, slot);
       return;
     }
-    if (d.own) {
-      ring_->recv(from(s, c2s), d.own.get(), buffers_->bufferSize(), ud);
-    } else {
-      ring_->recvProvided(from(s, c2s), buffers_->group(), ud);
-    }
-    d.phase = Phase::Recv;
+    case SourceEnd::Reset:
+      flush(s, slot, c2s);
+      return;
+    case SourceEnd::Open:
+      receive(s, slot, c2s);
+      return;
   }
-  ++s.inflight;
 }
 
-void Worker::onDirection(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
+void Relay::receive(Session& s, uint32_t slot, bool c2s) {
   Direction& d = direction(s, c2s);
-  --s.inflight;
-  const Phase was = d.phase;
-  d.phase = Phase::Idle;
+  if (d.splice && !d.pipe.valid()) {
+    d.pipe = io_.acquirePipe();
+    // No descriptors for a pipe: relay this direction by copying instead. Correctness does not
+    // depend on splice, only efficiency does.
+    if (!d.pipe.valid()) d.splice = false;
+  }
+  if (d.splice) {
+    splice(s, slot, c2s);
+    return;
+  }
+  io_.recvProvided(sourceFd(s, c2s), tag(s, slot, c2s));
+  enter(s, slot, d, DirectionState::Recv);
+}
+
+void Relay::sendHeld(Session& s, uint32_t slot, bool c2s) {
+  Direction& d = direction(s, c2s);
+  // From a ring buffer the send must not wait (MSG_DONTWAIT): if the receiver is full, the bytes
+  // move to a private buffer (onSend) rather than hold a shared buffer while waiting.
+  const bool shared = d.buffer != kOwnBuffer;
+  const uint8_t* bytes = shared ? io_.bufferData(d.buffer) : d.own.get();
+  io_.send(destinationFd(s, c2s), bytes + d.offset, d.length - d.offset, shared,
+           tag(s, slot, c2s));
+  enter(s, slot, d, DirectionState::Send);
+}
+
+void Relay::flush(Session& s, uint32_t slot, bool c2s) {
+  Direction& d = direction(s, c2s);
+  // The source is gone and every byte it sent is in the destination socket's kernel queue. A
+  // reset now would discard what that queue still holds, so wait until the peer has taken (and
+  // acknowledged) it. There is no readiness event for "send queue empty": a timer re-checks,
+  // and progress counts as activity, so a peer that reads slowly is bounded by its *_fin
+  // timeout like any half-closed side.
+  const long unsent = io_.unsentBytes(destinationFd(s, c2s));
+  if (unsent <= 0) {
+    enter(s, slot, d, DirectionState::Aborted);
+    settle(s, slot);
+    return;
+  }
+  if (d.unsent < 0 || unsent < d.unsent) {
+    touch(s, !c2s);
+    d.backoffs = 0;  // progressing: check again soon
+  }
+  d.unsent = unsent;
+  io_.timer(interval(d.backoffs), tag(s, slot, c2s));
+  if (d.backoffs < 255) ++d.backoffs;
+  enter(s, slot, d, DirectionState::Flush);
+}
+
+void Relay::backoff(Session& s, uint32_t slot, bool c2s) {
+  Direction& d = direction(s, c2s);
+  io_.timer(interval(d.backoffs), tag(s, slot, c2s));
+  if (d.backoffs < 255) ++d.backoffs;
+  enter(s, slot, d, DirectionState::Backoff);
+}
+
+void Relay::settle(Session& s, uint32_t slot) {
+  switch (relayOutcome(s)) {
+    case RelayOutcome::Continue:
+      return;
+    case RelayOutcome::CloseClean:
+      host_.endSession(s, slot, false, CloseReason::Completed);
+      return;
+    case RelayOutcome::CloseAbort:
+      // Attribute the end to the side that failed first to be seen; a destination failure
+      // marks its side failed too, so one of the two is always set here.
+      host_.endSession(s, slot, true,
+                       s.serverFailed ? CloseReason::ServerReset : CloseReason::ClientReset);
+      return;
+  }
+}
+
+void Relay::onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
+  Direction& d = direction(s, c2s);
+  const DirectionState was = d.state;
+  if (!enter(s, slot, d, DirectionState::Idle)) {
+    // No operation was in flight: a completion here means our accounting is broken.
+    host_.endSession(s, slot, true, CloseReason::Internal);
+    return;
+  }
   if (s.state != SessionState::Relaying) {
     // Closing: account for what the operation still did, so nothing leaks at free time.
     if (completion.hasBuffer()) {
-      buffers_->taken();
+      io_.bufferTaken(completion.bufferId());
       releaseBuffer(completion.bufferId());
     }
-    maybeFree(s, slot);
+    if (d.recvBuffer != kNoBuffer) releaseBuffer(std::exchange(d.recvBuffer, kNoBuffer));
     return;
   }
   switch (was) {
-    case Phase::Recv:
+    case DirectionState::Recv:
       onRecv(s, slot, c2s, completion);
-      break;
-    case Phase::Send:
+      return;
+    case DirectionState::Send:
       onSend(s, slot, c2s, completion.res);
-      break;
-    case Phase::SpliceIn:
-    case Phase::SpliceOut:
-      onSplicePoll(s, slot, c2s, completion.res);
-      break;
-    case Phase::Idle:
-    case Phase::WaitBuffer:
-    case Phase::Done:
-      // No operation was in flight: a completion here means our accounting is broken.
-      spdlog::error("worker {}: completion for idle direction (slot {})", id_, slot);
-      close(s, slot, true);
-      break;
+      return;
+    case DirectionState::SpliceIn:
+    case DirectionState::SpliceOut:
+      onPoll(s, slot, c2s, was == DirectionState::SpliceIn, completion.res);
+      return;
+    case DirectionState::Backoff:
+    case DirectionState::Flush:
+      pump(s, slot, c2s);  // the timer fired (or was cancelled while closing, handled above)
+      return;
+    case DirectionState::Idle:
+    case DirectionState::WaitBuffer:
+    case DirectionState::Done:
+    case DirectionState::Aborted:
+      break;  // unreachable: enter() refused these above
   }
 }
 
-void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
+void Relay::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
   Direction& d = direction(s, c2s);
   const int res = completion.res;
-  if (res <= 0 && completion.hasBuffer()) {
-    // Kernels before 6.x may attach a consumed buffer to an EOF or error completion: give it
-    // back, or the ring slowly runs dry.
-    buffers_->taken();
-    releaseBuffer(completion.bufferId());
+  uint16_t got = std::exchange(d.recvBuffer, kNoBuffer);  // a granted buffer, if any
+  if (completion.hasBuffer()) {
+    got = completion.bufferId();
+    io_.bufferTaken(got);
   }
   if (res > 0) {
-    if (completion.hasBuffer()) {
-      buffers_->taken();
-      d.buffer = completion.bufferId();
-    } else {
-      d.buffer = kOwnBuffer;  // a plain recv into the direction's private buffer
-    }
+    d.buffer = got;
     d.offset = 0;
     d.length = static_cast<uint32_t>(res);
-    touch(s, from(s, c2s));
+    touch(s, c2s);
     // relay: auto. A direction that keeps filling whole buffers is a bulk transfer: splice moves
     // it without copying through user space. Short, interactive exchanges stay on recv/send,
     // which costs fewer operations per message than splice's two.
-    if (static_cast<unsigned>(res) == buffers_->bufferSize()) {
+    if (static_cast<unsigned>(res) == io_.bufferSize()) {
       if (d.fullReads < 255) ++d.fullReads;
     } else {
       d.fullReads = 0;
@@ -143,56 +287,98 @@ void Worker::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& c
     pump(s, slot, c2s);
     return;
   }
+  // Kernels before 6.x may attach a consumed buffer to an EOF or error completion: give it back,
+  // or the ring slowly runs dry.
+  if (got != kNoBuffer) releaseBuffer(got);
   if (res == 0) {
-    d.eof = true;
-    scheduleExpiry(s, slot);  // the side is half-closed: its *_fin timeout applies from now
+    d.source = sourceFailed(s, c2s) ? SourceEnd::Reset : SourceEnd::Fin;
+    host_.rescheduleExpiry(s, slot);  // the side is half-closed: its *_fin timeout applies
     pump(s, slot, c2s);
-    return;
-  }
-  if (res == -ENOBUFS) {
-    // Every buffer is holding bytes for a peer that has not taken them yet. Back-pressure, not
-    // an error: park until a buffer comes back (releaseBuffer wakes us).
-    d.phase = Phase::WaitBuffer;
-    bufferWaiters_.push_back(BufferWaiter{slot, s.generation, c2s});
-    // A buffer may have come back earlier in this same batch of completions, before we were
-    // parked to hear about it: look now, or this direction could wait for a release that never
-    // comes.
-    wakeBufferWaiters();
-    return;
-  }
-  if (res == -EINTR || res == -EAGAIN) {
+  } else if (res == -ENOBUFS) {
+    waitForBuffer(s, slot, c2s);
+  } else if (res == -EINTR || res == -EAGAIN) {
     pump(s, slot, c2s);
-    return;
+  } else if (res == -ENOMEM) {
+    backoff(s, slot, c2s);
+  } else {
+    // ECONNRESET and other errors: the source failed. What it sent before is delivered (there
+    // is nothing held now: one operation per direction), then the destination is reset.
+    sideFailed(s, c2s);
+    d.source = SourceEnd::Reset;
+    host_.rescheduleExpiry(s, slot);
+    pump(s, slot, c2s);
   }
-  ++stats_.resets;
-  close(s, slot, true);  // ECONNRESET and other errors: propagate as a reset
 }
 
-void Worker::onSend(Session& s, uint32_t slot, bool c2s, int res) {
+void Relay::waitForBuffer(Session& s, uint32_t slot, bool c2s) {
+  Direction& d = direction(s, c2s);
+  if (io_.buffersInRing() > 0 && waiters_.empty()) {
+    // A buffer came back to the ring after the kernel ran out for this recv (earlier in this
+    // batch of completions): try again rather than wait for a release that may never come.
+    pump(s, slot, c2s);
+    return;
+  }
+  // Every buffer holds bytes for a peer that has not taken them yet. Back-pressure, not an
+  // error: wait in line. The next buffer returned goes to the first in line (releaseBuffer), one
+  // waiter per buffer: no stampede, no waiter overtaken forever.
+  enter(s, slot, d, DirectionState::WaitBuffer);
+  waiters_.push_back(Waiter{slot, s.generation, c2s});
+}
+
+void Relay::releaseBuffer(uint16_t id) {
+  while (!waiters_.empty()) {
+    const Waiter w = waiters_.front();
+    waiters_.pop_front();
+    Session& s = host_.session(w.slot);
+    if (s.generation != w.generation || s.state != SessionState::Relaying) continue;
+    Direction& d = direction(s, w.c2s);
+    if (d.state != DirectionState::WaitBuffer) continue;
+    // Lend the buffer to this direction's recv directly: the kernel's ring never sees it, so no
+    // other recv can take it first. Its source had bytes ready (that is how it met ENOBUFS), so
+    // the recv completes at once. The time spent in line was ours, not the peer's idleness.
+    d.recvBuffer = id;
+    io_.recvInto(sourceFd(s, w.c2s), io_.bufferData(id), io_.bufferSize(), tag(s, w.slot, w.c2s));
+    enter(s, w.slot, d, DirectionState::Recv);
+    touch(s, w.c2s);
+    return;
+  }
+  io_.recycleBuffer(id);
+}
+
+void Relay::onSend(Session& s, uint32_t slot, bool c2s, int res) {
   Direction& d = direction(s, c2s);
   if (res > 0) {
     d.offset += static_cast<uint32_t>(res);
     delivered(s, c2s, static_cast<uint64_t>(res));
+  } else if (isResourceShortage(res)) {
+    backoff(s, slot, c2s);
+    return;
   } else if (res != 0 && res != -EINTR && res != -EAGAIN) {
-    ++stats_.resets;
-    close(s, slot, true);  // EPIPE/ECONNRESET: the receiver is gone
+    sideFailed(s, !c2s);  // EPIPE/ECONNRESET: the receiver is gone
+    pump(s, slot, c2s);
     return;
   }
+  d.backoffs = 0;
   if (d.offset == d.length) {
-    const uint16_t id = d.buffer;
-    d.buffer = kNoBuffer;
-    if (id != kOwnBuffer) releaseBuffer(id);
+    const uint16_t id = std::exchange(d.buffer, kNoBuffer);
+    if (id == kOwnBuffer) {
+      d.own.release();  // memory follows bytes in flight: the slow moment is over
+    } else {
+      releaseBuffer(id);
+    }
   } else if (d.buffer != kOwnBuffer) {
-    // A short send, or EAGAIN (sends from ring buffers never wait): the receiver's socket
-    // buffer is full, so it reads slower than we receive. Move the rest into the direction's
-    // private buffer and give the ring buffer back at once: a slow reader must not pin shared
-    // buffers, or it would park every other session of this worker on ENOBUFS. The direction
-    // receives privately from now on.
-    if (!d.own) d.own = std::make_unique<uint8_t[]>(buffers_->bufferSize());
+    // A short send, or EAGAIN (sends from ring buffers never wait): the receiver's socket buffer
+    // is full, so it reads slower than we receive. Move the rest into a private buffer and give
+    // the ring buffer back at once: a slow reader must not pin shared buffers, or it would park
+    // every other session of this worker on ENOBUFS.
+    if (!d.own.allocate(io_.bufferSize())) {
+      backoff(s, slot, c2s);  // no memory for it now: keep the ring buffer a little longer
+      return;
+    }
+    ++counters_.privateBuffers;
     const uint32_t rest = d.length - d.offset;
-    std::memcpy(d.own.get(), buffers_->data(d.buffer) + d.offset, rest);
-    const uint16_t id = d.buffer;
-    d.buffer = kOwnBuffer;
+    std::memcpy(d.own.get(), io_.bufferData(d.buffer) + d.offset, rest);
+    const uint16_t id = std::exchange(d.buffer, kOwnBuffer);
     d.offset = 0;
     d.length = rest;
     releaseBuffer(id);
@@ -200,22 +386,20 @@ void Worker::onSend(Session& s, uint32_t slot, bool c2s, int res) {
   pump(s, slot, c2s);
 }
 
-void Worker::splice(Session& s, uint32_t slot, bool c2s) {
+void Relay::splice(Session& s, uint32_t slot, bool c2s) {
   Direction& d = direction(s, c2s);
-  const uint64_t ud = tag(c2s ? Op::ClientToServer : Op::ServerToClient, slot);
-  const auto wait = [&](int fd, unsigned events, Phase phase) {
-    ring_->poll(fd, events, ud);
-    d.phase = phase;
-    ++s.inflight;
+  const int in = sourceFd(s, c2s);
+  const int out = destinationFd(s, c2s);
+  const auto wait = [&](int fd, unsigned events, DirectionState state) {
+    io_.poll(fd, events, tag(s, slot, c2s));
+    enter(s, slot, d, state);
   };
   // Move pipe-fulls while both sockets allow it, then wait for whichever side would block.
   // Bounded, so that one fast bulk transfer cannot hold the worker from its other sessions:
-  // after kCalls splice calls (4 pipe-fulls in and out) the direction waits on a poll that
-  // completes at once in the next turn.
-  constexpr int kCalls = 8;
-  for (int call = 0; call < kCalls; ++call) {
+  // after the budget the direction waits on a poll that completes at once in the next turn.
+  for (int call = 0; call < options_.spliceCallsPerTurn; ++call) {
     if (d.pipePending > 0) {
-      const long n = io::spliceNow(d.pipe.read, to(s, c2s), d.pipePending);
+      const long n = io_.splice(d.pipe.read, out, d.pipePending);
       if (n > 0) {
         d.pipePending -= static_cast<uint32_t>(n);
         delivered(s, c2s, static_cast<uint64_t>(n));
@@ -223,44 +407,48 @@ void Worker::splice(Session& s, uint32_t slot, bool c2s) {
       }
       if (n == -EAGAIN) {
         // The receiver's socket buffer is full (slow reader): wait for room rather than spin.
-        wait(to(s, c2s), POLLOUT, Phase::SpliceOut);
+        wait(out, POLLOUT, DirectionState::SpliceOut);
         return;
       }
       if (n == -EINTR) continue;
+      if (isResourceShortage(static_cast<int>(n))) {
+        backoff(s, slot, c2s);
+        return;
+      }
       // EPIPE/ECONNRESET: the receiver is gone. (0 with bytes in the pipe is not something TCP
-      // answers; were it to, waiting for POLLOUT would spin, so it ends the session too.)
-      ++stats_.resets;
-      close(s, slot, true);
+      // answers; were it to, waiting for POLLOUT would spin, so it counts as a failure too.)
+      sideFailed(s, !c2s);
+      pump(s, slot, c2s);
       return;
     }
-    if (d.eof) {
-      pump(s, slot, c2s);  // the pipe is drained: forward the FIN
+    if (d.source != SourceEnd::Open) {
+      pump(s, slot, c2s);  // the pipe is drained: forward the end of stream
       return;
     }
-    const long n = io::spliceNow(from(s, c2s), d.pipe.write, d.pipe.capacity);
+    const long n = io_.splice(in, d.pipe.write, d.pipe.capacity);
     const bool pollSaidReadable = d.readable;
     d.readable = false;
     if (n > 0) {
       d.pipePending = static_cast<uint32_t>(n);
-      touch(s, from(s, c2s));
+      touch(s, c2s);
       continue;
     }
-    if (n == 0 && !net::hasPendingData(from(s, c2s))) {
-      d.eof = true;
-      scheduleExpiry(s, slot);  // the side is half-closed: its *_fin timeout applies from now
+    if (n == 0 && !io_.hasPendingData(in)) {
+      d.source = sourceFailed(s, c2s) ? SourceEnd::Reset : SourceEnd::Fin;
+      host_.rescheduleExpiry(s, slot);  // the side is half-closed: its *_fin timeout applies
       continue;
     }
     if (n == -EAGAIN && !pollSaidReadable) {
-      wait(from(s, c2s), POLLIN, Phase::SpliceIn);
+      wait(in, POLLIN, DirectionState::SpliceIn);
       return;
     }
     if (n == 0 || n == -EAGAIN) {
-      // End of stream reported while bytes are still queued (0), or nothing to move although
-      // the poll said readable (EAGAIN): TCP urgent data. splice stops at the urgent mark and
-      // never steps over it (recv does), so retrying would spin, and taking the 0 for EOF would
-      // drop the rest of the stream. Relay this direction by copying from now on; the pipe is
-      // empty here and goes back to the pool.
-      pipes_.release(d.pipe, true);
+      // End of stream reported while bytes are still queued (0), or nothing to move although the
+      // poll said readable (EAGAIN): TCP urgent data. splice stops at the urgent mark and never
+      // steps over it (recv does), so retrying would spin, and taking the 0 for EOF would drop
+      // the rest of the stream. Relay this direction by copying from now on; the pipe is empty
+      // here and goes back to the pool.
+      io_.releasePipe(d.pipe, true);
       d.pipe = io::Pipe{};
       d.splice = false;
       d.fullReads = 0;
@@ -269,64 +457,97 @@ void Worker::splice(Session& s, uint32_t slot, bool c2s) {
       return;
     }
     if (n == -EINTR) continue;
-    ++stats_.resets;
-    close(s, slot, true);  // ECONNRESET and other errors: propagate as a reset
+    if (isResourceShortage(static_cast<int>(n))) {
+      backoff(s, slot, c2s);
+      return;
+    }
+    // ECONNRESET and other errors: the source failed (the pipe is empty: nothing is held).
+    sideFailed(s, c2s);
+    d.source = SourceEnd::Reset;
+    host_.rescheduleExpiry(s, slot);
+    pump(s, slot, c2s);
     return;
   }
   if (d.pipePending > 0) {
-    wait(to(s, c2s), POLLOUT, Phase::SpliceOut);
-  } else if (d.eof) {
-    pump(s, slot, c2s);  // EOF met on the last call: forward the FIN now, not a turn later
+    wait(out, POLLOUT, DirectionState::SpliceOut);
+  } else if (d.source != SourceEnd::Open) {
+    pump(s, slot, c2s);  // the end of stream met on the last call: forward it now
   } else {
-    wait(from(s, c2s), POLLIN, Phase::SpliceIn);
+    wait(in, POLLIN, DirectionState::SpliceIn);
   }
 }
 
-void Worker::onSplicePoll(Session& s, uint32_t slot, bool c2s, int res) {
+void Relay::onPoll(Session& s, uint32_t slot, bool c2s, bool wasSpliceIn, int res) {
+  Direction& d = direction(s, c2s);
   if (res < 0) {
     // Not a socket error (those come back as a ready mask, and splice reports them): the poll
-    // itself failed. Rare; end the session rather than risk re-polling in a loop.
-    ++stats_.resets;
-    close(s, slot, true);
+    // itself failed. Rare; count the polled side as failed rather than risk polling in a loop.
+    sideFailed(s, wasSpliceIn ? c2s : !c2s);
+    if (wasSpliceIn) d.source = SourceEnd::Reset;
+    pump(s, slot, c2s);
     return;
   }
-  Direction& d = direction(s, c2s);
   d.readable = (res & POLLIN) != 0 && d.pipePending == 0;
   pump(s, slot, c2s);
 }
 
-void Worker::releaseBuffer(uint16_t id) {
-  buffers_->recycle(id);
-  wakeBufferWaiters();
+void Relay::sideFailed(Session& s, bool client) {
+  bool& failed = client ? s.clientFailed : s.serverFailed;
+  if (!failed) ++counters_.resets;
+  failed = true;
 }
 
-void Worker::wakeBufferWaiters() {
-  while (!bufferWaiters_.empty() && buffers_->available() > 0) {
-    const BufferWaiter w = bufferWaiters_.front();
-    bufferWaiters_.pop_front();
-    Session& s = sessions_[w.slot];
-    if (s.generation != w.generation || s.state != SessionState::Relaying) continue;
-    Direction& d = direction(s, w.c2s);
-    if (d.phase != Phase::WaitBuffer) continue;
-    d.phase = Phase::Idle;
-    // Re-arm every parked direction: a recv takes a buffer only when its data arrives, so
-    // most will not compete; those that lose the race park again.
-    pump(s, w.slot, w.c2s);
+void Relay::discard(Direction& d) {
+  if (d.buffer == kOwnBuffer) {
+    d.own.release();
+  } else if (d.buffer != kNoBuffer) {
+    releaseBuffer(d.buffer);
+  }
+  d.buffer = kNoBuffer;
+  d.offset = d.length = 0;
+  // Bytes left in the pipe make it unfit for reuse; releaseHeld() closes it at free time.
+}
+
+void Relay::releaseHeld(Session& s) {
+  for (Direction* d : {&s.c2s, &s.s2c}) {
+    if (d->buffer == kOwnBuffer) {
+      d->own.release();
+    } else if (d->buffer != kNoBuffer) {
+      releaseBuffer(d->buffer);
+    }
+    d->buffer = kNoBuffer;
+    if (d->recvBuffer != kNoBuffer) releaseBuffer(std::exchange(d->recvBuffer, kNoBuffer));
+    io_.releasePipe(d->pipe, d->pipePending == 0);
+    d->pipe = io::Pipe{};
+    d->pipePending = 0;
   }
 }
 
-void Worker::delivered(Session& s, bool c2s, uint64_t n) {
+void Relay::delivered(Session& s, bool c2s, uint64_t n) {
   direction(s, c2s).bytes += n;
-  (c2s ? stats_.bytesClientToServer : stats_.bytesServerToClient) += n;
-  touch(s, to(s, c2s));
+  (c2s ? counters_.bytesClientToServer : counters_.bytesServerToClient) += n;
+  touch(s, !c2s);
 }
 
-void Worker::touch(Session& s, int fd) {
-  if (fd == s.clientFd) {
-    s.clientActive = now_;
-  } else {
-    s.serverActive = now_;
+void Relay::touch(Session& s, bool client) {
+  (client ? s.clientActive : s.serverActive) = now_;
+}
+
+const char* toString(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::None: return "none";
+    case CloseReason::Completed: return "completed";
+    case CloseReason::ClientReset: return "client_reset";
+    case CloseReason::ServerReset: return "server_reset";
+    case CloseReason::ClientTimeout: return "client_timeout";
+    case CloseReason::ServerTimeout: return "server_timeout";
+    case CloseReason::NoServer: return "no_server";
+    case CloseReason::ConnectFailed: return "connect_failed";
+    case CloseReason::ResourceShortage: return "resource_shortage";
+    case CloseReason::Shutdown: return "shutdown";
+    case CloseReason::Internal: return "internal";
   }
+  return "unknown";
 }
 
 }  // namespace ringlb::proxy

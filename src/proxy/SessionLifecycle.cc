@@ -7,6 +7,8 @@
 #include "ringlb/net/Socket.h"
 #include "ringlb/proxy/Worker.h"
 
+#include <algorithm>
+
 namespace ringlb::proxy {
 
 
@@ -30,6 +32,12 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
       if (s.inflight > 0) {
         if (s.clientFd >= 0) ring_->cancelFd(s.clientFd, tag(Op::Cancel, 0));
         if (s.serverFd >= 0) ring_->cancelFd(s.serverFd, tag(Op::Cancel, 0));
+        // A direction's timer (Backoff, Flush) is tied to no descriptor: cancel it by its tag.
+        for (const bool c2s : {true, false}) {
+          if (hasTimerInFlight((c2s ? s.c2s : s.s2c).state)) {
+            ring_->cancel(Relay::tag(s, slot, c2s), tag(Op::Cancel, 0));
+          }
+        }
       }
       break;
     case SessionState::Free: {
@@ -43,10 +51,7 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
       };
       closeFd(s.clientFd);
       closeFd(s.serverFd);
-      for (Direction* d : {&s.c2s, &s.s2c}) {
-        if (d->buffer != kNoBuffer && d->buffer != kOwnBuffer) releaseBuffer(d->buffer);
-        pipes_.release(d->pipe, d->pipePending == 0);
-      }
+      relay_->releaseHeld(s);
       if (s.serverCounted) s.snapshot->backends[s.backend].load->release(s.server);
       SharedCounters& counters = *s.snapshot->counters;  // the snapshot that counted it
       counters.active.fetch_sub(1, std::memory_order_relaxed);
@@ -63,16 +68,17 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
   return true;
 }
 
-void Worker::close(Session& s, uint32_t slot, bool reset) {
+void Worker::close(Session& s, uint32_t slot, bool reset, CloseReason reason) {
   if (s.state != SessionState::Connecting && s.state != SessionState::Relaying) return;
-  // Closing with bytes still undelivered (a timeout, the end of the grace period) must not
-  // look like a clean end of stream to the peer: a FIN would pass a truncated stream off as
-  // complete. Reset instead.
-  const auto undelivered = [](const Direction& d) {
-    return d.buffer != kNoBuffer || d.pipePending > 0 || (d.eof && d.phase != Phase::Done);
-  };
-  if (s.state == SessionState::Relaying && (undelivered(s.c2s) || undelivered(s.s2c))) reset = true;
+  // Closing a relaying session with a direction that has not ended cleanly must not look like a
+  // clean end of stream to that direction's peer: a FIN would pass a cut stream off as complete.
+  // Only two Done directions close with FIN (see Relay.h).
+  if (s.state == SessionState::Relaying &&
+      !(s.c2s.state == DirectionState::Done && s.s2c.state == DirectionState::Done)) {
+    reset = true;
+  }
   s.reset = s.reset || reset;
+  if (s.closeReason == CloseReason::None) s.closeReason = reason;
   transition(s, slot, SessionState::Closing);
   maybeFree(s, slot);
 }
@@ -81,16 +87,39 @@ void Worker::maybeFree(Session& s, uint32_t slot) {
   if (s.state == SessionState::Closing && s.inflight == 0) transition(s, slot, SessionState::Free);
 }
 
-Clock::time_point Worker::deadline(const Session& s) const {
+namespace {
+// HAProxy's meaning: a side is "half-closed" once one of its directions is shut: it sent us its
+// FIN, or we forwarded a FIN to it, or we are draining the last bytes of a reset peer into it.
+// Then its *_fin timeout replaces the idle timeout. A side whose socket failed has no timeout of
+// its own any more: the relay ends the session once the other side has what it is owed.
+struct SideLimits {
+  Clock::time_point client;
+  Clock::time_point server;
+};
+SideLimits sideLimits(const Session& s) {
   const config::Timeouts& client = s.snapshot->config->frontends[s.frontend].timeouts;
   const config::Timeouts& server = s.snapshot->config->backends[s.backend].timeouts;
-  // HAProxy's meaning: a side is "half-closed" once one of its directions is shut, i.e. it sent
-  // us its FIN or we forwarded a FIN to it. Then its *_fin timeout replaces the idle timeout.
-  const bool clientHalf = s.c2s.eof || s.s2c.phase == Phase::Done;
-  const bool serverHalf = s.s2c.eof || s.c2s.phase == Phase::Done;
-  const auto clientLimit = clientHalf ? client.clientFin : client.client;
-  const auto serverLimit = serverHalf ? server.serverFin : server.server;
-  return std::min(s.clientActive + clientLimit, s.serverActive + serverLimit);
+  const bool clientHalf = s.c2s.source != SourceEnd::Open || s.s2c.state == DirectionState::Done ||
+                          s.s2c.source == SourceEnd::Reset;
+  const bool serverHalf = s.s2c.source != SourceEnd::Open || s.c2s.state == DirectionState::Done ||
+                          s.c2s.source == SourceEnd::Reset;
+  SideLimits limits{s.clientActive + (clientHalf ? client.clientFin : client.client),
+                    s.serverActive + (serverHalf ? server.serverFin : server.server)};
+  if (s.clientFailed != s.serverFailed) {
+    (s.clientFailed ? limits.client : limits.server) = Clock::time_point::max();
+  }
+  return limits;
+}
+}  // namespace
+
+Clock::time_point Worker::deadline(const Session& s) const {
+  const SideLimits limits = sideLimits(s);
+  return std::min(limits.client, limits.server);
+}
+
+CloseReason Worker::expiredSide(const Session& s) const {
+  const SideLimits limits = sideLimits(s);
+  return limits.client <= limits.server ? CloseReason::ClientTimeout : CloseReason::ServerTimeout;
 }
 
 void Worker::scheduleExpiry(Session& s, uint32_t slot) {

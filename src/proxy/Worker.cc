@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "ringlb/io/UserData.h"
+#include "RingRelayIo.h"
 
 namespace ringlb::proxy {
 
@@ -38,7 +39,8 @@ Worker::~Worker() {
   if (wakeFd_ >= 0) ::close(wakeFd_);
 }
 
-void Worker::requestStop() {
+void Worker::requestStop(bool immediate) {
+  if (immediate) stopNowRequested_.store(true, std::memory_order_release);
   stopRequested_.store(true, std::memory_order_release);
   // The eventfd read pending in the ring completes and wakes the loop. Before run() created it
   // the flag alone is enough: the loop checks it before its first wait.
@@ -67,10 +69,13 @@ void Worker::run(std::promise<std::string> ready) {
     ready.set_value("worker " + std::to_string(id_) + ": " + error);
     return;
   }
+  relayIo_ = std::make_unique<RingRelayIo>(*ring_, *buffers_, pipes_);
+  relay_ = std::make_unique<Relay>(*relayIo_, static_cast<RelayHost&>(*this), now_, options_.relay);
   if (id_ == 0) spdlog::info("io_uring features:{}", " " + ring_->features().describe());
   ready.set_value({});
   ring_->read(wakeFd_, &wakeValue_, sizeof wakeValue_, tag(Op::Wake, 0));
   loop();
+  finished_.store(true, std::memory_order_release);
 }
 
 void Worker::loop() {
@@ -78,6 +83,9 @@ void Worker::loop() {
   std::size_t lastBatch = 0;
   for (;;) {
     if (stopRequested_.load(std::memory_order_acquire) && !stopping_) beginStop();
+    if (stopping_ && stopNowRequested_.load(std::memory_order_acquire) && stopDeadline_ > now_) {
+      stopDeadline_ = now_;  // a second signal: the grace is over now
+    }
     updateAccepting();
     if (stopping_) {
       const bool listenersDone = [this] {
@@ -100,7 +108,7 @@ void Worker::loop() {
         for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
           Session& s = sessions_[slot];
           if (s.state == SessionState::Connecting || s.state == SessionState::Relaying) {
-            close(s, slot, false);
+            close(s, slot, true, CloseReason::Shutdown);
           }
         }
       }
@@ -174,16 +182,30 @@ void Worker::dispatch(const io::Completion& completion) {
       break;
     case Op::ClientToServer:
     case Op::ServerToClient:
-      onDirection(session, ud.slot, static_cast<Op>(ud.op) == Op::ClientToServer, completion);
+      relay_->onCompletion(session, ud.slot, static_cast<Op>(ud.op) == Op::ClientToServer,
+                           completion);
+      maybeFree(session, ud.slot);
       break;
     default:
       break;
   }
 }
 
+WorkerStats Worker::stats() const {
+  WorkerStats total = stats_;
+  if (relay_) {
+    const RelayCounters& relay = relay_->counters();
+    total.resets += relay.resets;
+    total.bytesClientToServer += relay.bytesClientToServer;
+    total.bytesServerToClient += relay.bytesServerToClient;
+  }
+  return total;
+}
+
 void Worker::onWake() {
   if (stopRequested_.load(std::memory_order_acquire) && !stopping_) beginStop();
-  if (!stopping_) ring_->read(wakeFd_, &wakeValue_, sizeof wakeValue_, tag(Op::Wake, 0));
+  // Stay armed while stopping too: an immediate stop may still come.
+  ring_->read(wakeFd_, &wakeValue_, sizeof wakeValue_, tag(Op::Wake, 0));
 }
 
 void Worker::beginStop() {
@@ -203,7 +225,7 @@ void Worker::expireSessions() {
     Session& s = sessions_[e.slot];
     if (s.generation != e.generation || s.state != SessionState::Relaying) continue;
     Clock::time_point due = deadline(s);
-    if (s.c2s.phase == Phase::WaitBuffer || s.s2c.phase == Phase::WaitBuffer) {
+    if (s.c2s.state == DirectionState::WaitBuffer || s.s2c.state == DirectionState::WaitBuffer) {
       // Parked for a provided buffer: the idleness is ours (the ring is empty), not the peer's.
       // Timing the session out would punish it for other sessions holding every buffer.
       due = std::max(due, now_ + std::chrono::seconds(1));
@@ -215,7 +237,8 @@ void Worker::expireSessions() {
       continue;
     }
     ++stats_.timeouts;
-    close(s, e.slot, false);
+    // The peers must not take a cut stream for a complete one: a timeout resets (see Relay.h).
+    close(s, e.slot, true, expiredSide(s));
   }
 }
 

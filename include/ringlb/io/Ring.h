@@ -44,6 +44,8 @@ struct Completion {
   bool more() const;
   bool hasBuffer() const;
   uint16_t bufferId() const;
+  // A completion carrying provided buffer `id`, as the kernel posts it (for tests and fakes).
+  static Completion withBuffer(uint64_t userData, int32_t res, uint16_t id);
 };
 
 class Ring {

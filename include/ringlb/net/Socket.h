@@ -17,6 +17,9 @@ int createStreamSocket(int family);
 // True if a non-blocking peek finds ordinary bytes queued on `fd` (used to tell a real end of
 // stream from splice stopping at a TCP urgent mark).
 bool hasPendingData(int fd);
+// Bytes the kernel still holds in `fd`'s send queue (not yet sent, or sent and not yet
+// acknowledged by the peer), or -errno.
+long unsentBytes(int fd);
 // Closes with SO_LINGER {on, 0}: the kernel sends RST instead of FIN.
 void closeWithReset(int fd);
 

@@ -3,9 +3,10 @@
 // them. Owned by exactly one worker for its whole life.
 //
 // State. SessionState is the session's lifecycle; it changes only in Worker::transition().
-// Each Direction additionally records which single operation it has in flight (Phase): a
-// direction never has two operations at once, which is what keeps bytes in order and memory per
-// connection bounded (at most one buffer or one pipe's worth of bytes per direction).
+// Each Direction has its own state (DirectionState), changed only in Relay::enter(): which single
+// operation it has in flight, or how it ended. A direction never has two operations at once,
+// which is what keeps bytes in order and memory per connection bounded (at most one buffer or
+// one pipe's worth of bytes per direction).
 //
 // Lifetime. `inflight` counts operations whose completion has not been reaped. A session in
 // Closing is freed only when inflight reaches 0; until then completions for it are accounted and
@@ -16,6 +17,7 @@
 #include <memory>
 
 #include "ringlb/io/PipePool.h"
+#include "ringlb/io/PrivateBuffer.h"
 #include "ringlb/lb/Balancer.h"
 #include "ringlb/proxy/Snapshot.h"
 
@@ -26,18 +28,8 @@ using Clock = std::chrono::steady_clock;
 enum class SessionState : uint8_t {
   Free,        // slot unused
   Connecting,  // client accepted, connecting to a candidate server (linked timeout armed)
-  Relaying,    // both sockets open; directions pumping until both are Done
+  Relaying,    // both sockets open; directions relaying until the relay decides to end
   Closing,     // cancelling in-flight operations; freed when inflight == 0
-};
-
-enum class Phase : uint8_t {
-  Idle,       // nothing in flight; pump() decides the next operation
-  Recv,       // recv with a provided buffer in flight
-  Send,       // send of buffer[offset, length) in flight
-  SpliceIn,   // splice mode: poll(POLLIN) on the source in flight, then splice socket -> pipe
-  SpliceOut,  // splice mode: poll(POLLOUT) on the destination in flight, then pipe -> socket
-  WaitBuffer, // recv answered ENOBUFS: parked until a buffer returns to the ring
-  Done,       // source reached EOF, everything forwarded, peer shut down for writing
 };
 
 // The session state machine's edges. Pure, so it is unit-tested on its own.
@@ -55,34 +47,115 @@ constexpr bool transitionAllowed(SessionState from, SessionState to) {
   return false;
 }
 
+// Why a session ended: one value, recorded where the decision is made (the first reason wins).
+// The access log and the metrics will print these names; they are a contract.
+enum class CloseReason : uint8_t {
+  None,             // still open
+  Completed,        // both sides sent FIN and every byte was delivered
+  ClientReset,      // the client reset or failed; what it had sent was delivered first
+  ServerReset,      // the server reset or failed; what it had sent was delivered first
+  ClientTimeout,    // `client` or `client_fin` inactivity timeout
+  ServerTimeout,    // `server` or `server_fin` inactivity timeout
+  NoServer,         // the balancer had no server to offer
+  ConnectFailed,    // every connect attempt failed or timed out
+  ResourceShortage, // no descriptor or memory for the server socket, and none came in time
+  Shutdown,         // stop: shutdown_grace ended with the session still open
+  Internal,         // an impossible state was caught; closed abortively to be safe
+};
+const char* toString(CloseReason reason);
+
+// What a direction is doing. One operation in flight at most; the in-flight states name it.
+enum class DirectionState : uint8_t {
+  Idle,        // nothing in flight; Relay::pump() decides the next step
+  Recv,        // recv in flight (a kernel-selected provided buffer, or one lent by a waiter grant)
+  Send,        // send of the held bytes [offset, length) in flight
+  SpliceIn,    // splice mode: poll(POLLIN) on the source in flight
+  SpliceOut,   // splice mode: poll(POLLOUT) on the destination in flight
+  WaitBuffer,  // recv answered ENOBUFS: queued (FIFO) for the next buffer returned
+  Backoff,     // the kernel was out of memory for a send/splice/recv: retry timer in flight
+  Flush,       // the source reset: waiting (timer in flight) for the destination's kernel send
+               // queue to drain before the session is reset, so no delivered byte is discarded
+  Done,        // terminal, clean: source FIN forwarded after every byte
+  Aborted,     // terminal, not clean: the source reset (after its bytes drained) or the
+               // destination failed (its bytes cannot be delivered)
+};
+
+// The direction state machine's edges: every in-flight state ends in Idle (its completion); only
+// Idle starts an operation or ends the direction; WaitBuffer leaves by a buffer grant (Recv);
+// Done and Aborted are terminal.
+constexpr bool transitionAllowed(DirectionState from, DirectionState to) {
+  using S = DirectionState;
+  switch (from) {
+    case S::Idle:
+      return to != S::Idle;
+    case S::Recv:
+    case S::Send:
+    case S::SpliceIn:
+    case S::SpliceOut:
+    case S::Backoff:
+    case S::Flush:
+      return to == S::Idle;
+    case S::WaitBuffer:
+      return to == S::Recv;
+    case S::Done:
+    case S::Aborted:
+      return false;
+  }
+  return false;
+}
+
+constexpr bool isTerminal(DirectionState s) {
+  return s == DirectionState::Done || s == DirectionState::Aborted;
+}
+// True while a timer (not a socket operation) is the direction's operation in flight: closing
+// must cancel those by user data, since cancelling by descriptor does not reach them.
+constexpr bool hasTimerInFlight(DirectionState s) {
+  return s == DirectionState::Backoff || s == DirectionState::Flush;
+}
+
+// How the source of a direction ended, as far as the relay knows.
+enum class SourceEnd : uint8_t {
+  Open,   // still sending (or silent)
+  Fin,    // orderly end of stream: forward a FIN once its bytes are delivered
+  Reset,  // reset or failed: deliver its bytes, drain, then reset the destination
+};
+
 inline constexpr uint16_t kNoBuffer = 0xffff;
 // Direction::buffer value meaning "the bytes are in Direction::own", not in a ring buffer.
 inline constexpr uint16_t kOwnBuffer = 0xfffe;
 
 struct Direction {
-  Phase phase = Phase::Idle;
-  bool eof = false;         // the source sent FIN (pending bytes may remain to forward)
+  DirectionState state = DirectionState::Idle;
+  SourceEnd source = SourceEnd::Open;
   bool splice = false;      // relay through a pipe (decided per direction, see relay mode)
   bool noSplice = false;    // splice cannot carry this stream (urgent data): copy for good
   bool readable = false;    // splice mode: the last poll said the source is readable
   uint8_t fullReads = 0;    // consecutive recvs that filled a whole buffer (relay: auto)
-  uint16_t buffer = kNoBuffer;  // copy mode: the provided buffer holding pending bytes, or
-                                // kOwnBuffer when they are in `own`
-  // A private buffer (one ring buffer's size), allocated the first time the destination proves
-  // slow (a short send). From then on this direction receives into it instead of the shared
-  // ring, so slow readers cannot pin the worker's provided buffers and starve other sessions.
-  std::unique_ptr<uint8_t[]> own;
-  uint32_t offset = 0;      // copy mode: bytes of `buffer` already sent
-  uint32_t length = 0;      // copy mode: bytes in `buffer`
+  uint8_t backoffs = 0;     // Flush/Backoff: timers so far, for the growing interval
+  uint16_t buffer = kNoBuffer;      // the provided buffer holding pending bytes, kOwnBuffer
+                                    // when they are in `own`, kNoBuffer when none are held
+  uint16_t recvBuffer = kNoBuffer;  // a ring buffer granted to this direction's recv in flight
+  // A private buffer (one ring buffer's size), taken only when the destination proves slow (a
+  // short send from a ring buffer) and released as soon as its bytes are sent: memory follows
+  // bytes in flight, not connections that once stalled.
+  io::PrivateBuffer own;
+  uint32_t offset = 0;      // copy mode: bytes of the held buffer already sent
+  uint32_t length = 0;      // copy mode: bytes in the held buffer
   uint32_t pipePending = 0; // splice mode: bytes in the pipe not yet spliced out
+  long unsent = -1;         // Flush: the destination's unsent+unacked bytes at the last check
   io::Pipe pipe;            // splice mode: held for the direction's life once splicing
-  uint64_t bytes = 0;       // bytes forwarded
+  uint64_t bytes = 0;       // bytes delivered
+
+  bool holdsBytes() const { return buffer != kNoBuffer || pipePending > 0; }
 };
 
 struct Session {
   uint32_t generation = 0;
   SessionState state = SessionState::Free;
-  bool reset = false;       // close abortively (RST) rather than with FIN
+  bool reset = false;         // close abortively (RST) rather than with FIN
+  bool clientFailed = false;  // an operation on the client socket failed (reset, error)
+  bool serverFailed = false;  // an operation on the server socket failed
+  CloseReason closeReason = CloseReason::None;
   uint8_t inflight = 0;
   uint8_t attempt = 0;      // connect attempts made
   uint16_t frontend = 0;
@@ -94,9 +167,18 @@ struct Session {
   lb::Candidates candidates;
   Direction c2s;            // client -> server
   Direction s2c;            // server -> client
+  Clock::time_point started;
   Clock::time_point clientActive;
   Clock::time_point serverActive;
   SnapshotPtr snapshot;     // the configuration this session started with
 };
+
+// What the relay decides about a session from its two directions (pure; unit-tested).
+enum class RelayOutcome : uint8_t {
+  Continue,    // some direction can still deliver bytes
+  CloseClean,  // both directions Done: close with FIN (already sent or sent by close())
+  CloseAbort,  // a direction was aborted and nothing deliverable is left: reset both sides
+};
+RelayOutcome relayOutcome(const Session& s);
 
 }  // namespace ringlb::proxy

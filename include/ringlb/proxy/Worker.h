@@ -20,6 +20,9 @@
 #include "ringlb/io/BufferRing.h"
 #include "ringlb/io/PipePool.h"
 #include "ringlb/io/Ring.h"
+#include "ringlb/proxy/Ops.h"
+#include "ringlb/proxy/Relay.h"
+#include "ringlb/proxy/RelayIo.h"
 #include "ringlb/proxy/Session.h"
 #include "ringlb/proxy/Snapshot.h"
 
@@ -31,6 +34,7 @@ struct ListenerSocket {
 };
 
 // Per-worker counters, written only by the worker thread; read by others only after join().
+// (The relay's own counters are in RelayCounters; stats() merges them.)
 struct WorkerStats {
   uint64_t accepted = 0;
   uint64_t closed = 0;
@@ -46,7 +50,7 @@ struct WorkerOptions {
   unsigned ringEntries = 4096;
   unsigned pipeSize = 256 * 1024;    // requested F_SETPIPE_SZ for splice pipes
   std::size_t pipePoolIdle = 256;    // idle pipes kept per worker
-  uint8_t autoSpliceAfter = 4;       // relay auto: consecutive full reads before switching
+  RelayOptions relay;
   // Batched waiting when busy (see io::Ring::Options): measured to cut proxy CPU per request by
   // about a quarter on keep-alive loads (docs/performance.md).
   unsigned batchWaitUsec = 50;
@@ -54,7 +58,7 @@ struct WorkerOptions {
   std::size_t batchWhenBusy = 8;     // completions in the last turn that count as busy
 };
 
-class Worker {
+class Worker final : private RelayHost {
  public:
   Worker(unsigned id, SnapshotPtr snapshot, std::vector<ListenerSocket> listeners,
          WorkerOptions options = {});
@@ -66,23 +70,16 @@ class Worker {
   // string once the ring is set up, or the reason it could not be.
   void run(std::promise<std::string> ready);
   // Graceful stop: stop accepting, let sessions finish for up to shutdown_grace, then close the
-  // rest and return from run(). Thread-safe, idempotent.
-  void requestStop();
+  // rest and return from run(). With `immediate` (an operator's second signal) the grace ends
+  // now: open sessions are reset at once. Thread-safe, idempotent.
+  void requestStop(bool immediate = false);
 
-  const WorkerStats& stats() const { return stats_; }
+  // True once run() has returned (thread-safe).
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
+  // Call only after run() returned (the thread was joined).
+  WorkerStats stats() const;
 
  private:
-  // Operation tags carried in user_data (see io/UserData.h).
-  enum class Op : uint8_t {
-    Accept = 1,          // slot = listener index
-    Wake,                // eventfd read: requestStop() or a future snapshot hand-off
-    Connect,
-    ConnectTimeout,
-    ClientToServer,      // the one operation in flight of direction c2s
-    ServerToClient,      // the one operation in flight of direction s2c
-    Cancel,              // completions of cancel requests: informational only
-  };
-
   struct Listener {
     ListenerSocket socket;
     bool armed = false;        // an accept is in flight
@@ -95,12 +92,6 @@ class Worker {
     uint32_t slot;
     uint32_t generation;
     bool operator>(const Expiry& other) const { return when > other.when; }
-  };
-
-  struct BufferWaiter {
-    uint32_t slot;
-    uint32_t generation;
-    bool c2s;
   };
 
   // --- loop (Worker.cc) ---
@@ -124,34 +115,28 @@ class Worker {
   uint64_t refreshDescriptorBudget();
   void onConnect(Session& session, uint32_t slot, int result);
 
-  // --- relaying (Relay.cc) ---
-  void startRelay(Session& session, uint32_t slot);
-  void pump(Session& session, uint32_t slot, bool c2s);
-  void onDirection(Session& session, uint32_t slot, bool c2s, const io::Completion& completion);
-  void onRecv(Session& session, uint32_t slot, bool c2s, const io::Completion& completion);
-  void onSend(Session& session, uint32_t slot, bool c2s, int result);
-  void splice(Session& session, uint32_t slot, bool c2s);
-  void onSplicePoll(Session& session, uint32_t slot, bool c2s, int result);
-  void releaseBuffer(uint16_t id);
-  void wakeBufferWaiters();
-
-  // --- session lifecycle (Session.cc) ---
+  // --- session lifecycle (SessionLifecycle.cc) ---
   // The single place where SessionState changes. Returns false (and changes nothing) for a
   // transition the state machine does not allow.
   bool transition(Session& session, uint32_t slot, SessionState to);
   // Starts closing: cancels in-flight operations; the session is freed once they completed.
-  void close(Session& session, uint32_t slot, bool reset);
+  // `reason` is recorded unless one already was. A relaying session is always closed with a
+  // reset unless both its directions ended cleanly (see Relay.h).
+  void close(Session& session, uint32_t slot, bool reset, CloseReason reason);
   void maybeFree(Session& session, uint32_t slot);
   void scheduleExpiry(Session& session, uint32_t slot);
   Clock::time_point deadline(const Session& session) const;
+  // Which side's timeout makes `deadline` (for the close reason).
+  CloseReason expiredSide(const Session& session) const;
   uint32_t allocateSlot();
   uint64_t tag(Op op, uint32_t slot) const;
-  Direction& direction(Session& session, bool c2s) { return c2s ? session.c2s : session.s2c; }
-  int from(const Session& session, bool c2s) const { return c2s ? session.clientFd : session.serverFd; }
-  int to(const Session& session, bool c2s) const { return c2s ? session.serverFd : session.clientFd; }
-  void touch(Session& session, int fd);
-  // `n` bytes of direction c2s reached the destination: counts them and marks it active.
-  void delivered(Session& session, bool c2s, uint64_t n);
+
+  // --- RelayHost ---
+  Session& session(uint32_t slot) override { return sessions_[slot]; }
+  void endSession(Session& s, uint32_t slot, bool reset, CloseReason reason) override {
+    close(s, slot, reset, reason);
+  }
+  void rescheduleExpiry(Session& s, uint32_t slot) override { scheduleExpiry(s, slot); }
 
   unsigned id_;
   SnapshotPtr snapshot_;
@@ -160,6 +145,8 @@ class Worker {
   std::unique_ptr<io::Ring> ring_;
   std::unique_ptr<io::BufferRing> buffers_;
   io::PipePool pipes_;
+  std::unique_ptr<RelayIo> relayIo_;  // over ring_, buffers_ and pipes_ (created in run())
+  std::unique_ptr<Relay> relay_;
   std::vector<std::unique_ptr<lb::Picker>> pickers_;  // per backend of snapshot_
 
   std::deque<Session> sessions_;  // deque: references stay valid as it grows
@@ -167,7 +154,6 @@ class Worker {
   std::size_t liveSessions_ = 0;
   std::deque<std::pair<int, uint16_t>> pendingAccepts_;  // accepted while at a limit
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
-  std::deque<BufferWaiter> bufferWaiters_;
   // Sessions whose server socket could not be created (EMFILE and the like): their clients are
   // kept, not dropped, and retried after the resource backoff, before any new accept.
   std::deque<std::pair<uint32_t, uint32_t>> socketWaiters_;  // (slot, generation)
@@ -175,6 +161,8 @@ class Worker {
   int wakeFd_ = -1;
   uint64_t wakeValue_ = 0;
   std::atomic<bool> stopRequested_{false};
+  std::atomic<bool> stopNowRequested_{false};
+  std::atomic<bool> finished_{false};
   bool stopping_ = false;
   Clock::time_point now_;
   Clock::time_point stopDeadline_;

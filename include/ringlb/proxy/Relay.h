@@ -1,0 +1,103 @@
+#pragma once
+// The relay: moves bytes both ways between a session's client and server once connected, one
+// direction at a time per direction, and decides how the session ends.
+//
+// Each direction loops receive -> send (copy, through a provided buffer) or splice-in ->
+// splice-out (through a pooled pipe) with exactly one operation in flight, so bytes are forwarded
+// in order, once, and a direction never holds more than one buffer or one pipe of data: a slow
+// reader throttles its writer through TCP flow control instead of growing our memory.
+//
+// Each direction's DirectionState changes only in enter(), checked against
+// transitionAllowed(DirectionState, DirectionState); pump() is the one place that decides a
+// direction's next step from its state, and settle() the one place that decides, from both
+// directions, whether and how the session ends (relayOutcome()):
+//   - source FIN: deliver every held byte, then forward the FIN (Done); both Done: clean close;
+//   - source reset/failure: deliver every held byte, wait until the destination's kernel queue
+//     has drained (Flush), then reset both sides (a reset discards unsent data, so resetting
+//     earlier would lose bytes we had accepted);
+//   - destination failure: the held bytes cannot be delivered (Aborted); the session resets as
+//     soon as the other direction has delivered what its source still had.
+// A session ended from outside (timeouts, the end of a graceful stop) always resets: a direction
+// whose source has not ended must never look complete to its peer.
+//
+// Threading: worker thread only, like everything it touches.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+
+#include "ringlb/io/Ring.h"
+#include "ringlb/proxy/RelayIo.h"
+#include "ringlb/proxy/Session.h"
+
+namespace ringlb::proxy {
+
+struct RelayOptions {
+  uint8_t autoSpliceAfter = 4;  // relay auto: consecutive full reads before switching to splice
+  int spliceCallsPerTurn = 8;   // splice calls before a bulk direction yields to the loop
+};
+
+// Counters the relay writes (the worker's thread only).
+struct RelayCounters {
+  uint64_t bytesClientToServer = 0;
+  uint64_t bytesServerToClient = 0;
+  uint64_t resets = 0;         // directions ended by a reset or failure of a side
+  uint64_t bufferWaits = 0;    // directions parked for a provided buffer
+  uint64_t privateBuffers = 0; // private buffers taken for slow receivers
+};
+
+class Relay {
+ public:
+  // `now` is the worker's loop clock, read when activity is recorded.
+  Relay(RelayIo& io, RelayHost& host, const Clock::time_point& now, RelayOptions options = {});
+
+  // The connect succeeded: the session is Relaying; starts both directions.
+  void start(Session& s, uint32_t slot);
+  // A completion for direction c2s/s2c of a session that is Relaying or Closing. In Closing it
+  // only accounts for what the operation still did (a buffer it took); the caller frees the
+  // session once inflight reaches 0.
+  void onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completion& completion);
+  // At free time: returns every buffer and pipe the session's directions still hold.
+  void releaseHeld(Session& s);
+  // Returns ring buffer `id`: to the first direction waiting for one (FIFO), else to the ring.
+  void releaseBuffer(uint16_t id);
+
+  const RelayCounters& counters() const { return counters_; }
+  std::size_t waiting() const { return waiters_.size(); }
+  static uint64_t tag(const Session& s, uint32_t slot, bool c2s);
+
+ private:
+  struct Waiter {
+    uint32_t slot;
+    uint32_t generation;
+    bool c2s;
+  };
+
+  bool enter(Session& s, uint32_t slot, Direction& d, DirectionState to);
+  void pump(Session& s, uint32_t slot, bool c2s);
+  void receive(Session& s, uint32_t slot, bool c2s);
+  void sendHeld(Session& s, uint32_t slot, bool c2s);
+  void splice(Session& s, uint32_t slot, bool c2s);
+  void flush(Session& s, uint32_t slot, bool c2s);
+  void backoff(Session& s, uint32_t slot, bool c2s);
+  void settle(Session& s, uint32_t slot);
+
+  void onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& completion);
+  void onSend(Session& s, uint32_t slot, bool c2s, int res);
+  void onPoll(Session& s, uint32_t slot, bool c2s, bool wasSpliceIn, int res);
+  void waitForBuffer(Session& s, uint32_t slot, bool c2s);
+  // A side failed (reset or error seen on its socket).
+  void sideFailed(Session& s, bool client);
+  // Drops the bytes a direction holds (its destination is gone).
+  void discard(Direction& d);
+  void delivered(Session& s, bool c2s, uint64_t n);
+  void touch(Session& s, bool client);
+
+  RelayIo& io_;
+  RelayHost& host_;
+  const Clock::time_point& now_;
+  RelayOptions options_;
+  RelayCounters counters_;
+  std::deque<Waiter> waiters_;
+};
+
+}  // namespace ringlb::proxy

@@ -1,0 +1,52 @@
+#pragma once
+// RelayIo over the worker's real kernel objects: its io_uring, provided-buffer ring and pipe
+// pool. Private to the worker (src/proxy); the relay only sees the interface.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ringlb/io/BufferRing.h"
+#include "ringlb/io/PipePool.h"
+#include "ringlb/io/Ring.h"
+#include "ringlb/net/Socket.h"
+#include "ringlb/proxy/RelayIo.h"
+
+namespace ringlb::proxy {
+
+class RingRelayIo final : public RelayIo {
+ public:
+  RingRelayIo(io::Ring& ring, io::BufferRing& buffers, io::PipePool& pipes)
+      : ring_(ring), buffers_(buffers), pipes_(pipes) {}
+
+  void recvProvided(int fd, uint64_t tag) override {
+    ring_.recvProvided(fd, buffers_.group(), tag);
+  }
+  void recvInto(int fd, uint8_t* data, unsigned len, uint64_t tag) override {
+    ring_.recv(fd, data, len, tag);
+  }
+  void send(int fd, const uint8_t* data, std::size_t len, bool noWait, uint64_t tag) override {
+    ring_.send(fd, data, len, noWait, tag);
+  }
+  void poll(int fd, unsigned events, uint64_t tag) override { ring_.poll(fd, events, tag); }
+  void timer(std::chrono::milliseconds after, uint64_t tag) override { ring_.timeout(after, tag); }
+
+  long splice(int in, int out, unsigned len) override { return io::spliceNow(in, out, len); }
+  bool hasPendingData(int fd) override { return net::hasPendingData(fd); }
+  long unsentBytes(int fd) override { return net::unsentBytes(fd); }
+  void shutdownWrite(int fd) override { ::shutdown(fd, SHUT_WR); }
+
+  unsigned bufferSize() const override { return buffers_.bufferSize(); }
+  uint8_t* bufferData(uint16_t id) override { return buffers_.data(id); }
+  unsigned buffersInRing() const override { return buffers_.available(); }
+  void bufferTaken(uint16_t) override { buffers_.taken(); }
+  void recycleBuffer(uint16_t id) override { buffers_.recycle(id); }
+
+  io::Pipe acquirePipe() override { return pipes_.acquire(); }
+  void releasePipe(io::Pipe pipe, bool empty) override { pipes_.release(pipe, empty); }
+
+ private:
+  io::Ring& ring_;
+  io::BufferRing& buffers_;
+  io::PipePool& pipes_;
+};
+
+}  // namespace ringlb::proxy

@@ -1,0 +1,454 @@
+// The relay's direction state machine, driven without sockets: a fake RelayIo records every
+// operation the relay asks for and the test plays the kernel, completing them one by one.
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "ringlb/proxy/Relay.h"
+
+namespace ringlb::proxy {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kClientFd = 10;
+constexpr int kServerFd = 20;
+constexpr unsigned kBufferSize = 1024;
+
+struct FakeOp {
+  enum Kind { RecvProvided, RecvInto, Send, Poll, Timer } kind;
+  int fd = -1;
+  uint64_t tag = 0;
+  uint8_t* into = nullptr;        // RecvInto
+  const uint8_t* data = nullptr;  // Send
+  std::size_t len = 0;
+  bool noWait = false;
+  unsigned events = 0;
+};
+
+// Plays the kernel and the worker for the relay under test.
+class FakeWorld final : public RelayIo, public RelayHost {
+ public:
+  explicit FakeWorld(unsigned buffers) : storage_(buffers, std::vector<uint8_t>(kBufferSize)) {
+    for (unsigned i = 0; i < buffers; ++i) ring_.push_back(static_cast<uint16_t>(i));
+  }
+
+  // --- RelayIo ---
+  void recvProvided(int fd, uint64_t tag) override { ops.push_back({FakeOp::RecvProvided, fd, tag}); }
+  void recvInto(int fd, uint8_t* data, unsigned len, uint64_t tag) override {
+    ops.push_back({FakeOp::RecvInto, fd, tag, data, nullptr, len});
+  }
+  void send(int fd, const uint8_t* data, std::size_t len, bool noWait, uint64_t tag) override {
+    ops.push_back({FakeOp::Send, fd, tag, nullptr, data, len, noWait});
+  }
+  void poll(int fd, unsigned events, uint64_t tag) override {
+    FakeOp op{FakeOp::Poll, fd, tag};
+    op.events = events;
+    ops.push_back(op);
+  }
+  void timer(std::chrono::milliseconds, uint64_t tag) override { ops.push_back({FakeOp::Timer, -1, tag}); }
+  long splice(int in, int out, unsigned len) override {
+    spliceCalls.push_back({in, out});
+    if (spliceResults.empty()) return -EAGAIN;
+    const long n = spliceResults.front();
+    spliceResults.pop_front();
+    return n > 0 ? std::min<long>(n, len) : n;
+  }
+  bool hasPendingData(int fd) override { return pendingData[fd]; }
+  long unsentBytes(int fd) override { return unsent[fd]; }
+  void shutdownWrite(int fd) override { shutdowns.push_back(fd); }
+  unsigned bufferSize() const override { return kBufferSize; }
+  uint8_t* bufferData(uint16_t id) override { return storage_[id].data(); }
+  unsigned buffersInRing() const override { return static_cast<unsigned>(ring_.size()); }
+  void bufferTaken(uint16_t) override {}
+  void recycleBuffer(uint16_t id) override { ring_.push_back(id); }
+  io::Pipe acquirePipe() override {
+    if (!pipesAvailable) return io::Pipe{};
+    ++pipesOut;
+    return io::Pipe{100, 101, 65536};
+  }
+  void releasePipe(io::Pipe pipe, bool) override {
+    if (pipe.valid()) --pipesOut;
+  }
+
+  // --- RelayHost ---
+  Session& session(uint32_t slot) override { return sessions[slot]; }
+  void endSession(Session& s, uint32_t slot, bool reset, CloseReason reason) override {
+    ends.push_back({slot, reset, reason});
+    s.state = SessionState::Closing;  // what the worker does; it frees once inflight is 0
+  }
+  void rescheduleExpiry(Session&, uint32_t) override {}
+
+  // --- the test's side ---
+  struct End {
+    uint32_t slot;
+    bool reset;
+    CloseReason reason;
+  };
+
+  // A relaying session in `slot` with relay mode `mode`.
+  uint32_t addSession(config::RelayMode mode) {
+    auto cfg = std::make_shared<config::Config>();
+    cfg->backends.resize(1);
+    cfg->backends[0].relay = mode;
+    auto snapshot = std::make_shared<Snapshot>();
+    snapshot->config = cfg;
+    Session& s = sessions.emplace_back();
+    const auto slot = static_cast<uint32_t>(sessions.size() - 1);
+    s.generation = 7;
+    s.state = SessionState::Relaying;
+    s.clientFd = kClientFd + static_cast<int>(slot) * 100;
+    s.serverFd = kServerFd + static_cast<int>(slot) * 100;
+    s.snapshot = snapshot;
+    return slot;
+  }
+
+  // The last operation issued for a direction; fails the test if there is none.
+  std::optional<FakeOp> lastOp(uint32_t slot, bool c2s) const {
+    const uint64_t tag = Relay::tag(sessions[slot], slot, c2s);
+    for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
+      if (it->tag == tag) return *it;
+    }
+    return std::nullopt;
+  }
+  std::size_t opsFor(uint32_t slot, bool c2s) const {
+    const uint64_t tag = Relay::tag(sessions[slot], slot, c2s);
+    std::size_t n = 0;
+    for (const FakeOp& op : ops) n += op.tag == tag ? 1 : 0;
+    return n;
+  }
+
+  // Completes the pending recv of a direction with `bytes` from its source (the kernel picks a
+  // provided buffer, or answers ENOBUFS when the ring is empty), 0 for EOF or a -errno.
+  io::Completion recvCompletion(const FakeOp& op, const std::string& bytes, int error = 0) {
+    if (error != 0) return io::Completion{op.tag, error, 0};
+    if (bytes.empty()) return io::Completion{op.tag, 0, 0};
+    if (op.kind == FakeOp::RecvInto) {
+      std::memcpy(op.into, bytes.data(), bytes.size());
+      return io::Completion{op.tag, static_cast<int32_t>(bytes.size()), 0};
+    }
+    if (ring_.empty()) return io::Completion{op.tag, -ENOBUFS, 0};
+    const uint16_t id = ring_.front();
+    ring_.pop_front();
+    std::memcpy(storage_[id].data(), bytes.data(), bytes.size());
+    return io::Completion::withBuffer(op.tag, static_cast<int32_t>(bytes.size()), id);
+  }
+
+  std::vector<FakeOp> ops;
+  std::deque<long> spliceResults;
+  std::vector<std::pair<int, int>> spliceCalls;
+  std::map<int, bool> pendingData;
+  std::map<int, long> unsent;
+  std::vector<int> shutdowns;
+  bool pipesAvailable = true;
+  int pipesOut = 0;
+  std::deque<Session> sessions;
+  std::vector<End> ends;
+
+ private:
+  std::vector<std::vector<uint8_t>> storage_;
+  std::deque<uint16_t> ring_;
+};
+
+class RelayTest : public ::testing::Test {
+ protected:
+  explicit RelayTest(unsigned buffers = 4) : world(buffers), relay(world, world, now) {}
+
+  Session& session(uint32_t slot) { return world.sessions[slot]; }
+  Direction& dir(uint32_t slot, bool c2s) { return c2s ? session(slot).c2s : session(slot).s2c; }
+  // Completes the direction's last operation with `completion`.
+  void complete(uint32_t slot, bool c2s, const io::Completion& completion) {
+    relay.onCompletion(session(slot), slot, c2s, completion);
+  }
+  void completeLast(uint32_t slot, bool c2s, int res) {
+    complete(slot, c2s, io::Completion{world.lastOp(slot, c2s)->tag, res, 0});
+  }
+  void receive(uint32_t slot, bool c2s, const std::string& bytes, int error = 0) {
+    const auto op = world.lastOp(slot, c2s);
+    ASSERT_TRUE(op.has_value());
+    ASSERT_TRUE(op->kind == FakeOp::RecvProvided || op->kind == FakeOp::RecvInto);
+    complete(slot, c2s, world.recvCompletion(*op, bytes, error));
+  }
+
+  Clock::time_point now = Clock::now();
+  FakeWorld world;
+  Relay relay;
+};
+
+class OneBufferRelayTest : public RelayTest {
+ protected:
+  OneBufferRelayTest() : RelayTest(1) {}
+};
+
+// Only the documented edges exist: in-flight states end in Idle, only Idle starts or ends a
+// direction, a waiter leaves only by a granted recv, and Done/Aborted are final.
+TEST(DirectionStateTest, AllowsExactlyTheDocumentedEdges) {
+  using S = DirectionState;
+  const S all[] = {S::Idle, S::Recv, S::Send, S::SpliceIn, S::SpliceOut, S::WaitBuffer,
+                   S::Backoff, S::Flush, S::Done, S::Aborted};
+  for (S from : all) {
+    for (S to : all) {
+      bool expected = false;
+      if (from == S::Idle) expected = to != S::Idle;
+      if (from == S::WaitBuffer) expected = to == S::Recv;
+      if (from == S::Recv || from == S::Send || from == S::SpliceIn || from == S::SpliceOut ||
+          from == S::Backoff || from == S::Flush) {
+        expected = to == S::Idle;
+      }
+      EXPECT_EQ(transitionAllowed(from, to), expected)
+          << static_cast<int>(from) << " -> " << static_cast<int>(to);
+    }
+  }
+}
+
+// Two clean ends close cleanly; an aborted direction closes the session abortively unless the
+// other direction is still delivering what a failed source sent.
+TEST(RelayOutcomeTest, DecidesFromBothDirections) {
+  Session s;
+  EXPECT_EQ(relayOutcome(s), RelayOutcome::Continue);
+  s.c2s.state = s.s2c.state = DirectionState::Done;
+  EXPECT_EQ(relayOutcome(s), RelayOutcome::CloseClean);
+
+  s = Session{};
+  s.serverFailed = true;               // the server reset...
+  s.c2s.state = DirectionState::Aborted;  // ...so what the client sends cannot be delivered,
+  s.s2c.state = DirectionState::SpliceOut;  // while the server's last bytes still go out
+  EXPECT_EQ(relayOutcome(s), RelayOutcome::Continue);
+  s.s2c.state = DirectionState::Flush;
+  EXPECT_EQ(relayOutcome(s), RelayOutcome::Continue);
+  s.s2c.state = DirectionState::Aborted;
+  EXPECT_EQ(relayOutcome(s), RelayOutcome::CloseAbort);
+
+  s = Session{};
+  s.clientFailed = true;                  // the client reset and its bytes were flushed:
+  s.c2s.state = DirectionState::Aborted;  // nothing the server sends can reach it any more
+  s.s2c.state = DirectionState::Recv;
+  EXPECT_EQ(relayOutcome(s), RelayOutcome::CloseAbort);
+}
+
+// EOF with bytes pending: a short send keeps the rest, delivers it, and only then is the FIN
+// forwarded; nothing is sent twice and nothing is skipped.
+TEST_F(RelayTest, EofAfterShortSendForwardsEveryByteThenTheFin) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  receive(slot, true, std::string(100, 'a'));
+  auto send = world.lastOp(slot, true);
+  ASSERT_EQ(send->kind, FakeOp::Send);
+  EXPECT_EQ(send->fd, session(slot).serverFd);
+  EXPECT_EQ(send->len, 100u);
+  EXPECT_TRUE(send->noWait) << "a send from a shared ring buffer must never wait";
+
+  completeLast(slot, true, 60);  // short: the server reads slowly
+  send = world.lastOp(slot, true);
+  ASSERT_EQ(send->kind, FakeOp::Send);
+  EXPECT_EQ(send->len, 40u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(send->data), 40), std::string(40, 'a'));
+  EXPECT_FALSE(send->noWait) << "a private buffer may wait for the slow reader";
+  EXPECT_TRUE(world.shutdowns.empty());
+
+  completeLast(slot, true, 40);
+  receive(slot, true, "");  // the client's FIN
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Done);
+  EXPECT_EQ(dir(slot, true).bytes, 100u);
+  ASSERT_EQ(world.shutdowns.size(), 1u);
+  EXPECT_EQ(world.shutdowns[0], session(slot).serverFd);
+  EXPECT_TRUE(world.ends.empty()) << "the other direction is still open";
+}
+
+// A short send moves the rest out of the shared ring at once, and the private buffer is
+// released as soon as its bytes are sent: memory follows bytes in flight.
+TEST_F(RelayTest, PrivateBufferLivesOnlyWhileItHoldsBytes) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  receive(slot, false, std::string(kBufferSize, 'b'));
+  const unsigned ringBefore = world.buffersInRing();
+  completeLast(slot, false, -EAGAIN);  // the client's socket buffer is full
+  EXPECT_EQ(world.buffersInRing(), ringBefore + 1) << "the ring buffer must go back at once";
+  EXPECT_TRUE(static_cast<bool>(dir(slot, false).own));
+  EXPECT_EQ(relay.counters().privateBuffers, 1u);
+
+  completeLast(slot, false, static_cast<int>(kBufferSize));
+  EXPECT_FALSE(static_cast<bool>(dir(slot, false).own)) << "kept a private buffer it no longer needs";
+  EXPECT_EQ(world.lastOp(slot, false)->kind, FakeOp::RecvProvided)
+      << "after the slow moment the direction receives from the shared ring again";
+}
+
+// ENOBUFS parks the direction in a FIFO line; each returned buffer goes to exactly one waiter,
+// the first, directly (never back to the ring where another recv could take it first).
+TEST_F(OneBufferRelayTest, EachReturnedBufferWakesExactlyTheFirstWaiter) {
+  const uint32_t a = world.addSession(config::RelayMode::Copy);
+  const uint32_t b = world.addSession(config::RelayMode::Copy);
+  const uint32_t c = world.addSession(config::RelayMode::Copy);
+  for (uint32_t slot : {a, b, c}) relay.start(session(slot), slot);
+  receive(a, false, "held");          // takes the only buffer; its send is now in flight
+  receive(b, false, "waiting-b");     // ENOBUFS
+  receive(c, false, "waiting-c");     // ENOBUFS
+  EXPECT_EQ(dir(b, false).state, DirectionState::WaitBuffer);
+  EXPECT_EQ(dir(c, false).state, DirectionState::WaitBuffer);
+  EXPECT_EQ(relay.waiting(), 2u);
+  const std::size_t opsOfC = world.opsFor(c, false);
+
+  now += 5s;  // the wait took long: it must not count as the client's idleness
+  completeLast(a, false, 4);  // a's bytes are delivered: its buffer comes back
+  EXPECT_EQ(world.buffersInRing(), 0u) << "the buffer went to the ring, not to the waiter";
+  const auto granted = world.lastOp(b, false);
+  ASSERT_EQ(granted->kind, FakeOp::RecvInto) << "the first waiter must get the buffer";
+  EXPECT_EQ(dir(b, false).state, DirectionState::Recv);
+  EXPECT_EQ(session(b).serverActive, now) << "time spent waiting counted as idleness";
+  EXPECT_EQ(dir(c, false).state, DirectionState::WaitBuffer) << "one buffer woke two waiters";
+  EXPECT_EQ(world.opsFor(c, false), opsOfC);
+
+  receive(b, false, "waiting-b");
+  EXPECT_EQ(world.lastOp(b, false)->kind, FakeOp::Send);
+  completeLast(b, false, 9);
+  EXPECT_EQ(world.lastOp(c, false)->kind, FakeOp::RecvInto) << "the second waiter is next";
+  EXPECT_EQ(relay.waiting(), 0u);
+}
+
+// Splice stops at a TCP urgent mark (0 with bytes still queued): the direction must fall back
+// to copying rather than take it for an end of stream or spin.
+TEST_F(RelayTest, UrgentDataSwitchesASplicedDirectionToCopy) {
+  const uint32_t slot = world.addSession(config::RelayMode::Splice);
+  world.pendingData[session(slot).clientFd] = true;
+  world.spliceResults = {0};  // c2s's first splice-in stops at the mark
+  relay.start(session(slot), slot);
+  EXPECT_TRUE(dir(slot, true).noSplice);
+  EXPECT_FALSE(dir(slot, true).pipe.valid()) << "the empty pipe goes back to the pool";
+  EXPECT_EQ(dir(slot, true).source, SourceEnd::Open) << "an urgent mark is not an end of stream";
+  EXPECT_EQ(world.lastOp(slot, true)->kind, FakeOp::RecvProvided);
+}
+
+// Without a pipe (descriptors exhausted) a splice direction copies instead.
+TEST_F(RelayTest, NoPipeFallsBackToCopy) {
+  const uint32_t slot = world.addSession(config::RelayMode::Splice);
+  world.pipesAvailable = false;
+  relay.start(session(slot), slot);
+  EXPECT_FALSE(dir(slot, true).splice);
+  EXPECT_EQ(world.lastOp(slot, true)->kind, FakeOp::RecvProvided);
+  EXPECT_EQ(world.lastOp(slot, false)->kind, FakeOp::RecvProvided);
+}
+
+// A server that resets with bytes still queued in our pipe: those bytes are delivered, the
+// client's kernel queue drains, and only then are both sides reset.
+TEST_F(RelayTest, ResetWithBytesQueuedDeliversThemDrainsThenResets) {
+  const uint32_t slot = world.addSession(config::RelayMode::Splice);
+  const int client = session(slot).clientFd;
+  // c2s: nothing to read (EAGAIN -> poll). s2c: 1000 bytes in, then the client is full.
+  world.spliceResults = {-EAGAIN, 1000, -EAGAIN};
+  relay.start(session(slot), slot);
+  ASSERT_EQ(dir(slot, false).state, DirectionState::SpliceOut);
+  ASSERT_EQ(dir(slot, false).pipePending, 1000u);
+
+  // The client sends; forwarding it finds the server gone.
+  world.spliceResults = {5, -ECONNRESET};
+  completeLast(slot, true, POLLIN);
+  EXPECT_TRUE(session(slot).serverFailed);
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Aborted);
+  EXPECT_TRUE(world.ends.empty()) << "ended with 1000 of the server's bytes still in the pipe";
+
+  // The client makes room: the 1000 bytes go out, then the server's socket reports the reset.
+  world.spliceResults = {1000, -ECONNRESET};
+  world.unsent[client] = 700;
+  completeLast(slot, false, POLLOUT);
+  EXPECT_EQ(dir(slot, false).bytes, 1000u);
+  EXPECT_EQ(dir(slot, false).state, DirectionState::Flush);
+  EXPECT_TRUE(world.ends.empty()) << "reset while the client's kernel still held 700 bytes";
+  EXPECT_TRUE(world.shutdowns.empty()) << "a reset source must never be forwarded as a FIN";
+
+  world.unsent[client] = 0;
+  completeLast(slot, false, -ETIME);  // the flush timer
+  ASSERT_EQ(world.ends.size(), 1u);
+  EXPECT_TRUE(world.ends[0].reset);
+  EXPECT_EQ(world.ends[0].reason, CloseReason::ServerReset);
+}
+
+// A client that resets after sending: its bytes reach the server and drain before the server
+// is reset; the server's direction (which could only reach the dead client) does not hold the
+// session open.
+TEST_F(RelayTest, ClientResetAfterSendingFlushesToTheServer) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  const int server = session(slot).serverFd;
+  relay.start(session(slot), slot);
+  receive(slot, true, "request");
+  completeLast(slot, true, 7);
+  world.unsent[server] = 7;
+  receive(slot, true, "", -ECONNRESET);
+  EXPECT_TRUE(session(slot).clientFailed);
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Flush);
+  EXPECT_TRUE(world.ends.empty());
+
+  world.unsent[server] = 0;
+  completeLast(slot, true, -ETIME);
+  ASSERT_EQ(world.ends.size(), 1u);
+  EXPECT_TRUE(world.ends[0].reset);
+  EXPECT_EQ(world.ends[0].reason, CloseReason::ClientReset);
+  EXPECT_EQ(dir(slot, true).bytes, 7u);
+}
+
+// When the destination fails, an end of stream read afterwards from that same socket is the
+// aftermath of its reset: it is reset onwards, never forwarded as a FIN.
+TEST_F(RelayTest, EofAfterTheSideFailedIsNotForwardedAsFin) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  receive(slot, false, "response");
+  completeLast(slot, false, -EPIPE);  // the client is gone
+  EXPECT_EQ(dir(slot, false).state, DirectionState::Aborted);
+  EXPECT_TRUE(world.ends.empty()) << "the client's socket may still hold bytes it sent";
+
+  receive(slot, true, "");  // reading the failed client now ends (its error already reported)
+  EXPECT_TRUE(world.shutdowns.empty()) << "the end of a reset stream was forwarded as a FIN";
+  ASSERT_EQ(world.ends.size(), 1u);
+  EXPECT_TRUE(world.ends[0].reset);
+  EXPECT_EQ(world.ends[0].reason, CloseReason::ClientReset);
+}
+
+// Kernel memory shortage on a send pauses the direction (a timer) and retries the same bytes;
+// it is not a reset.
+TEST_F(RelayTest, SendOutOfMemoryBacksOffAndRetries) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  receive(slot, true, "payload");
+  completeLast(slot, true, -ENOBUFS);
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Backoff);
+  EXPECT_EQ(world.lastOp(slot, true)->kind, FakeOp::Timer);
+  completeLast(slot, true, -ETIME);
+  const auto retry = world.lastOp(slot, true);
+  ASSERT_EQ(retry->kind, FakeOp::Send);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(retry->data), retry->len), "payload");
+  EXPECT_FALSE(session(slot).clientFailed || session(slot).serverFailed);
+  EXPECT_TRUE(world.ends.empty());
+}
+
+// Both FINs forwarded after every byte: a clean close, and the second FIN is left to close().
+TEST_F(RelayTest, BothFinsCloseCleanly) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  receive(slot, true, "");
+  receive(slot, false, "");
+  ASSERT_EQ(world.ends.size(), 1u);
+  EXPECT_FALSE(world.ends[0].reset);
+  EXPECT_EQ(world.ends[0].reason, CloseReason::Completed);
+  EXPECT_EQ(world.shutdowns.size(), 1u) << "the second FIN costs no shutdown(): close sends it";
+  EXPECT_EQ(session(slot).inflight, 0);
+}
+
+// Completions arriving after the session started closing only give back what they took.
+TEST_F(RelayTest, CompletionWhileClosingReturnsItsBuffer) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  const unsigned ringBefore = world.buffersInRing();
+  session(slot).state = SessionState::Closing;
+  receive(slot, true, "late");
+  EXPECT_EQ(world.buffersInRing(), ringBefore);
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Idle);
+  EXPECT_EQ(session(slot).inflight, 1) << "only the s2c recv is still in flight";
+}
+
+}  // namespace
+}  // namespace ringlb::proxy
