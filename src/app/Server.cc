@@ -50,6 +50,7 @@ std::string Server::start() {
 
   const unsigned n = workerCount();
   auto snapshot = proxy::buildSnapshot(config_);
+  snapshot->counters->workers = n;
   // Every worker gets its own SO_REUSEPORT socket per address, so the kernel spreads new
   // connections across workers without any hand-off between threads. A port 0 in the config
   // is resolved by the first bind and reused for the other workers' sockets.
@@ -100,8 +101,8 @@ std::string Server::start() {
   // a little headroom covers pipes and the odd descriptor opened later (see descriptorBudget).
   const uint64_t reserved = proxy::openDescriptors() + 8;
   snapshot->counters->reservedDescriptors.store(reserved, std::memory_order_relaxed);
-  const uint64_t affordable = proxy::sessionsAffordable(reserved);
-  snapshot->counters->descriptorBudget.store(affordable, std::memory_order_relaxed);
+  const uint64_t affordable = proxy::refreshDescriptorBudget(
+      *snapshot->counters, config_->global.maxConnections, proxy::WorkerOptions{}.pipePoolIdle);
   if (affordable < config_->global.maxConnections) {
     spdlog::warn("the descriptor limit (ulimit -n) allows about {} sessions, fewer than "
                  "global.max_connections {}; raise LimitNOFILE / ulimit -n",

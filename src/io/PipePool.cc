@@ -18,14 +18,36 @@ long spliceNow(int in, int out, unsigned len) {
   return n >= 0 ? static_cast<long>(n) : -errno;
 }
 
-PipePool::~PipePool() {
-  for (const Pipe& pipe : idle_) closePipe(pipe);
+PipePool::~PipePool() { shrinkTo(0); }
+
+void PipePool::counted(long delta) {
+  if (shared_ != nullptr) shared_->fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+}
+
+void PipePool::countIn(std::atomic<uint64_t>* counter) {
+  counted(-static_cast<long>(idle_.size()));
+  shared_ = counter;
+  counted(static_cast<long>(idle_.size()));
+}
+
+void PipePool::shrinkTo(std::size_t n) {
+  while (idle_.size() > n) {
+    closePipe(idle_.back());
+    idle_.pop_back();
+    counted(-1);
+  }
+}
+
+void PipePool::setMaxIdle(std::size_t maxIdle) {
+  maxIdle_ = maxIdle;
+  shrinkTo(maxIdle);
 }
 
 Pipe PipePool::acquire() {
   if (!idle_.empty()) {
     Pipe pipe = idle_.back();
     idle_.pop_back();
+    counted(-1);
     return pipe;
   }
   int fds[2];
@@ -41,6 +63,7 @@ void PipePool::release(Pipe pipe, bool empty) {
   if (!pipe.valid()) return;
   if (empty && idle_.size() < maxIdle_) {
     idle_.push_back(pipe);
+    counted(1);
   } else {
     closePipe(pipe);
   }

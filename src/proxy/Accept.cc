@@ -23,18 +23,15 @@ bool Worker::mayAccept(uint16_t frontend) const {
 }
 
 void Worker::updateAccepting() {
+  applyPipePoolLimits();
   retrySocketWaiters();
   // Connections the kernel handed us while we were at a limit are served first, in order.
-  while (!stopping_ && !pendingAccepts_.empty() && mayAccept(pendingAccepts_.front().second)) {
-    const auto [fd, frontend] = pendingAccepts_.front();
-    pendingAccepts_.pop_front();
-    startSession(fd, frontend);
-  }
+  if (!stopping_) servePending();
   const bool backoff = now_ < acceptBackoffUntil_;
   for (uint32_t i = 0; i < listeners_.size(); ++i) {
     Listener& l = listeners_[i];
     if (l.closed) continue;
-    const bool want = !stopping_ && !backoff && pendingAccepts_.empty() &&
+    const bool want = !stopping_ && !backoff && !hasPending(l.socket.frontend) &&
                       socketWaiters_.empty() && mayAccept(l.socket.frontend);
     if (want && !l.armed) {
       ring_->accept(l.socket.fd, tag(Op::Accept, i));
@@ -50,6 +47,36 @@ void Worker::updateAccepting() {
   }
 }
 
+bool Worker::hasPending(uint16_t frontend) const {
+  for (const PendingAccept& p : pendingAccepts_) {
+    if (p.frontend == frontend) return true;
+  }
+  return false;
+}
+
+void Worker::servePending() {
+  const config::Config& cfg = *snapshot_->config;
+  for (auto it = pendingAccepts_.begin(); it != pendingAccepts_.end();) {
+    const PendingAccept p = *it;
+    const config::Frontend& frontend = cfg.frontends[p.frontend];
+    if (now_ - p.since >= cfg.backends[frontend.backendIndex].timeouts.connect) {
+      // Waited its queue timeout: refuse it. A reset says "not served", where a FIN would say
+      // the server answered with nothing.
+      net::closeWithReset(p.fd);
+      it = pendingAccepts_.erase(it);
+      if (warnAllowed(Warning::Accept)) {
+        spdlog::warn("frontend '{}': a connection waited {} ms at the connection limit; refused",
+                     frontend.name, cfg.backends[frontend.backendIndex].timeouts.connect.count());
+      }
+    } else if (mayAccept(p.frontend)) {
+      it = pendingAccepts_.erase(it);
+      startSession(p.fd, p.frontend);
+    } else {
+      ++it;  // its frontend is still full; later entries of other frontends may fit
+    }
+  }
+}
+
 void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) {
   Listener& l = listeners_[listenerIndex];
   if (!completion.more()) {
@@ -61,12 +88,12 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
     ++stats_.accepted;
     if (stopping_) {
       ::close(res);
-    } else if (!mayAccept(l.socket.frontend) || !pendingAccepts_.empty()) {
+    } else if (!mayAccept(l.socket.frontend) || hasPending(l.socket.frontend)) {
       // Raced with our own cancel: keep it, in order, until there is room. A multishot accept
       // can drain a whole backlog in one go, so the queue is capped; beyond it the connection
       // is refused (closed) rather than held without limit.
       if (pendingAccepts_.size() < kMaxPendingAccepts) {
-        pendingAccepts_.emplace_back(res, l.socket.frontend);
+        pendingAccepts_.push_back(PendingAccept{res, l.socket.frontend, now_});
       } else {
         ::close(res);
         if (warnAllowed(Warning::Accept)) {
@@ -102,12 +129,24 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
 }
 
 uint64_t Worker::refreshDescriptorBudget() {
-  // Pooled pipes are not sessions' either, and the pool grows after start-up.
-  const uint64_t reserved =
-      snapshot_->counters->reservedDescriptors.load(std::memory_order_relaxed) + 2 * pipes_.idle();
-  const uint64_t budget = sessionsAffordable(reserved);
-  snapshot_->counters->descriptorBudget.store(budget, std::memory_order_relaxed);
-  return budget;
+  // Out of descriptors: every worker's idle pipes go first (they are only a speed-up), then the
+  // budget and the pools' limit follow the current RLIMIT_NOFILE.
+  SharedCounters& counters = *snapshot_->counters;
+  counters.pipeTrimEpoch.fetch_add(1, std::memory_order_relaxed);
+  applyPipePoolLimits();
+  return proxy::refreshDescriptorBudget(counters, snapshot_->config->global.maxConnections,
+                                        options_.pipePoolIdle);
+}
+
+void Worker::applyPipePoolLimits() {
+  const SharedCounters& counters = *snapshot_->counters;
+  const uint64_t epoch = counters.pipeTrimEpoch.load(std::memory_order_relaxed);
+  if (epoch != pipeTrimEpoch_) {
+    pipeTrimEpoch_ = epoch;
+    pipes_.trim();
+  }
+  const uint64_t limit = counters.pipePoolLimit.load(std::memory_order_relaxed);
+  if (limit != pipes_.maxIdle()) pipes_.setMaxIdle(limit);
 }
 
 bool Worker::warnAllowed(Warning kind) {

@@ -3,12 +3,37 @@
 #include <dirent.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+
 namespace ringlb::proxy {
 
 uint64_t sessionsAffordable(uint64_t reserved) {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
   return lim.rlim_cur > reserved ? (lim.rlim_cur - reserved) / 2 : 0;
+}
+
+uint64_t refreshDescriptorBudget(SharedCounters& counters, uint64_t maxConnections,
+                                 std::size_t poolMax) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) {
+    counters.descriptorBudget.store(UINT64_MAX, std::memory_order_relaxed);
+    counters.pipePoolLimit.store(poolMax, std::memory_order_relaxed);
+    return UINT64_MAX;
+  }
+  const uint64_t limit = lim.rlim_cur;
+  const uint64_t reserved = counters.reservedDescriptors.load(std::memory_order_relaxed);
+  const uint64_t pooled = 2 * counters.pooledPipes.load(std::memory_order_relaxed);
+  const uint64_t budget = limit > reserved + pooled ? (limit - reserved - pooled) / 2 : 0;
+  counters.descriptorBudget.store(budget, std::memory_order_relaxed);
+  // Pooled pipes are a speed-up, sessions are the service: pools may only keep descriptors that
+  // max_connections sessions could never claim, and only a quarter of those (the rest stays for
+  // pipes in use: a spliced direction holds two more descriptors while it lives).
+  const uint64_t sessionsNeed = maxConnections > UINT64_MAX / 2 ? UINT64_MAX : 2 * maxConnections;
+  const uint64_t spare = limit > reserved + sessionsNeed ? limit - reserved - sessionsNeed : 0;
+  const uint64_t perWorker = spare / 8 / std::max(1u, counters.workers);  // 2 fds per pipe
+  counters.pipePoolLimit.store(std::min<uint64_t>(poolMax, perWorker), std::memory_order_relaxed);
+  return budget;
 }
 
 uint64_t openDescriptors() {

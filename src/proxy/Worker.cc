@@ -25,11 +25,15 @@ Worker::Worker(unsigned id, SnapshotPtr snapshot, std::vector<ListenerSocket> li
     : id_(id),
       snapshot_(std::move(snapshot)),
       options_(options),
-      pipes_(options.pipeSize, options.pipePoolIdle) {
+      pipes_(options.pipeSize, 0) {
   for (const ListenerSocket& socket : listeners) listeners_.push_back(Listener{socket});
   for (const BackendRuntime& backend : snapshot_->backends) {
     pickers_.push_back(backend.balancer->makePicker());
   }
+  // The pool keeps nothing until the control thread has derived its limit from the descriptor
+  // budget (SharedCounters::pipePoolLimit, applied each loop turn).
+  pipes_.countIn(&snapshot_->counters->pooledPipes);
+  pipeTrimEpoch_ = snapshot_->counters->pipeTrimEpoch.load(std::memory_order_relaxed);
 }
 
 Worker::~Worker() {
@@ -214,7 +218,7 @@ void Worker::beginStop() {
   spdlog::debug("worker {} stopping: {} sessions open", id_, liveSessions_);
   // Connections accepted but not yet served are closed now: they have sent nothing we owe them.
   // They were never counted against the limits (see Accept.cc).
-  for (const auto& pending : pendingAccepts_) ::close(pending.first);
+  for (const PendingAccept& pending : pendingAccepts_) ::close(pending.fd);
   pendingAccepts_.clear();
 }
 

@@ -53,3 +53,43 @@ TEST(PipePoolTest, AppliesRequestedCapacity) {
   EXPECT_EQ(a.capacity, 256u * 1024u);
   pool.release(a, true);
 }
+
+// Lowering the limit closes the idle pipes beyond it at once, and trim() closes them all: idle
+// pipes must not keep descriptors that sessions need.
+TEST(PipePoolTest, ShrinksAtOnceWhenTheLimitDropsOrOnTrim) {
+  PipePool pool(64 * 1024, 4);
+  Pipe p[4] = {pool.acquire(), pool.acquire(), pool.acquire(), pool.acquire()};
+  for (Pipe& pipe : p) pool.release(pipe, true);
+  ASSERT_EQ(pool.idle(), 4u);
+  pool.setMaxIdle(1);
+  EXPECT_EQ(pool.idle(), 1u);
+  int closed = 0;
+  for (const Pipe& pipe : p) closed += fcntl(pipe.read, F_GETFD) == -1 ? 1 : 0;
+  EXPECT_EQ(closed, 3);
+  pool.trim();
+  EXPECT_EQ(pool.idle(), 0u);
+  pool.release(pool.acquire(), true);
+  EXPECT_EQ(pool.idle(), 1u) << "the limit still allows one idle pipe after a trim";
+}
+
+// The shared counter follows the pool's idle pipes through acquire, release, trim and
+// destruction, so the descriptor budget of all workers sees them.
+TEST(PipePoolTest, CountsIdlePipesInTheSharedCounter) {
+  std::atomic<uint64_t> shared{5};  // other workers' pools
+  {
+    PipePool pool(64 * 1024, 4);
+    pool.countIn(&shared);
+    Pipe a = pool.acquire();
+    Pipe b = pool.acquire();
+    pool.release(a, true);
+    pool.release(b, true);
+    EXPECT_EQ(shared.load(), 7u);
+    pool.release(pool.acquire(), false);  // possibly not empty: closed, not pooled
+    EXPECT_EQ(shared.load(), 6u);
+    pool.trim();
+    EXPECT_EQ(shared.load(), 5u);
+    pool.release(pool.acquire(), true);
+    EXPECT_EQ(shared.load(), 6u);
+  }
+  EXPECT_EQ(shared.load(), 5u) << "a destroyed pool must take its pipes out of the count";
+}

@@ -2,7 +2,15 @@
 // A per-worker pool of pipes for splice. Creating a pipe costs two fds and a syscall or two;
 // bulk connections come and go, so the pipes are kept and reused. A pipe is only pooled when it
 // is known to be empty: bytes left in it would leak into the next connection.
+//
+// Idle pipes hold descriptors that sessions may need, so the pool is bounded by a limit the
+// owner can change at any time (setMaxIdle: the proxy derives it from the descriptor budget),
+// can be emptied at once (trim: when descriptors run short), and reports its idle pipes in a
+// counter shared with the other workers' pools (countIn), so the budget sees them all.
+// Threading: one pool per worker thread; only the shared counter is touched by others.
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace ringlb::io {
@@ -32,14 +40,25 @@ class PipePool {
   Pipe acquire();
   // Returns a pipe. `empty` must be true only if every byte written into it was read out.
   void release(Pipe pipe, bool empty);
+  // Keeps at most `maxIdle` idle pipes from now on, closing any beyond it at once.
+  void setMaxIdle(std::size_t maxIdle);
+  // Closes every idle pipe.
+  void trim() { shrinkTo(0); }
+  // Adds this pool's idle pipes to `counter` (and keeps it up to date until destruction).
+  void countIn(std::atomic<uint64_t>* counter);
+  std::size_t maxIdle() const { return maxIdle_; }
   std::size_t idle() const { return idle_.size(); }
   std::size_t created() const { return created_; }
 
  private:
+  void shrinkTo(std::size_t n);
+  void counted(long delta);
+
   unsigned capacity_;
   std::size_t maxIdle_;
   std::size_t created_ = 0;
   std::vector<Pipe> idle_;
+  std::atomic<uint64_t>* shared_ = nullptr;
 };
 
 }  // namespace ringlb::io

@@ -30,12 +30,27 @@ struct SharedCounters {
   // socket. Refreshed whenever a worker runs into EMFILE (the limit can change at run time).
   std::atomic<uint64_t> descriptorBudget{UINT64_MAX};
   // Descriptors that are not sessions' (stdio, rings, listeners...), measured once all workers
-  // are up; the budget is what RLIMIT_NOFILE leaves beyond them.
+  // are up; the budget is what RLIMIT_NOFILE leaves beyond them and the pooled pipes.
   std::atomic<uint64_t> reservedDescriptors{64};
+  // Idle pipes in all workers' pools (io::PipePool::countIn): two descriptors each.
+  std::atomic<uint64_t> pooledPipes{0};
+  // Idle pipes each worker's pool may keep: only what the descriptor limit can spare beyond
+  // max_connections sessions (refreshDescriptorBudget). Workers apply it at their next turn.
+  std::atomic<uint64_t> pipePoolLimit{0};
+  // Bumped when a worker runs out of descriptors: every worker then closes its idle pipes.
+  std::atomic<uint64_t> pipeTrimEpoch{0};
+  unsigned workers = 1;  // set before the workers start; constant afterwards
 };
 
 // Sessions RLIMIT_NOFILE leaves room for, after `reserved` descriptors for everything else.
 uint64_t sessionsAffordable(uint64_t reserved);
+// Re-reads RLIMIT_NOFILE (it can change at run time) and recomputes the counters' descriptor
+// budget (sessions affordable after the reserved descriptors and every pooled pipe) and
+// pipePoolLimit (idle pipes per worker, at most `poolMax`: a quarter of the descriptors
+// max_connections sessions can never use, shared among the workers; 0 when there are none).
+// Returns the budget.
+uint64_t refreshDescriptorBudget(SharedCounters& counters, uint64_t maxConnections,
+                                 std::size_t poolMax);
 // Descriptors this process has open now (from /proc/self/fd); 0 if it cannot tell.
 uint64_t openDescriptors();
 

@@ -49,7 +49,8 @@ struct WorkerStats {
 struct WorkerOptions {
   unsigned ringEntries = 4096;
   unsigned pipeSize = 256 * 1024;    // requested F_SETPIPE_SZ for splice pipes
-  std::size_t pipePoolIdle = 256;    // idle pipes kept per worker
+  std::size_t pipePoolIdle = 256;    // idle pipes kept per worker, at most (see
+                                     // SharedCounters::pipePoolLimit for the actual bound)
   RelayOptions relay;
   // Batched waiting when busy (see io::Ring::Options): measured to cut proxy CPU per request by
   // about a quarter on keep-alive loads (docs/performance.md).
@@ -111,8 +112,11 @@ class Worker final : private RelayHost {
   // --- connecting and failover (Connect.cc) ---
   void connectNext(Session& session, uint32_t slot);
   void retrySocketWaiters();
-  // Re-reads the descriptor limit into the shared budget (after EMFILE). Returns the budget.
+  // Out of descriptors (EMFILE and the like): trims every worker's idle pipes and re-reads the
+  // descriptor limit into the shared budget. Returns the budget.
   uint64_t refreshDescriptorBudget();
+  // Applies the shared pipe-pool limit and trim requests to this worker's pool (each turn).
+  void applyPipePoolLimits();
   void onConnect(Session& session, uint32_t slot, int result);
 
   // --- session lifecycle (SessionLifecycle.cc) ---
@@ -152,12 +156,25 @@ class Worker final : private RelayHost {
   std::deque<Session> sessions_;  // deque: references stay valid as it grows
   std::vector<uint32_t> freeSlots_;
   std::size_t liveSessions_ = 0;
-  std::deque<std::pair<int, uint16_t>> pendingAccepts_;  // accepted while at a limit
+  // Connections accepted while their frontend (or the process) was at a limit, oldest first.
+  // Each waits at most its backend's connect timeout (HAProxy's `timeout queue` default), and a
+  // full frontend never holds up another's.
+  struct PendingAccept {
+    int fd;
+    uint16_t frontend;
+    Clock::time_point since;
+  };
+  std::deque<PendingAccept> pendingAccepts_;
+  // True if a connection of `frontend` is queued (its listener then stays paused).
+  bool hasPending(uint16_t frontend) const;
+  // Starts the queued connections that fit now, in order; drops those that waited too long.
+  void servePending();
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
   // Sessions whose server socket could not be created (EMFILE and the like): their clients are
   // kept, not dropped, and retried after the resource backoff, before any new accept.
   std::deque<std::pair<uint32_t, uint32_t>> socketWaiters_;  // (slot, generation)
 
+  uint64_t pipeTrimEpoch_ = 0;
   int wakeFd_ = -1;
   uint64_t wakeValue_ = 0;
   std::atomic<bool> stopRequested_{false};
