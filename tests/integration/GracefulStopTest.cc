@@ -101,3 +101,36 @@ TEST(GracefulStopTest, GraceExpiryClosesIdleConnectionThenExitsZero) {
 
 }  // namespace
 }  // namespace ringlb::test
+
+namespace ringlb::test {
+namespace {
+
+// A second SIGTERM during a long grace stops at once: the open connection is reset (it was cut,
+// so it must not look complete) and the process exits 0 long before the grace would end.
+TEST(GracefulStopTest, SecondSignalStopsAtOnce) {
+  TestBackend backend({.mode = BackendMode::Echo});
+  ProxyConfig cfg;
+  cfg.shutdownGrace = "60s";
+  cfg.servers = {backend.address()};
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+
+  ConnectResult c = connectLocal(proxy.port());
+  ASSERT_TRUE(c.fd) << std::strerror(c.error);
+  ASSERT_TRUE(sendAll(c.fd.get(), "held", Deadline(5s)));
+  ASSERT_EQ(recvExact(c.fd.get(), 4, Deadline(5s)), "held");
+
+  ASSERT_TRUE(proxy.signal(SIGTERM));
+  ASSERT_TRUE(proxy.waitForLog("stopping", Deadline(5s)));
+  EXPECT_TRUE(proxy.running()) << "the first signal must leave the grace to the connection";
+  ASSERT_TRUE(proxy.signal(SIGTERM));
+  const ReadResult r = readUntilEnd(c.fd.get(), Deadline(10s));
+  EXPECT_EQ(r.end, StreamEnd::Reset) << "a connection cut by the stop must see a reset";
+  auto status = proxy.waitExit(10s);
+  ASSERT_TRUE(status.has_value()) << "a second signal did not stop the process within 10 s "
+                                     "of a 60 s grace";
+  EXPECT_TRUE(status->ok()) << status->toString();
+}
+
+}  // namespace
+}  // namespace ringlb::test
