@@ -125,9 +125,12 @@ void Worker::loop() {
                                 ? static_cast<unsigned>(std::min<std::size_t>(lastBatch, options_.batchMax))
                                 : 1;
     const auto completions = ring_->wait(nextWait(), expect);
+    // Read the clock right after the wait, before dispatching: activity recorded by this batch
+    // must carry the time it happened, not the time the worker went to sleep (that stamp would
+    // cut a connection that sends once per idle spell a whole wait too early).
+    now_ = Clock::now();
     lastBatch = completions.size();
     for (const io::Completion& completion : completions) dispatch(completion);
-    now_ = Clock::now();
     expireSessions();
   }
   spdlog::debug("worker {} stopped", id_);
