@@ -242,8 +242,9 @@ TEST(TimeoutTest, ClientTrickleKeepsConnectionOpen) {
     ASSERT_TRUE(sendAll(c.fd.get(), "tick", Deadline(5s)))
         << "tick " << i << " could not be sent, " << msSince(start) << " ms in";
     ASSERT_EQ(recvExact(server.get(), 4, Deadline(5s)), "tick")
-        << "tick " << i << " never reached the backend (connection cut " << msSince(start)
-        << " ms in, with a message every " << kTrickleGap.count() << " ms)";
+        << "tick " << i << " never reached the backend, " << msSince(start)
+        << " ms in: the connection was cut although a tick came every " << kTrickleGap.count()
+        << " ms";
   }
   ASSERT_TRUE(sendAll(server.get(), "done", Deadline(5s)));
   EXPECT_EQ(recvExact(c.fd.get(), 4, Deadline(5s)), "done")
@@ -271,8 +272,9 @@ TEST(TimeoutTest, ServerTrickleKeepsConnectionOpen) {
     ASSERT_TRUE(sendAll(server.get(), "tick", Deadline(5s)))
         << "tick " << i << " could not be sent, " << msSince(start) << " ms in";
     ASSERT_EQ(recvExact(c.fd.get(), 4, Deadline(5s)), "tick")
-        << "tick " << i << " never reached the client (connection cut " << msSince(start)
-        << " ms in, with a message every " << kTrickleGap.count() << " ms)";
+        << "tick " << i << " never reached the client, " << msSince(start)
+        << " ms in: the connection was cut although a tick came every " << kTrickleGap.count()
+        << " ms";
   }
   ASSERT_TRUE(sendAll(c.fd.get(), "done", Deadline(5s)));
   EXPECT_EQ(recvExact(server.get(), 4, Deadline(5s)), "done")
