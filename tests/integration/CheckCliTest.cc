@@ -63,6 +63,29 @@ TEST(CheckCliTest, InvalidConfigReportsEveryErrorWithPathAndLine) {
   EXPECT_NE(dangling.find("(line 5)"), std::string::npos) << "stderr:\n" << r.err;
 }
 
+// The frontend and backend the documents below share, after their own first lines.
+const char* const kValidTail =
+    "frontends:\n"
+    "  - { name: web, listen: \"127.0.0.1:0\", backend: app }\n"
+    "backends:\n"
+    "  - { name: app, servers: [{ name: s1, address: \"127.0.0.1:9\" }] }\n";
+
+// A value carrying terminal escapes is printed escaped: no raw ESC reaches the terminal.
+TEST(CheckCliTest, ControlCharactersInValuesArePrintedEscaped) {
+  TempDir dir;
+  const std::string yaml = std::string("global:\n"
+                                       "  workers: \"\\e[2J\\e]0;x\\a\"\n") +
+                           kValidTail;
+  const std::string file = dir.write("escapes.yaml", yaml);
+  const CommandResult r = runCommand({RINGLB_BINARY, "--check", "-c", file});
+  ASSERT_TRUE(r.status.has_value()) << "--check did not finish within 10 s";
+  EXPECT_TRUE(r.status->exited && r.status->code == 1) << r.status->toString() << "\n" << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "stderr:\n" << r.err;
+  EXPECT_EQ(r.err.find('\a'), std::string::npos) << "stderr:\n" << r.err;
+  EXPECT_NE(r.err.find("got \"\\x1b[2J\\x1b]0;x\\x07\" (line 2)"), std::string::npos)
+      << "stderr:\n" << r.err;
+}
+
 // A config file that does not exist is an error, not a crash: exit 1.
 TEST(CheckCliTest, MissingFileExitsOne) {
   TempDir dir;

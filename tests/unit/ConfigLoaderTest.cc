@@ -703,12 +703,91 @@ backends:
     // Several YAML documents in one file are refused rather than all but one ignored.
     {"SeveralDocuments", VALID_TAIL "---\n" VALID_TAIL,
      {"expected one YAML document, found another (line 6)"}},
+
+    // A value is quoted with its control characters escaped, never sent raw to a terminal: ESC,
+    // newline, NUL, DEL and non-ASCII bytes as escapes, and a backslash doubled so that no value
+    // can pass for an escape.
+    {"ControlCharactersInValuesAreEscaped",
+     R"(frontends:
+  - { name: web, listen: "0.0.0.0:80", backend: app }
+backends:
+  - name: app
+    relay: "\e[2J\nx\0\x7f\\\xe9"
+    servers: [{ name: a, address: "10.0.0.1:80" }]
+)",
+     {"backends[0].relay: expected auto, splice or copy, got "
+      "\"\\x1b[2J\\nx\\x00\\x7f\\\\\\xc3\\xa9\" (line 5)"}},
+
+    // An unknown key is user-written text too: escaped in the path that names it.
+    {"ControlCharactersInKeysAreEscaped",
+     "global: { \"\\e]0;title\\a\": 1 }\n" VALID_TAIL,
+     {"global.\\x1b]0;title\\x07: unknown key (line 1)"}},
+
+    // The address parser's reason repeats the rejected part of the value: escaped as well.
+    {"ControlCharactersInAddressesAreEscaped",
+     R"(frontends:
+  - { name: web, listen: "\e[31m:80", backend: app }
+backends:
+  - { name: app, servers: [{ name: a, address: "10.0.0.1:80" }] }
+)",
+     {"frontends[0].listen: invalid address \"\\x1b[31m:80\": \"\\x1b[31m\" is not an IPv4 "
+      "address (host names are not resolved) (line 2)"}},
 };
 
 #undef VALID_TAIL
 
 INSTANTIATE_TEST_SUITE_P(Config, InvalidDocumentTest, testing::ValuesIn(kInvalidCases),
                          CaseName{});
+
+// ---- huge values in messages --------------------------------------------------------------------
+
+// The frontend and backend every document below shares; a line each.
+constexpr std::string_view kFrontends =
+    "frontends:\n"
+    "  - { name: web, listen: \"0.0.0.0:80\", backend: app }\n";
+
+// A huge value is quoted by its first 64 bytes and its total length: the message stays one short
+// line that still names the path and the line. (2 MiB rather than 20: the cut does not depend on
+// the size, and yaml-cpp takes a third of a second per MiB to read the document.)
+TEST(ConfigMessageTest, HugeValueIsQuotedByItsStartAndLength) {
+  const std::string huge(2 * 1024 * 1024, 'x');
+  const std::string yaml = std::string(kFrontends) +
+                           "backends:\n"
+                           "  - name: app\n"
+                           "    relay: " + huge + "\n"
+                           "    servers: [{ name: a, address: \"10.0.0.1:80\" }]\n";
+  const LoadResult result = loadString(yaml);
+  EXPECT_EQ(errorStrings(result),
+            std::vector<std::string>{"backends[0].relay: expected auto, splice or copy, got \"" +
+                                     std::string(64, 'x') + "...\" (2097152 bytes) (line 5)"});
+}
+
+// Wherever a huge value lands (a key, a duration, a name, an address, a reference, a number),
+// its message stays short and keeps its path and line.
+TEST(ConfigMessageTest, EveryMessageAboutAHugeValueStaysShort) {
+  const std::string huge(256 * 1024, 'y');
+  // A key longer than 1024 characters must be written as an explicit key ("? key") in YAML.
+  const std::string yaml = "global:\n"
+                           "  ? " + huge + "\n"
+                           "  : 1\n"
+                           "  shutdown_grace: 1" + huge + "\n"
+                           "frontends:\n"
+                           "  - name: " + huge + "/\n"
+                           "    listen: \"" + huge + ":80\"\n"
+                           "    backend: " + huge + "\n"
+                           "backends:\n"
+                           "  - name: app\n"
+                           "    servers: [{ name: a, address: \"10.0.0.1:80\", weight: 1" +
+                           huge + " }]\n";
+  const LoadResult result = loadString(yaml);
+  const std::vector<std::string> errors = errorStrings(result);
+  EXPECT_EQ(errors.size(), 6u) << testing::PrintToString(errors);
+  for (const std::string& error : errors) {
+    EXPECT_LT(error.size(), 400u) << error.substr(0, 400);
+    EXPECT_NE(error.find("(line "), std::string::npos) << error.substr(0, 400);
+    EXPECT_NE(error.find(" bytes)"), std::string::npos) << error.substr(0, 400);  // was cut
+  }
+}
 
 // ---- files -------------------------------------------------------------------------------------
 
