@@ -63,17 +63,18 @@ bool readWholeFile(const std::string& path, std::string* out, std::string* error
 
 }  // namespace
 
-LoadResult loadFile(const std::string& path) {
+LoadResult loadFile(const std::string& path, const Machine& machine) {
   std::string text;
   std::string reason;
   if (!readWholeFile(path, &text, &reason)) {
     // A path is shown whole (PATH_MAX bounds it), but escaped: it came from the command line.
     return failure("cannot read " + detail::quoted(path, PATH_MAX) + ": " + reason);
   }
-  return loadString(text, path);
+  return loadString(text, path, machine);
 }
 
-LoadResult loadString(std::string_view yaml, const std::string& sourceName) {
+LoadResult loadString(std::string_view yaml, const std::string& sourceName,
+                      const Machine& machine) {
   try {
     const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
     if (documents.empty() || documents.front().IsNull()) return failure("empty document");
@@ -86,7 +87,7 @@ LoadResult loadString(std::string_view yaml, const std::string& sourceName) {
     }
     Diagnostics diags;
     detail::DocumentDraft draft = detail::readDocument(documents.front(), diags);
-    Config config = detail::resolve(std::move(draft), diags);
+    Config config = detail::resolve(std::move(draft), machine, diags);
     config.source = sourceName;
     return finish(diags, std::move(config));
   } catch (const YAML::ParserException& e) {
