@@ -25,7 +25,8 @@ class Diagnostics {
 // 1-based line of a node, 0 when yaml-cpp has no mark for it.
 int lineOf(const YAML::Node& node);
 
-// "backends[0]" + "servers" -> "backends[0].servers"; "" + "global" -> "global".
+// "backends[0]" + "servers" -> "backends[0].servers"; "" + "global" -> "global". The key is
+// shown through printable(): an unknown key is user-written text too.
 std::string keyPath(std::string_view parent, std::string_view key);
 // "backends" + 1 -> "backends[1]".
 std::string indexPath(std::string_view parent, std::size_t index);
@@ -33,7 +34,20 @@ std::string indexPath(std::string_view parent, std::size_t index);
 // "a map", "a list", "nothing", "\"text\"": used in "expected X, got Y" messages.
 std::string describe(const YAML::Node& node);
 
-// `text` in double quotes, for messages.
-std::string quoted(std::string_view text);
+// How much of a value written by the user a message shows: enough to recognise it. A message is
+// one line on a terminal or in a log, so a 20 MB scalar must not become a 20 MB line.
+inline constexpr std::size_t kShownBytes = 64;
+
+// `text` made safe to print on one line: printable ASCII as is, a backslash as "\\", newline,
+// carriage return and tab as "\n", "\r", "\t", every other byte (control characters such as ESC,
+// DEL, anything non-ASCII) as "\xHH". Only the first `maxBytes` bytes are shown; a longer text
+// ends in "..." and its total length: `aaaa... (20971520 bytes)`. Every piece of user-written
+// text that reaches a message goes through here (or through quoted(), which uses the same
+// rules), so no message can carry terminal escapes or a whole huge value.
+std::string printable(std::string_view text, std::size_t maxBytes = kShownBytes);
+
+// `text` in double quotes, for messages, by printable()'s rules; a cut value keeps its length
+// outside the quotes: `"aaaa..." (20971520 bytes)`.
+std::string quoted(std::string_view text, std::size_t maxBytes = kShownBytes);
 
 }  // namespace ringlb::config::detail

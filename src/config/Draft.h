@@ -59,8 +59,19 @@ struct BackendDraft {
   std::vector<ServerDraft> servers;
 };
 
+// Where the keys that size the receive buffers were written (0: not written, the default
+// applies), for the memory check in Resolve.cc, and whether one of them failed to read (then
+// that check is skipped rather than cascade).
+struct GlobalDraft {
+  Global value;
+  int workersLine = 0;
+  int buffersLine = 0;
+  int bufferSizeLine = 0;
+  bool sizingUnread = false;
+};
+
 struct DocumentDraft {
-  Global global;
+  GlobalDraft global;
   DefaultsDraft defaults;
   std::vector<FrontendDraft> frontends;
   std::vector<BackendDraft> backends;

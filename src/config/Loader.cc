@@ -3,6 +3,7 @@
 #include "ringlb/config/Loader.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,9 @@ namespace ringlb::config {
 namespace {
 
 using detail::Diagnostics;
+
+// yaml-cpp's own messages are a sentence at most; the limit only guards against a value in one.
+constexpr std::size_t kMessageBytes = 256;
 
 LoadResult finish(Diagnostics& diags, std::optional<Config> config) {
   LoadResult result;
@@ -59,16 +63,18 @@ bool readWholeFile(const std::string& path, std::string* out, std::string* error
 
 }  // namespace
 
-LoadResult loadFile(const std::string& path) {
+LoadResult loadFile(const std::string& path, const Machine& machine) {
   std::string text;
   std::string reason;
   if (!readWholeFile(path, &text, &reason)) {
-    return failure("cannot read " + detail::quoted(path) + ": " + reason);
+    // A path is shown whole (PATH_MAX bounds it), but escaped: it came from the command line.
+    return failure("cannot read " + detail::quoted(path, PATH_MAX) + ": " + reason);
   }
-  return loadString(text, path);
+  return loadString(text, path, machine);
 }
 
-LoadResult loadString(std::string_view yaml, const std::string& sourceName) {
+LoadResult loadString(std::string_view yaml, const std::string& sourceName,
+                      const Machine& machine) {
   try {
     const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
     if (documents.empty() || documents.front().IsNull()) return failure("empty document");
@@ -81,16 +87,19 @@ LoadResult loadString(std::string_view yaml, const std::string& sourceName) {
     }
     Diagnostics diags;
     detail::DocumentDraft draft = detail::readDocument(documents.front(), diags);
-    Config config = detail::resolve(std::move(draft), diags);
+    Config config = detail::resolve(std::move(draft), machine, diags);
     config.source = sourceName;
     return finish(diags, std::move(config));
   } catch (const YAML::ParserException& e) {
-    return failure("YAML syntax error: " + e.msg, markLine(e.mark));
+    // yaml-cpp's messages may end in a character of the document ("unknown escape character:
+    // " + the byte), so they are shown by the same rules as values.
+    return failure("YAML syntax error: " + detail::printable(e.msg, kMessageBytes),
+                   markLine(e.mark));
   } catch (const YAML::Exception& e) {
     // Not expected (readers never convert with as<>), but yaml-cpp's contract allows it.
-    return failure("YAML error: " + e.msg, markLine(e.mark));
+    return failure("YAML error: " + detail::printable(e.msg, kMessageBytes), markLine(e.mark));
   } catch (const std::exception& e) {
-    return failure(std::string("internal error while loading: ") + e.what());
+    return failure("internal error while loading: " + detail::printable(e.what(), kMessageBytes));
   }
 }
 

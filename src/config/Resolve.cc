@@ -1,5 +1,8 @@
 // Rules that relate several values of the document: names unique in their scope, a frontend's
-// backend exists, no listen address used twice; then inheritance from `defaults`.
+// backend exists, no listen address used twice, the receive buffers fit in memory; then
+// inheritance from `defaults`.
+#include <algorithm>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -73,6 +76,58 @@ void checkListenAddresses(const DocumentDraft& draft, Diagnostics& diags) {
   }
 }
 
+// "68719476736 bytes (64.0 GiB)": exact, and readable at a glance.
+std::string bytesText(uint64_t bytes) {
+  constexpr double kMiB = 1024.0 * 1024.0;
+  constexpr double kGiB = kMiB * 1024.0;
+  const bool gib = static_cast<double>(bytes) >= kGiB;
+  char scaled[32];
+  std::snprintf(scaled, sizeof scaled, "%.1f %s", static_cast<double>(bytes) / (gib ? kGiB : kMiB),
+                gib ? "GiB" : "MiB");
+  return std::to_string(bytes) + " bytes (" + scaled + ")";
+}
+
+// Rejects receive buffers the machine cannot back. Every worker maps buffers x buffer_size bytes
+// for its provided-buffer ring at start. The kernel takes buffers from the head of that ring and
+// they return at its tail, so under sustained traffic every buffer is used in turn and, once
+// touched, stays resident: the steady state is the whole product, for every worker. A total above
+// physical memory cannot run: at best a worker's mmap is refused at start (which --check used to
+// let through), at worst ringlb starts and the OOM killer ends it under load. The bound is
+// physical memory, not memory plus swap (buffers paged out would stall the data path), and not a
+// fraction of it: this rejects what cannot work and is no sizing guide (sessions, pipes and the
+// kernel's socket buffers are not counted). A cgroup memory limit below the machine's memory is
+// not seen here.
+void checkBufferMemory(const GlobalDraft& global, const Machine& machine, Diagnostics& diags) {
+  // A sizing key that failed to read is already an error; its default would only add noise.
+  if (global.sizingUnread || machine.memoryBytes == 0) return;
+  const Global& g = global.value;
+  const bool autoWorkers = g.workers == 0;
+  const uint64_t workers = autoWorkers ? std::max(1u, machine.cpus) : g.workers;
+  // At most 2^15 x 2^20 x 2^10 = 2^45: no overflow.
+  const uint64_t total = uint64_t{g.buffers} * g.bufferSize * workers;
+  if (total <= machine.memoryBytes) return;
+  // Reported at the key most likely to be lowered: buffers, else buffer_size, else workers.
+  std::string path = "global";
+  int line = 0;
+  if (global.buffersLine > 0) {
+    path = "global.buffers";
+    line = global.buffersLine;
+  } else if (global.bufferSizeLine > 0) {
+    path = "global.buffer_size";
+    line = global.bufferSizeLine;
+  } else if (global.workersLine > 0) {
+    path = "global.workers";
+    line = global.workersLine;
+  }
+  diags.error(std::move(path),
+              std::to_string(g.buffers) + " buffers x " + std::to_string(g.bufferSize) +
+                  " bytes (buffer_size) x " + std::to_string(workers) + " workers" +
+                  (autoWorkers ? " (auto: the CPUs available)" : "") + " = " + bytesText(total) +
+                  " of receive buffers, more than the " + bytesText(machine.memoryBytes) +
+                  " of physical memory; lower global.buffers or global.buffer_size",
+              line);
+}
+
 Timeouts inherit(Timeouts base, const TimeoutOverrides& set) {
   if (set.connect) base.connect = *set.connect;
   if (set.client) base.client = *set.client;
@@ -86,7 +141,7 @@ Timeouts inherit(Timeouts base, const TimeoutOverrides& set) {
 // the others), so applying all five overrides is the same as applying that side's.
 Config resolveValues(DocumentDraft& draft) {
   Config config;
-  config.global = draft.global;
+  config.global = draft.global.value;
   config.defaultTimeouts = inherit(Timeouts{}, draft.defaults.timeouts);
   // HAProxy: an unset client-fin/server-fin means the plain client/server timeout applies to
   // half-closed connections too. A short default would cut a client that half-closes after its
@@ -116,12 +171,13 @@ Config resolveValues(DocumentDraft& draft) {
 
 }  // namespace
 
-Config resolve(DocumentDraft draft, Diagnostics& diags) {
+Config resolve(DocumentDraft draft, const Machine& machine, Diagnostics& diags) {
   checkUniqueNames(draft.frontends, diags);
   checkUniqueNames(draft.backends, diags);
   for (const BackendDraft& be : draft.backends) checkUniqueNames(be.servers, diags);
   linkBackends(draft, diags);
   checkListenAddresses(draft, diags);
+  checkBufferMemory(draft.global, machine, diags);
   return resolveValues(draft);
 }
 

@@ -66,36 +66,51 @@ void storeTimeouts(const Field& field, TimeoutOverrides& out, Diagnostics& diags
 
 // ---- global, defaults ----------------------------------------------------------------------------
 
-constexpr std::array<Key<Global>, 6> kGlobalKeys{{
+// The value read, with its line recorded for the buffer-memory check; or that it failed to read.
+template <class T>
+void storeSizing(const Field& field, std::optional<T> value, T& out, int& line, GlobalDraft& g) {
+  if (value) {
+    out = *value;
+    line = field.line;
+  } else {
+    g.sizingUnread = true;
+  }
+}
+
+constexpr std::array<Key<GlobalDraft>, 6> kGlobalKeys{{
     {"workers", Optional,
-     [](const Field& f, Global& g, Diagnostics& d) {
-       if (auto v = readWorkers(f, d)) g.workers = *v;
+     [](const Field& f, GlobalDraft& g, Diagnostics& d) {
+       storeSizing(f, readWorkers(f, d), g.value.workers, g.workersLine, g);
      }},
     {"max_connections", Optional,
-     [](const Field& f, Global& g, Diagnostics& d) {
-       if (auto v = readUnsigned(f, 1, kUnbounded, d)) g.maxConnections = *v;
+     [](const Field& f, GlobalDraft& g, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 1, kUnbounded, d)) g.value.maxConnections = *v;
      }},
     {"shutdown_grace", Optional,
-     [](const Field& f, Global& g, Diagnostics& d) {
-       if (auto v = readDuration(f, ZeroDuration::Allowed, d)) g.shutdownGrace = *v;
+     [](const Field& f, GlobalDraft& g, Diagnostics& d) {
+       if (auto v = readDuration(f, ZeroDuration::Allowed, d)) g.value.shutdownGrace = *v;
      }},
     {"hash_seed", Optional,
-     [](const Field& f, Global& g, Diagnostics& d) {
-       if (auto v = readHashSeed(f, d)) g.hashSeed = *v;
+     [](const Field& f, GlobalDraft& g, Diagnostics& d) {
+       if (auto v = readHashSeed(f, d)) g.value.hashSeed = *v;
      }},
     {"buffers", Optional,
-     [](const Field& f, Global& g, Diagnostics& d) {
+     [](const Field& f, GlobalDraft& g, Diagnostics& d) {
+       std::optional<unsigned> count;
        if (auto v = readUnsigned(f, 2, 32768, d)) {
          if ((*v & (*v - 1)) != 0) {
            d.error(f.path, "must be a power of two", f.line);
          } else {
-           g.buffers = static_cast<unsigned>(*v);
+           count = static_cast<unsigned>(*v);
          }
        }
+       storeSizing(f, count, g.value.buffers, g.buffersLine, g);
      }},
     {"buffer_size", Optional,
-     [](const Field& f, Global& g, Diagnostics& d) {
-       if (auto v = readUnsigned(f, 1024, 1 << 20, d)) g.bufferSize = static_cast<unsigned>(*v);
+     [](const Field& f, GlobalDraft& g, Diagnostics& d) {
+       std::optional<unsigned> size;
+       if (auto v = readUnsigned(f, 1024, 1 << 20, d)) size = static_cast<unsigned>(*v);
+       storeSizing(f, size, g.value.bufferSize, g.bufferSizeLine, g);
      }},
 }};
 
@@ -259,7 +274,7 @@ void storeBackends(const Field& field, DocumentDraft& doc, Diagnostics& diags) {
 constexpr std::array<Key<DocumentDraft>, 4> kDocumentKeys{{
     {"global", Optional,
      [](const Field& f, DocumentDraft& doc, Diagnostics& d) {
-       readOptionalMap<Global>(f, kGlobalKeys, doc.global, d);
+       readOptionalMap<GlobalDraft>(f, kGlobalKeys, doc.global, d);
      }},
     {"defaults", Optional,
      [](const Field& f, DocumentDraft& doc, Diagnostics& d) {

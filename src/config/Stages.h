@@ -11,8 +11,9 @@ namespace ringlb::config::detail {
 // Schema.cc: walks the document against the key tables (types, ranges, unknown/missing keys).
 DocumentDraft readDocument(const YAML::Node& root, Diagnostics& diags);
 
-// Resolve.cc: cross-references (unique names, backend references, listen addresses used twice)
-// and inheritance from `defaults`. The result is meaningful only if diags stays empty.
-Config resolve(DocumentDraft draft, Diagnostics& diags);
+// Resolve.cc: cross-references (unique names, backend references, listen addresses used twice),
+// whether the receive buffers fit in `machine`'s memory, and inheritance from `defaults`. The
+// result is meaningful only if diags stays empty.
+Config resolve(DocumentDraft draft, const Machine& machine, Diagnostics& diags);
 
 }  // namespace ringlb::config::detail

@@ -180,7 +180,12 @@ std::optional<net::Address> readAddress(const Field& field, AddressUse use, Diag
   std::string reason;
   auto address = net::Address::parse(*text, &reason);
   if (!address) {
-    diags.error(field.path, "invalid address " + quoted(*text) + ": " + reason, field.line);
+    // The parser's reason repeats the part of the value it rejects, verbatim, so it is shown by
+    // the same rules as the value; the limit leaves room for that part and the explanation.
+    constexpr std::size_t kReasonBytes = 2 * kShownBytes + 64;
+    diags.error(field.path,
+                "invalid address " + quoted(*text) + ": " + printable(reason, kReasonBytes),
+                field.line);
     return std::nullopt;
   }
   if (use == AddressUse::Server && address->port() == 0) {

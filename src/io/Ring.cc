@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -78,6 +80,7 @@ std::unique_ptr<Ring> Ring::create(const Options& options, std::string* error) {
   };
   std::unique_ptr<Ring> self(new Ring());
   self->options_ = options;
+  self->submit_ = &io_uring_submit;
   auto* raw = new io_uring{};
   int rc = -EINVAL;
   unsigned chosen = 0;
@@ -118,21 +121,45 @@ std::unique_ptr<Ring> Ring::create(const Options& options, std::string* error) {
 
 io_uring_sqe* Ring::sqe() {
   io_uring_sqe* s = io_uring_get_sqe(ring_.get());
-  while (s == nullptr) {
-    // SQ full: push what we have to the kernel (does not wait) and take a fresh entry.
-    io_uring_submit(ring_.get());
+  if (s == nullptr) {
+    makeRoom(1);
     s = io_uring_get_sqe(ring_.get());
   }
   return s;
 }
 
-namespace {
-// Links must be prepared within one submission: make room for all their SQEs up front, so that
-// sqe() cannot flush half a link.
-void reserve(io_uring* ring, unsigned n) {
-  if (io_uring_sq_space_left(ring) < n) io_uring_submit(ring);
+void Ring::makeRoom(unsigned n) {
+  io_uring* ring = ring_.get();
+  if (n > ring->sq.ring_entries) {
+    // A programming error (a link longer than the queue); no number of submits could help.
+    spdlog::critical("io_uring: cannot reserve {} SQEs in a submission queue of {}", n,
+                     ring->sq.ring_entries);
+    spdlog::default_logger()->flush();
+    std::abort();
+  }
+  while (io_uring_sq_space_left(ring) < n) {
+    // Push what is prepared to the kernel; this does not wait for completions.
+    const int rc = submit_(ring);
+    if (rc > 0 || rc == -EINTR) continue;
+    if (rc == 0 || rc == -EBUSY || rc == -EAGAIN) {
+      // The kernel took nothing until completions are reaped (or request memory is freed). Reap
+      // them for the next wait(): io_uring_get_events runs deferred task work and moves
+      // overflowed completions into the CQ without waiting. If none is ready, wait for one: a
+      // pause until the kernel makes progress, never a spin.
+      io_uring_get_events(ring);
+      if (reapInto(deferred_) == 0) {
+        io_uring_cqe* cqe = nullptr;
+        io_uring_wait_cqe(ring, &cqe);
+        reapInto(deferred_);
+      }
+      continue;
+    }
+    spdlog::critical("io_uring_submit failed: {} ({}); the ring cannot take more work, aborting",
+                     std::strerror(-rc), rc);
+    spdlog::default_logger()->flush();
+    std::abort();
+  }
 }
-}  // namespace
 
 void Ring::accept(int listenFd, uint64_t userData) {
   io_uring_sqe* s = sqe();
@@ -146,7 +173,9 @@ void Ring::accept(int listenFd, uint64_t userData) {
 
 void Ring::connect(int fd, const sockaddr* addr, socklen_t len, std::chrono::milliseconds timeout,
                    uint64_t userData, uint64_t timeoutUserData) {
-  reserve(ring_.get(), 2);
+  // Links must be prepared within one submission: make room for both SQEs up front, so that
+  // sqe() cannot flush half a link.
+  makeRoom(2);
   io_uring_sqe* c = sqe();
   io_uring_sqe* t = sqe();
   io_uring_prep_connect(c, fd, addr, len);
@@ -207,12 +236,34 @@ void Ring::cancel(uint64_t target, uint64_t userData) {
   io_uring_sqe_set_data64(s, userData);
 }
 
+unsigned Ring::reapInto(std::vector<Completion>& out) {
+  io_uring* ring = ring_.get();
+  unsigned head = 0;
+  unsigned seen = 0;
+  io_uring_cqe* cqe = nullptr;
+  io_uring_for_each_cqe(ring, head, cqe) {
+    ++seen;
+    // Without EXT_ARG, liburing implements the wait timeout with an internal SQE of its own.
+    if (cqe->user_data == LIBURING_UDATA_TIMEOUT) continue;
+    out.push_back(Completion{cqe->user_data, cqe->res, cqe->flags});
+  }
+  io_uring_cq_advance(ring, seen);
+  return seen;
+}
+
 std::span<const Completion> Ring::wait(std::chrono::milliseconds timeout, unsigned batch) {
   io_uring* ring = ring_.get();
+  // The caller is done with the previous span. Completions makeRoom() reaped since come first;
+  // the swap leaves deferred_ with the old batch's (cleared) storage, so the span returned below
+  // never shares storage with deferred_, which prep calls may append to while it is iterated.
+  batch_.clear();
+  batch_.swap(deferred_);
+  // With completions already in hand, submit and collect what is ready, but do not block.
+  if (!batch_.empty()) timeout = std::chrono::milliseconds(0);
   __kernel_timespec ts{};
   ts.tv_sec = timeout.count() / 1000;
   ts.tv_nsec = (timeout.count() % 1000) * 1000000;
-  if (batch > 1 && features_.minTimeout && options_.batchWaitUsec > 0) {
+  if (batch > 1 && features_.minTimeout && options_.batchWaitUsec > 0 && batch_.empty()) {
     // liburing 2.3 cannot pass min_wait_usec (the field was `pad` then), so enter by hand:
     // publish the SQ tail as io_uring_submit would, then one io_uring_enter that submits and
     // waits for a batch.
@@ -241,17 +292,7 @@ std::span<const Completion> Ring::wait(std::chrono::milliseconds timeout, unsign
   }
   // Timespecs may go only once every SQE that points at one reached the kernel.
   if (io_uring_sq_ready(ring) == 0) tlsTimespecs.clear();
-  batch_.clear();
-  unsigned head = 0;
-  unsigned seen = 0;
-  io_uring_cqe* cqe = nullptr;
-  io_uring_for_each_cqe(ring, head, cqe) {
-    ++seen;
-    // Without EXT_ARG, liburing implements the wait timeout with an internal SQE of its own.
-    if (cqe->user_data == LIBURING_UDATA_TIMEOUT) continue;
-    batch_.push_back(Completion{cqe->user_data, cqe->res, cqe->flags});
-  }
-  io_uring_cq_advance(ring, seen);
+  reapInto(batch_);
   return batch_;
 }
 

@@ -63,6 +63,51 @@ TEST(CheckCliTest, InvalidConfigReportsEveryErrorWithPathAndLine) {
   EXPECT_NE(dangling.find("(line 5)"), std::string::npos) << "stderr:\n" << r.err;
 }
 
+// The frontend and backend the documents below share, after their own first lines.
+const char* const kValidTail =
+    "frontends:\n"
+    "  - { name: web, listen: \"127.0.0.1:0\", backend: app }\n"
+    "backends:\n"
+    "  - { name: app, servers: [{ name: s1, address: \"127.0.0.1:9\" }] }\n";
+
+// Receive buffers no machine can back (32768 x 1 MiB per worker x 1024 workers = 32 TiB) fail
+// --check with the keys, the line and the numbers, rather than pass and fail at start.
+TEST(CheckCliTest, BuffersBeyondPhysicalMemoryFailTheCheck) {
+  TempDir dir;
+  const std::string yaml = std::string("global:\n"
+                                       "  workers: 1024\n"
+                                       "  buffers: 32768\n"
+                                       "  buffer_size: 1048576\n") +
+                           kValidTail;
+  const std::string file = dir.write("huge-buffers.yaml", yaml);
+  const CommandResult r = runCommand({RINGLB_BINARY, "--check", "-c", file});
+  ASSERT_TRUE(r.status.has_value()) << "--check did not finish within 10 s";
+  EXPECT_TRUE(r.status->exited && r.status->code == 1) << r.status->toString() << "\n" << r.err;
+  const std::string error = lineContaining(r.err, file + ": global.buffers:");
+  EXPECT_NE(error.find("32768 buffers x 1048576 bytes (buffer_size) x 1024 workers = "
+                       "35184372088832 bytes"),
+            std::string::npos)
+      << "stderr:\n" << r.err;
+  EXPECT_NE(error.find("of physical memory"), std::string::npos) << "stderr:\n" << r.err;
+  EXPECT_NE(error.find("(line 3)"), std::string::npos) << "stderr:\n" << r.err;
+}
+
+// A value carrying terminal escapes is printed escaped: no raw ESC reaches the terminal.
+TEST(CheckCliTest, ControlCharactersInValuesArePrintedEscaped) {
+  TempDir dir;
+  const std::string yaml = std::string("global:\n"
+                                       "  workers: \"\\e[2J\\e]0;x\\a\"\n") +
+                           kValidTail;
+  const std::string file = dir.write("escapes.yaml", yaml);
+  const CommandResult r = runCommand({RINGLB_BINARY, "--check", "-c", file});
+  ASSERT_TRUE(r.status.has_value()) << "--check did not finish within 10 s";
+  EXPECT_TRUE(r.status->exited && r.status->code == 1) << r.status->toString() << "\n" << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "stderr:\n" << r.err;
+  EXPECT_EQ(r.err.find('\a'), std::string::npos) << "stderr:\n" << r.err;
+  EXPECT_NE(r.err.find("got \"\\x1b[2J\\x1b]0;x\\x07\" (line 2)"), std::string::npos)
+      << "stderr:\n" << r.err;
+}
+
 // A config file that does not exist is an error, not a crash: exit 1.
 TEST(CheckCliTest, MissingFileExitsOne) {
   TempDir dir;

@@ -17,6 +17,11 @@ std::vector<std::string> errorStrings(const LoadResult& result) {
   return out;
 }
 
+// A machine with room for the buffers of every case here (1024 workers x the default 32 MiB is
+// 32 GiB), so that no case depends on the machine running it. The memory check has its own
+// tests below, each with the machine it needs.
+constexpr Machine kTestMachine{uint64_t{64} << 30, 4};
+
 // Names each parameterised case after its `name` field, so failures read as specifications.
 struct CaseName {
   template <class Case>
@@ -37,7 +42,7 @@ class ValidDocumentTest : public testing::TestWithParam<ValidCase> {};
 
 // The document loads with no errors and its resolved values are the ones the case checks.
 TEST_P(ValidDocumentTest, LoadsAndResolves) {
-  const LoadResult result = loadString(GetParam().yaml);
+  const LoadResult result = loadString(GetParam().yaml, "<string>", kTestMachine);
   ASSERT_TRUE(result.ok()) << testing::PrintToString(errorStrings(result));
   ASSERT_TRUE(result.config.has_value());
   GetParam().check(*result.config);
@@ -310,7 +315,7 @@ class InvalidDocumentTest : public testing::TestWithParam<InvalidCase> {};
 
 // No config is produced and the errors are exactly the expected ones (all of them, with lines).
 TEST_P(InvalidDocumentTest, ReportsEveryError) {
-  const LoadResult result = loadString(GetParam().yaml);
+  const LoadResult result = loadString(GetParam().yaml, "<string>", kTestMachine);
   EXPECT_FALSE(result.ok());
   EXPECT_FALSE(result.config.has_value());
   EXPECT_EQ(errorStrings(result), GetParam().errors);
@@ -703,12 +708,182 @@ backends:
     // Several YAML documents in one file are refused rather than all but one ignored.
     {"SeveralDocuments", VALID_TAIL "---\n" VALID_TAIL,
      {"expected one YAML document, found another (line 6)"}},
+
+    // A value is quoted with its control characters escaped, never sent raw to a terminal: ESC,
+    // newline, NUL, DEL and non-ASCII bytes as escapes, and a backslash doubled so that no value
+    // can pass for an escape.
+    {"ControlCharactersInValuesAreEscaped",
+     R"(frontends:
+  - { name: web, listen: "0.0.0.0:80", backend: app }
+backends:
+  - name: app
+    relay: "\e[2J\nx\0\x7f\\\xe9"
+    servers: [{ name: a, address: "10.0.0.1:80" }]
+)",
+     {"backends[0].relay: expected auto, splice or copy, got "
+      "\"\\x1b[2J\\nx\\x00\\x7f\\\\\\xc3\\xa9\" (line 5)"}},
+
+    // An unknown key is user-written text too: escaped in the path that names it.
+    {"ControlCharactersInKeysAreEscaped",
+     "global: { \"\\e]0;title\\a\": 1 }\n" VALID_TAIL,
+     {"global.\\x1b]0;title\\x07: unknown key (line 1)"}},
+
+    // The address parser's reason repeats the rejected part of the value: escaped as well.
+    {"ControlCharactersInAddressesAreEscaped",
+     R"(frontends:
+  - { name: web, listen: "\e[31m:80", backend: app }
+backends:
+  - { name: app, servers: [{ name: a, address: "10.0.0.1:80" }] }
+)",
+     {"frontends[0].listen: invalid address \"\\x1b[31m:80\": \"\\x1b[31m\" is not an IPv4 "
+      "address (host names are not resolved) (line 2)"}},
 };
 
 #undef VALID_TAIL
 
 INSTANTIATE_TEST_SUITE_P(Config, InvalidDocumentTest, testing::ValuesIn(kInvalidCases),
                          CaseName{});
+
+// ---- huge values in messages --------------------------------------------------------------------
+
+// The frontend and backend every document below shares; a line each.
+constexpr std::string_view kFrontends =
+    "frontends:\n"
+    "  - { name: web, listen: \"0.0.0.0:80\", backend: app }\n";
+
+// A huge value is quoted by its first 64 bytes and its total length: the message stays one short
+// line that still names the path and the line. (2 MiB rather than 20: the cut does not depend on
+// the size, and yaml-cpp takes a third of a second per MiB to read the document.)
+TEST(ConfigMessageTest, HugeValueIsQuotedByItsStartAndLength) {
+  const std::string huge(2 * 1024 * 1024, 'x');
+  const std::string yaml = std::string(kFrontends) +
+                           "backends:\n"
+                           "  - name: app\n"
+                           "    relay: " + huge + "\n"
+                           "    servers: [{ name: a, address: \"10.0.0.1:80\" }]\n";
+  const LoadResult result = loadString(yaml, "<string>", kTestMachine);
+  EXPECT_EQ(errorStrings(result),
+            std::vector<std::string>{"backends[0].relay: expected auto, splice or copy, got \"" +
+                                     std::string(64, 'x') + "...\" (2097152 bytes) (line 5)"});
+}
+
+// Wherever a huge value lands (a key, a duration, a name, an address, a reference, a number),
+// its message stays short and keeps its path and line.
+TEST(ConfigMessageTest, EveryMessageAboutAHugeValueStaysShort) {
+  const std::string huge(256 * 1024, 'y');
+  // A key longer than 1024 characters must be written as an explicit key ("? key") in YAML.
+  const std::string yaml = "global:\n"
+                           "  ? " + huge + "\n"
+                           "  : 1\n"
+                           "  shutdown_grace: 1" + huge + "\n"
+                           "frontends:\n"
+                           "  - name: " + huge + "/\n"
+                           "    listen: \"" + huge + ":80\"\n"
+                           "    backend: " + huge + "\n"
+                           "backends:\n"
+                           "  - name: app\n"
+                           "    servers: [{ name: a, address: \"10.0.0.1:80\", weight: 1" +
+                           huge + " }]\n";
+  const LoadResult result = loadString(yaml, "<string>", kTestMachine);
+  const std::vector<std::string> errors = errorStrings(result);
+  EXPECT_EQ(errors.size(), 6u) << testing::PrintToString(errors);
+  for (const std::string& error : errors) {
+    EXPECT_LT(error.size(), 400u) << error.substr(0, 400);
+    EXPECT_NE(error.find("(line "), std::string::npos) << error.substr(0, 400);
+    EXPECT_NE(error.find(" bytes)"), std::string::npos) << error.substr(0, 400);  // was cut
+  }
+}
+
+// ---- memory for the receive buffers -------------------------------------------------------------
+
+// A machine with 8 GiB of memory and 2 CPUs.
+constexpr Machine kSmallMachine{uint64_t{8} << 30, 2};
+
+std::string withGlobal(std::string_view global) {
+  return "global:\n" + std::string(global) + std::string(kFrontends) +
+         "backends:\n"
+         "  - { name: app, servers: [{ name: a, address: \"10.0.0.1:80\" }] }\n";
+}
+
+// Buffers the machine cannot back (per worker, times the workers) are an error at load, and so
+// at --check rather than at start; it names the keys, the line and the numbers.
+TEST(BufferMemoryTest, MoreThanPhysicalMemoryIsRejected) {
+  const LoadResult result = loadString(withGlobal("  workers: 2\n"
+                                                  "  buffers: 32768\n"
+                                                  "  buffer_size: 1048576\n"),
+                                       "<string>", kSmallMachine);
+  EXPECT_EQ(errorStrings(result),
+            std::vector<std::string>{
+                "global.buffers: 32768 buffers x 1048576 bytes (buffer_size) x 2 workers = "
+                "68719476736 bytes (64.0 GiB) of receive buffers, more than the 8589934592 bytes "
+                "(8.0 GiB) of physical memory; lower global.buffers or global.buffer_size "
+                "(line 3)"});
+}
+
+// `workers: auto` (also the default) starts one worker per CPU available, so that is what the
+// buffers are multiplied by.
+TEST(BufferMemoryTest, AutoWorkersCountTheCpusAvailable) {
+  const std::string yaml = withGlobal("  buffer_size: 1048576\n  buffers: 4096\n");  // 4 GiB
+  EXPECT_TRUE(loadString(yaml, "<string>", Machine{uint64_t{8} << 30, 2}).ok());
+  EXPECT_EQ(errorStrings(loadString(yaml, "<string>", Machine{uint64_t{8} << 30, 3})),
+            std::vector<std::string>{
+                "global.buffers: 4096 buffers x 1048576 bytes (buffer_size) x 3 workers (auto: "
+                "the CPUs available) = 12884901888 bytes (12.0 GiB) of receive buffers, more than "
+                "the 8589934592 bytes (8.0 GiB) of physical memory; lower global.buffers or "
+                "global.buffer_size (line 3)"});
+}
+
+// Exactly the physical memory is accepted: the check rejects what cannot work, it is no sizing
+// guide.
+TEST(BufferMemoryTest, ExactlyPhysicalMemoryIsAccepted) {
+  const LoadResult result = loadString(withGlobal("  workers: 2\n"
+                                                  "  buffers: 4096\n"
+                                                  "  buffer_size: 1048576\n"),
+                                       "<string>", kSmallMachine);
+  EXPECT_TRUE(result.ok()) << testing::PrintToString(errorStrings(result));
+}
+
+// Without buffers set, the error goes to the key that was: buffer_size, else workers.
+TEST(BufferMemoryTest, ReportedAtTheSizingKeyThatWasSet) {
+  EXPECT_EQ(errorStrings(loadString(withGlobal("  buffer_size: 1048576\n  workers: 9\n"),
+                                    "<string>", kSmallMachine)),
+            std::vector<std::string>{
+                "global.buffer_size: 1024 buffers x 1048576 bytes (buffer_size) x 9 workers = "
+                "9663676416 bytes (9.0 GiB) of receive buffers, more than the 8589934592 bytes "
+                "(8.0 GiB) of physical memory; lower global.buffers or global.buffer_size "
+                "(line 2)"});
+  // The default 32 MiB per worker, on a 1 GiB machine.
+  EXPECT_EQ(errorStrings(loadString(withGlobal("  workers: 33\n"), "<string>",
+                                    Machine{uint64_t{1} << 30, 2})),
+            std::vector<std::string>{
+                "global.workers: 1024 buffers x 32768 bytes (buffer_size) x 33 workers = "
+                "1107296256 bytes (1.0 GiB) of receive buffers, more than the 1073741824 bytes "
+                "(1.0 GiB) of physical memory; lower global.buffers or global.buffer_size "
+                "(line 2)"});
+}
+
+// A sizing key that fails to read is reported once; the memory check does not add to it.
+TEST(BufferMemoryTest, NoMemoryErrorOnTopOfAnUnreadSizingKey) {
+  EXPECT_EQ(errorStrings(loadString(withGlobal("  workers: 2\n"
+                                               "  buffers: 32768\n"
+                                               "  buffer_size: 2097152\n"),
+                                    "<string>", Machine{uint64_t{1} << 30, 2})),
+            std::vector<std::string>{"global.buffer_size: expected an integer from 1024 to "
+                                     "1048576, got \"2097152\" (line 4)"});
+}
+
+// When the machine's memory is unknown (sysconf failed), nothing is rejected for it.
+TEST(BufferMemoryTest, UnknownMemorySkipsTheCheck) {
+  EXPECT_TRUE(loadString(withGlobal("  buffers: 32768\n  buffer_size: 1048576\n"), "<string>",
+                         Machine{0, 1024})
+                  .ok());
+}
+
+// The defaults (1024 buffers of 32 KiB per worker, one worker per CPU) pass on this machine.
+TEST(BufferMemoryTest, DefaultsFitThisMachine) {
+  const LoadResult result = loadString(withGlobal(""));
+  EXPECT_TRUE(result.ok()) << testing::PrintToString(errorStrings(result));
+}
 
 // ---- files -------------------------------------------------------------------------------------
 

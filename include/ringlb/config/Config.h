@@ -65,7 +65,7 @@ struct Global {
   uint64_t hashSeed = lb::kDefaultHashSeed;
   // Provided receive buffers per worker (a power of two) and their size in bytes: HAProxy's
   // tune.bufsize, roughly. Memory per worker is up to buffers x buffer_size, touched only as
-  // connections move data.
+  // connections move data; the loader rejects a total over all workers above physical memory.
   unsigned buffers = 1024;
   unsigned bufferSize = 32 * 1024;
 };

@@ -9,6 +9,15 @@
 // Submission: prep calls only fill SQEs; they are submitted in one io_uring_enter by wait(),
 // or earlier if the submission queue is full. Every prep call is infallible from the caller's
 // point of view: each eventually produces the completions documented on it.
+//
+// When a prep call finds the queue full and the kernel refuses the early submission until
+// completions are reaped (-EBUSY: its completion queue overflowed; -EAGAIN: no memory for
+// requests), the Ring reaps the completions that are ready (waiting for one if none is) into a
+// list of its own and retries; the next wait() returns those first, so none is lost, delivered
+// twice or reordered, and the refusal never spins. Any other submission error means the ring
+// cannot take work any more (a ring used from a thread that does not own it, a broken ring): it
+// is logged at critical level and the process aborts. Returning the failure instead would make
+// every prep fallible and leave callers counting completions that never come.
 #include <sys/socket.h>
 
 #include <chrono>
@@ -101,8 +110,11 @@ class Ring {
 
   // Submits everything prepared and waits until at least one completion is ready or `timeout`
   // passes; returns the completions reaped (the CQ is advanced once for the whole batch). The
-  // span is valid until the next call. With `batch` > 1 (and kernel support), a ready
-  // completion is held up to Options::batchWaitUsec while more arrive, up to `batch` of them.
+  // span is valid until the next call; prep calls made while iterating it do not touch it.
+  // Completions reaped early by a prep call (see Submission above) come first, in the order the
+  // kernel posted them, and then wait() does not block. With `batch` > 1 (and kernel support), a
+  // ready completion is held up to Options::batchWaitUsec while more arrive, up to `batch` of
+  // them.
   std::span<const Completion> wait(std::chrono::milliseconds timeout, unsigned batch = 1);
 
  private:
@@ -111,11 +123,22 @@ class Ring {
   };
   Ring() = default;
   ::io_uring_sqe* sqe();  // never null: submits to make room when the SQ is full
+  // Submits until `n` SQEs are free (links reserve theirs together); see Submission above for
+  // what a refused or failed submission does.
+  void makeRoom(unsigned n);
+  // Appends the ready completions to `out` (minus liburing's internal timeouts) and advances the
+  // CQ past them; returns how many CQ entries it consumed.
+  unsigned reapInto(std::vector<Completion>& out);
 
   std::unique_ptr<io_uring, Deleter> ring_;
   Features features_;
   Options options_;
-  std::vector<Completion> batch_;
+  std::vector<Completion> batch_;     // what the last wait() returned
+  std::vector<Completion> deferred_;  // reaped by makeRoom(), returned first by the next wait()
+  // io_uring_submit; tests replace it (RingTestAccess) to play a kernel that refuses submissions,
+  // which no current kernel can be made to do on demand.
+  int (*submit_)(io_uring*) = nullptr;
+  friend struct RingTestAccess;
 };
 
 // Start-up check: can this process use io_uring at all, with the operations ringlb needs?
