@@ -119,7 +119,7 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
       refreshDescriptorBudget();
       if (warnAllowed(Warning::Accept)) {
         spdlog::warn("worker {}: accept failed: {}; pausing accepts for 100ms ({} sessions open)",
-                     id_, std::strerror(-res), liveSessions_);
+                     id_, std::strerror(-res), sessions_.live());
       }
       return;
     default:
@@ -161,8 +161,8 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
   const config::Frontend& frontend = cfg.frontends[frontendIndex];
   const config::Backend& backend = cfg.backends[frontend.backendIndex];
 
-  const uint32_t slot = allocateSlot();
-  Session& s = sessions_[slot];
+  const uint32_t slot = sessions_.allocate();
+  Session& s = sessions_.at(slot);
   s.clientFd = clientFd;
   s.frontend = frontendIndex;
   s.backend = static_cast<uint16_t>(frontend.backendIndex);

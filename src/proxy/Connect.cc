@@ -63,7 +63,7 @@ void Worker::retrySocketWaiters() {
   while (!socketWaiters_.empty() && now_ >= acceptBackoffUntil_) {
     const auto [slot, generation] = socketWaiters_.front();
     socketWaiters_.pop_front();
-    Session& s = sessions_[slot];
+    Session& s = sessions_.at(slot);
     if (s.generation != generation || s.state != SessionState::Connecting || s.serverFd >= 0) continue;
     // Parked sessions hold client descriptors: waiting forever would let them starve each other
     // (and ignore clients that left). Past the connect timeout they fail like a connect would.

@@ -56,11 +56,7 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
       SharedCounters& counters = *s.snapshot->counters;  // the snapshot that counted it
       counters.active.fetch_sub(1, std::memory_order_relaxed);
       counters.frontendActive[s.frontend].fetch_sub(1, std::memory_order_relaxed);
-      const uint32_t nextGeneration = s.generation + 1;
-      s = Session{};
-      s.generation = nextGeneration;
-      freeSlots_.push_back(slot);
-      --liveSessions_;
+      sessions_.release(slot);
       ++stats_.closed;
       break;
     }
@@ -123,36 +119,13 @@ CloseReason Worker::expiredSide(const Session& s) const {
 }
 
 void Worker::scheduleExpiry(Session& s, uint32_t slot) {
-  expiries_.push(Expiry{deadline(s), slot, s.generation});
-  // Entries of freed sessions stay until their deadline; with long timeouts and a high
-  // connection rate they would pile up. Rebuild from the live sessions when they dominate.
-  if (expiries_.size() > 4 * liveSessions_ + 1024) {
-    std::vector<Expiry> live;
-    live.reserve(liveSessions_);
-    for (uint32_t i = 0; i < sessions_.size(); ++i) {
-      if (sessions_[i].state == SessionState::Relaying) {
-        live.push_back(Expiry{deadline(sessions_[i]), i, sessions_[i].generation});
-      }
-    }
-    expiries_ = decltype(expiries_)(std::greater<>(), std::move(live));
-  }
-}
-
-uint32_t Worker::allocateSlot() {
-  ++liveSessions_;
-  if (!freeSlots_.empty()) {
-    const uint32_t slot = freeSlots_.back();
-    freeSlots_.pop_back();
-    return slot;
-  }
-  sessions_.emplace_back();
-  return static_cast<uint32_t>(sessions_.size() - 1);
+  sessions_.scheduleExpiry(slot, deadline(s));
 }
 
 uint64_t Worker::tag(Op op, uint32_t slot) const {
   const bool sessionOp = op == Op::Connect || op == Op::ConnectTimeout ||
                          op == Op::ClientToServer || op == Op::ServerToClient;
-  const uint32_t generation = sessionOp ? sessions_[slot].generation : 0;
+  const uint32_t generation = sessionOp ? sessions_.at(slot).generation : 0;
   return io::UserData{static_cast<uint8_t>(op), generation, slot}.encode();
 }
 

@@ -98,19 +98,19 @@ void Worker::loop() {
         }
         return true;
       }();
-      if (liveSessions_ == 0 && listenersDone) break;
+      if (sessions_.live() == 0 && listenersDone) break;
       if (now_ >= stopDeadline_ + kCancelAllowance) {
         // Every cancelled operation should have completed long ago. Rather than hang the
         // process on a completion the kernel never posts, leave: exit closes the sockets.
         spdlog::error("worker {}: {} sessions still waiting for cancelled operations {} ms after "
                       "the grace period; exiting anyway",
-                      id_, liveSessions_, kCancelAllowance.count());
+                      id_, sessions_.live(), kCancelAllowance.count());
         break;
       }
       if (now_ >= stopDeadline_) {
         // Grace is over: close what is left. Sessions already closing just finish cancelling.
-        for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
-          Session& s = sessions_[slot];
+        for (uint32_t slot = 0; slot < sessions_.slots(); ++slot) {
+          Session& s = sessions_.at(slot);
           if (s.state == SessionState::Connecting || s.state == SessionState::Relaying) {
             close(s, slot, true, CloseReason::Shutdown);
           }
@@ -143,9 +143,8 @@ std::chrono::milliseconds Worker::nextWait() const {
   bool paused = false;
   for (const Listener& l : listeners_) paused |= !l.armed && !l.closed;
   milliseconds wait = paused ? milliseconds(50) : milliseconds(1000);
-  if (!expiries_.empty()) {
-    const auto until = std::chrono::duration_cast<milliseconds>(expiries_.top().when - now_) +
-                       milliseconds(1);
+  if (const auto next = sessions_.nextExpiry()) {
+    const auto until = std::chrono::duration_cast<milliseconds>(*next - now_) + milliseconds(1);
     wait = std::min(wait, std::max(until, milliseconds(1)));
   }
   if (stopping_) {
@@ -172,12 +171,9 @@ void Worker::dispatch(const io::Completion& completion) {
     case Op::ServerToClient:
       break;
   }
-  if (ud.slot >= sessions_.size()) return;
-  Session& session = sessions_[ud.slot];
-  if ((session.generation & io::UserData::kGenerationMask) != ud.generation ||
-      session.state == SessionState::Free) {
-    return;  // a completion for a session that no longer exists
-  }
+  Session* found = sessions_.lookup(ud.slot, ud.generation);
+  if (found == nullptr) return;  // a completion for a session that no longer exists
+  Session& session = *found;
   switch (static_cast<Op>(ud.op)) {
     case Op::Connect:
       --session.inflight;
@@ -218,7 +214,7 @@ void Worker::onWake() {
 void Worker::beginStop() {
   stopping_ = true;
   stopDeadline_ = now_ + snapshot_->config->global.shutdownGrace;
-  spdlog::debug("worker {} stopping: {} sessions open", id_, liveSessions_);
+  spdlog::debug("worker {} stopping: {} sessions open", id_, sessions_.live());
   // Connections accepted but not yet served are closed now: they have sent nothing we owe them.
   // They were never counted against the limits (see Accept.cc).
   for (const PendingAccept& pending : pendingAccepts_) ::close(pending.fd);
@@ -226,11 +222,8 @@ void Worker::beginStop() {
 }
 
 void Worker::expireSessions() {
-  while (!expiries_.empty() && expiries_.top().when <= now_) {
-    const Expiry e = expiries_.top();
-    expiries_.pop();
-    Session& s = sessions_[e.slot];
-    if (s.generation != e.generation || s.state != SessionState::Relaying) continue;
+  while (const auto slot = sessions_.popExpired(now_)) {
+    Session& s = sessions_.at(*slot);
     Clock::time_point due = deadline(s);
     if (s.c2s.state == DirectionState::WaitBuffer || s.s2c.state == DirectionState::WaitBuffer) {
       // Parked for a provided buffer: the idleness is ours (the ring is empty), not the peer's.
@@ -240,12 +233,12 @@ void Worker::expireSessions() {
     if (due > now_) {
       // Activity moved the deadline since this entry was queued: queue the new one. Entries are
       // pushed per timeout period, not per byte, which keeps the heap small and cheap.
-      expiries_.push(Expiry{due, e.slot, e.generation});
+      sessions_.scheduleExpiry(*slot, due);
       continue;
     }
     ++stats_.timeouts;
     // The peers must not take a cut stream for a complete one: a timeout resets (see Relay.h).
-    close(s, e.slot, true, expiredSide(s));
+    close(s, *slot, true, expiredSide(s));
   }
 }
 

@@ -24,6 +24,7 @@
 #include "ringlb/proxy/Relay.h"
 #include "ringlb/proxy/RelayIo.h"
 #include "ringlb/proxy/Session.h"
+#include "ringlb/proxy/SessionTable.h"
 #include "ringlb/proxy/Snapshot.h"
 
 namespace ringlb::proxy {
@@ -88,13 +89,6 @@ class Worker final : private RelayHost {
     bool closed = false;
   };
 
-  struct Expiry {
-    Clock::time_point when;
-    uint32_t slot;
-    uint32_t generation;
-    bool operator>(const Expiry& other) const { return when > other.when; }
-  };
-
   // --- loop (Worker.cc) ---
   void loop();
   void dispatch(const io::Completion& completion);
@@ -132,11 +126,10 @@ class Worker final : private RelayHost {
   Clock::time_point deadline(const Session& session) const;
   // Which side's timeout makes `deadline` (for the close reason).
   CloseReason expiredSide(const Session& session) const;
-  uint32_t allocateSlot();
   uint64_t tag(Op op, uint32_t slot) const;
 
   // --- RelayHost ---
-  Session& session(uint32_t slot) override { return sessions_[slot]; }
+  Session& session(uint32_t slot) override { return sessions_.at(slot); }
   void endSession(Session& s, uint32_t slot, bool reset, CloseReason reason) override {
     close(s, slot, reset, reason);
   }
@@ -153,9 +146,7 @@ class Worker final : private RelayHost {
   std::unique_ptr<Relay> relay_;
   std::vector<std::unique_ptr<lb::Picker>> pickers_;  // per backend of snapshot_
 
-  std::deque<Session> sessions_;  // deque: references stay valid as it grows
-  std::vector<uint32_t> freeSlots_;
-  std::size_t liveSessions_ = 0;
+  SessionTable sessions_;
   // Connections accepted while their frontend (or the process) was at a limit, oldest first.
   // Each waits at most its backend's connect timeout (HAProxy's `timeout queue` default), and a
   // full frontend never holds up another's.
@@ -169,7 +160,6 @@ class Worker final : private RelayHost {
   bool hasPending(uint16_t frontend) const;
   // Starts the queued connections that fit now, in order; drops those that waited too long.
   void servePending();
-  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
   // Sessions whose server socket could not be created (EMFILE and the like): their clients are
   // kept, not dropped, and retried after the resource backoff, before any new accept.
   std::deque<std::pair<uint32_t, uint32_t>> socketWaiters_;  // (slot, generation)

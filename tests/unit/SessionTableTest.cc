@@ -1,0 +1,82 @@
+// The session table: slot reuse with a new generation, stale-completion lookup, and the expiry
+// queue that skips freed sessions and stays proportional to the live ones.
+#include "ringlb/proxy/SessionTable.h"
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono_literals;
+using ringlb::proxy::Clock;
+using ringlb::proxy::SessionState;
+using ringlb::proxy::SessionTable;
+
+// A released slot is reused, but with a new generation: a completion tagged with the old one
+// must find nothing.
+TEST(SessionTableTest, ReusedSlotGetsANewGeneration) {
+  SessionTable table;
+  const uint32_t slot = table.allocate();
+  table.at(slot).state = SessionState::Connecting;
+  const uint32_t old = table.at(slot).generation;
+  EXPECT_EQ(table.lookup(slot, old), &table.at(slot));
+  EXPECT_EQ(table.live(), 1u);
+
+  table.release(slot);
+  EXPECT_EQ(table.live(), 0u);
+  EXPECT_EQ(table.at(slot).state, SessionState::Free);
+  EXPECT_EQ(table.allocate(), slot) << "a free slot must be reused before the table grows";
+  table.at(slot).state = SessionState::Connecting;
+  EXPECT_NE(table.at(slot).generation, old);
+  EXPECT_EQ(table.lookup(slot, old), nullptr) << "a late completion reached the new session";
+  EXPECT_EQ(table.lookup(slot, table.at(slot).generation), &table.at(slot));
+  EXPECT_EQ(table.lookup(99, 0), nullptr);
+}
+
+// user_data carries only 24 bits of generation: lookup compares exactly those.
+TEST(SessionTableTest, LookupComparesTheGenerationBitsUserDataCarries) {
+  SessionTable table;
+  const uint32_t slot = table.allocate();
+  table.at(slot).generation = (3u << 24) | 5;  // wrapped past 24 bits
+  table.at(slot).state = SessionState::Relaying;
+  const uint32_t generation = table.at(slot).generation;
+  EXPECT_EQ(table.lookup(slot, generation & 0xffffff), &table.at(slot));
+  EXPECT_EQ(table.lookup(slot, (generation + 1) & 0xffffff), nullptr);
+}
+
+// Due entries come out in deadline order; entries of freed or no longer relaying sessions are
+// skipped, and nothing not yet due comes out.
+TEST(SessionTableTest, PopsOnlyDueEntriesOfRelayingSessions) {
+  SessionTable table;
+  const Clock::time_point t0{};
+  uint32_t slots[3];
+  for (uint32_t& slot : slots) {
+    slot = table.allocate();
+    table.at(slot).state = SessionState::Relaying;
+  }
+  table.scheduleExpiry(slots[0], t0 + 3s);
+  table.scheduleExpiry(slots[1], t0 + 1s);
+  table.scheduleExpiry(slots[2], t0 + 2s);
+  table.release(slots[2]);  // freed before its deadline
+  EXPECT_EQ(table.nextExpiry(), t0 + 1s);
+  EXPECT_EQ(table.popExpired(t0 + 500ms), std::nullopt);
+  EXPECT_EQ(table.popExpired(t0 + 5s), slots[1]);
+  EXPECT_EQ(table.popExpired(t0 + 5s), slots[0]) << "the freed session's entry must be skipped";
+  EXPECT_EQ(table.popExpired(t0 + 5s), std::nullopt);
+}
+
+// With many sessions come and gone, the queue is purged down to one entry per live session:
+// memory follows live sessions, not the connection rate.
+TEST(SessionTableTest, ExpiryQueueStaysProportionalToLiveSessions) {
+  SessionTable table;
+  const Clock::time_point t0{};
+  const uint32_t keep = table.allocate();
+  table.at(keep).state = SessionState::Relaying;
+  table.scheduleExpiry(keep, t0 + 10s);
+  table.scheduleExpiry(keep, t0 + 20s);
+  for (int i = 0; i < 10000; ++i) {
+    const uint32_t slot = table.allocate();
+    table.at(slot).state = SessionState::Relaying;
+    table.scheduleExpiry(slot, t0 + 60s);
+    table.release(slot);
+  }
+  EXPECT_LE(table.queuedExpiries(), 4 * table.live() + 1024 + 1);
+  EXPECT_EQ(table.popExpired(t0 + 15s), keep) << "the earliest entry of a live session was lost";
+}
