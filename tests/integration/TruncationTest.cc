@@ -43,13 +43,13 @@ TEST(TruncationTest, GraceExpiryMidTransferResetsClient) {
   EXPECT_TRUE(proxy.waitExit(10s).has_value()) << "ringlb did not exit after its grace";
 }
 
-// A backend that sends 64 KiB and then falls silent (no FIN) past the 500 ms server timeout:
+// A backend that sends 64 KiB and then falls silent (no FIN) past the 1 s server timeout:
 // the client gets the 64 KiB and then a reset, not an EOF.
 TEST(TruncationTest, ServerTimeoutMidTransferResetsClient) {
   constexpr std::uint64_t kSent = 64 * 1024;
   TestBackend backend({.mode = BackendMode::SourceThenHold, .bytes = kSent, .seed = 6});
   ProxyConfig cfg = ProxyConfig::relayTo(backend.address(), "auto");
-  cfg.serverTimeout = "500ms";
+  cfg.serverTimeout = "1s";  // long enough for the 64 KiB to get through on a loaded machine
   cfg.clientTimeout = "60s";  // only the server side's silence may end this session
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
@@ -63,13 +63,13 @@ TEST(TruncationTest, ServerTimeoutMidTransferResetsClient) {
          "reset, not " << toString(r.end);
 }
 
-// A client that sends 64 KiB and then falls silent (no FIN) past the 500 ms client timeout:
+// A client that sends 64 KiB and then falls silent (no FIN) past the 1 s client timeout:
 // the backend gets the 64 KiB and then a reset, not an EOF.
 TEST(TruncationTest, ClientTimeoutMidTransferResetsBackend) {
   constexpr std::uint64_t kSent = 64 * 1024;
   TestBackend backend({.mode = BackendMode::Sink});
   ProxyConfig cfg = ProxyConfig::relayTo(backend.address(), "auto");
-  cfg.clientTimeout = "500ms";
+  cfg.clientTimeout = "1s";  // long enough for the 64 KiB to get through on a loaded machine
   cfg.serverTimeout = "60s";  // only the client side's silence may end this session
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
