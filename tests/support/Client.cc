@@ -215,7 +215,9 @@ std::vector<DrainResult> drainEach(std::span<const int> fds, const Deadline& dea
   for (std::size_t i = 0; i < fds.size(); ++i) {
     if (want > 0) open.push_back(i);
   }
-  std::vector<std::uint8_t> buf(256 * 1024);
+  // At most 64 KiB per socket and turn: with hundreds of sockets, a turn (and with it the time
+  // any one socket waits to be read) stays short even where hashing is slow (sanitizers).
+  std::vector<std::uint8_t> buf(64 * 1024);
   std::vector<pollfd> polled;
   while (!open.empty()) {
     polled.clear();
@@ -229,7 +231,7 @@ std::vector<DrainResult> drainEach(std::span<const int> fds, const Deadline& dea
       DrainResult& r = results[i];
       bool done = false;
       if (polled[k].revents != 0) {
-        // One read per turn and socket, so that no busy socket starves the others.
+        // One read per turn and socket, so that no busy socket delays the others.
         const auto room = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), want - r.bytes));
         const ssize_t n = ::recv(fds[i], buf.data(), room, MSG_DONTWAIT);
         if (n > 0) {
