@@ -20,13 +20,15 @@
 namespace ringlb::test {
 namespace {
 
-// 300 clients downloading 1 MiB each at once through one worker with two 1 KiB buffers, under
-// 3 s client and server timeouts: every download completes, intact, with an EOF.
-// (Many clients, so that the later ones wait well over 3 s for their first buffer: a correct
-// proxy, with the timeouts as long as the test, serves them all in about 8 s here.)
+// 300 clients downloading 2 MiB each at once through one worker with two 1 KiB buffers, under
+// 2 s client and server timeouts: every download completes, intact, with an EOF.
+// The clients that come last wait seconds for their first buffer while the first ones stream:
+// the more clients and bytes, the longer. 300 x 2 MiB makes that wait well over 2 s here; a
+// proxy that exempts buffer waits serves them all in well under the deadline. (With 1 s
+// timeouts even such a proxy lost a few sessions when everything ran on one busy core.)
 TEST(BufferWaitTest, WaitingForABufferIsNotIdleness) {
   constexpr int kClients = 300;
-  constexpr std::uint64_t kBytes = 1ull << 20;
+  constexpr std::uint64_t kBytes = 2ull << 20;
   constexpr std::uint64_t kSeed = 77;
   // Per connection: a client and a backend socket here; two sockets and a pipe in the proxy
   // (a child: it inherits this limit).
@@ -37,8 +39,8 @@ TEST(BufferWaitTest, WaitingForABufferIsNotIdleness) {
   cfg.workers = 1;
   cfg.buffers = 2;
   cfg.bufferSize = 1024;
-  cfg.clientTimeout = "3s";
-  cfg.serverTimeout = "3s";
+  cfg.clientTimeout = "2s";
+  cfg.serverTimeout = "2s";
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
 
