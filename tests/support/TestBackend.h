@@ -45,10 +45,10 @@ std::string respondRequest(std::uint64_t n);
 struct BackendOptions {
   BackendMode mode = BackendMode::Echo;
   std::uint64_t bytes = 0;  // see the mode
-  std::uint64_t seed = 1;   // Pattern seed for Source and RespondAfterEof
+  std::uint64_t seed = 1;   // Pattern seed of the modes that send a pattern
   bool ipv6 = false;        // listen on [::1] instead of 127.0.0.1
-  // Sending modes (Source, SourceThenHold, SourceThenReset, Respond, RespondAfterEof): bytes
-  // per send, and a pause after each chunk (zero: as fast as accepted; non-zero: a trickle).
+  // Every mode that sends a pattern (Duplex included): bytes per send, and a pause after each
+  // chunk (zero: as fast as the socket takes them; non-zero: a trickling server).
   std::size_t chunk = 64 * 1024;
   Clock::duration pace = Clock::duration::zero();
   // Every mode: the handler leaves a new connection untouched (unread, unwritten) this long
