@@ -2,11 +2,15 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <thread>
 #include <vector>
 
 namespace ringlb::test {
@@ -40,11 +44,25 @@ StreamEnd classify(int err) {
 
 }  // namespace
 
-ConnectResult connectTcp(const net::Address& to, Clock::duration timeout,
-                         const std::string& sourceIp) {
+namespace {
+
+ConnectResult connectTuned(const net::Address& to, Clock::duration timeout,
+                           const std::string& sourceIp, const SocketTuning& tuning) {
   ConnectResult r;
   Fd fd(::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) {
+    r.error = errno;
+    return r;
+  }
+  if (tuning.receiveBuffer > 0 &&
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &tuning.receiveBuffer,
+                   sizeof tuning.receiveBuffer) != 0) {
+    r.error = errno;
+    return r;
+  }
+  if (tuning.maxSegment > 0 &&
+      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_MAXSEG, &tuning.maxSegment,
+                   sizeof tuning.maxSegment) != 0) {
     r.error = errno;
     return r;
   }
@@ -79,10 +97,23 @@ ConnectResult connectTcp(const net::Address& to, Clock::duration timeout,
   return r;
 }
 
+}  // namespace
+
+ConnectResult connectTcp(const net::Address& to, Clock::duration timeout,
+                         const std::string& sourceIp) {
+  return connectTuned(to, timeout, sourceIp, SocketTuning{});
+}
+
 ConnectResult connectLocal(std::uint16_t port, Clock::duration timeout,
                            const std::string& sourceIp) {
   auto to = net::Address::parse("127.0.0.1:" + std::to_string(port));
   return connectTcp(*to, timeout, sourceIp);
+}
+
+ConnectResult connectLocal(std::uint16_t port, const SocketTuning& tuning,
+                           Clock::duration timeout) {
+  auto to = net::Address::parse("127.0.0.1:" + std::to_string(port));
+  return connectTuned(*to, timeout, "", tuning);
 }
 
 bool sendAll(int fd, std::span<const std::uint8_t> data, const Deadline& deadline, int* error) {
@@ -174,6 +205,73 @@ DrainResult drainUntilEnd(int fd, const Deadline& deadline) {
   });
   r.sha = sha.finish();
   return r;
+}
+
+std::vector<DrainResult> drainEach(std::span<const int> fds, const Deadline& deadline,
+                                   std::uint64_t want) {
+  std::vector<DrainResult> results(fds.size());
+  std::vector<Sha256> shas(fds.size());
+  std::vector<std::size_t> open;  // indices still being read
+  for (std::size_t i = 0; i < fds.size(); ++i) {
+    if (want > 0) open.push_back(i);
+  }
+  // At most 64 KiB per socket and turn: with hundreds of sockets, a turn (and with it the time
+  // any one socket waits to be read) stays short even where hashing is slow (sanitizers).
+  std::vector<std::uint8_t> buf(64 * 1024);
+  std::vector<pollfd> polled;
+  while (!open.empty()) {
+    polled.clear();
+    for (std::size_t i : open) polled.push_back(pollfd{fds[i], POLLIN, 0});
+    const int ready = ::poll(polled.data(), polled.size(), deadline.pollMs());
+    if (ready < 0 && errno != EINTR) break;
+    if (ready == 0 && deadline.passed()) break;
+    std::vector<std::size_t> still;
+    for (std::size_t k = 0; k < open.size(); ++k) {
+      const std::size_t i = open[k];
+      DrainResult& r = results[i];
+      bool done = false;
+      if (polled[k].revents != 0) {
+        // One read per turn and socket, so that no busy socket delays the others.
+        const auto room = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), want - r.bytes));
+        const ssize_t n = ::recv(fds[i], buf.data(), room, MSG_DONTWAIT);
+        if (n > 0) {
+          shas[i].update(std::span(buf.data(), static_cast<std::size_t>(n)));
+          r.bytes += static_cast<std::uint64_t>(n);
+          done = r.bytes >= want;
+        } else if (n == 0) {
+          r.end = StreamEnd::Eof;
+          done = true;
+        } else if (errno != EAGAIN && errno != EINTR) {
+          r.error = errno;
+          r.end = classify(errno);
+          done = true;
+        }
+      }
+      if (!done) still.push_back(i);
+    }
+    open.swap(still);
+  }
+  for (std::size_t i = 0; i < fds.size(); ++i) results[i].sha = shas[i].finish();
+  return results;
+}
+
+long queuedBytes(int fd) {
+  int queued = 0;
+  return ::ioctl(fd, SIOCINQ, &queued) == 0 ? queued : -1;
+}
+
+long unacknowledgedBytes(int fd) {
+  int queued = 0;
+  return ::ioctl(fd, SIOCOUTQ, &queued) == 0 ? queued : -1;
+}
+
+bool waitAcknowledged(int fd, const Deadline& deadline) {
+  for (;;) {
+    const long queued = unacknowledgedBytes(fd);
+    if (queued == 0) return true;
+    if (queued < 0 || deadline.passed()) return false;
+    std::this_thread::sleep_for(1ms);
+  }
 }
 
 bool readableBefore(int fd, const Deadline& deadline) {

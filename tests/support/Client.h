@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ringlb/net/Address.h"
 #include "support/Deadline.h"
@@ -43,6 +44,16 @@ ConnectResult connectTcp(const net::Address& to, Clock::duration timeout,
 ConnectResult connectLocal(std::uint16_t port, Clock::duration timeout = 5s,
                            const std::string& sourceIp = "");
 
+// A client socket set up before it connects, to stand for a slow or narrow client.
+struct SocketTuning {
+  int receiveBuffer = 0;  // SO_RCVBUF in bytes (the kernel doubles it; no autotuning); 0: default
+  int maxSegment = 0;     // TCP_MAXSEG, the MSS we announce (the proxy then sends segments no
+                          // larger, and sizes its send buffer for them); 0: default
+};
+// 127.0.0.1:port with `tuning` applied before connecting.
+ConnectResult connectLocal(std::uint16_t port, const SocketTuning& tuning,
+                           Clock::duration timeout = 5s);
+
 // Sends everything or returns false (deadline, reset, error). *error gets the errno.
 bool sendAll(int fd, std::span<const std::uint8_t> data, const Deadline& deadline,
              int* error = nullptr);
@@ -67,6 +78,23 @@ struct DrainResult {
 };
 // Reads until the stream ends, hashing but not keeping the bytes.
 DrainResult drainUntilEnd(int fd, const Deadline& deadline);
+
+// Reads all the sockets at once (one thread, one poll loop), each until its stream ends or it
+// gave `want` bytes, whichever is first, or the deadline passes. Result i is fds[i]'s; `end` is
+// Timeout for a stream that had not ended when its reading stopped (deadline or `want`). For
+// many concurrent downloads: every socket keeps being read while others wait.
+std::vector<DrainResult> drainEach(std::span<const int> fds, const Deadline& deadline,
+                                   std::uint64_t want = UINT64_MAX);
+
+// Bytes waiting in fd's receive queue (SIOCINQ); -1 on error.
+long queuedBytes(int fd);
+
+// Bytes written to fd that the peer has not acknowledged yet (SIOCOUTQ: unsent + unacked);
+// -1 on error.
+long unacknowledgedBytes(int fd);
+// Waits until the peer's kernel acknowledged everything written to fd (SIOCOUTQ 0): every byte
+// has left this host's hands, so a reset sent now cannot discard any of it.
+bool waitAcknowledged(int fd, const Deadline& deadline);
 
 // True if at least one byte (or an end of stream) is readable before the deadline; consumes
 // nothing.

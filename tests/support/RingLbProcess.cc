@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -27,7 +28,7 @@ RingLbProcess::~RingLbProcess() {
   const std::string configPath = dir_.write("ringlb.yaml", yaml);
   logPath_ = dir_.path() + "/ringlb.log";
   if (configPath.empty()) return ::testing::AssertionFailure() << "cannot write the config";
-  if (!process_.start({binary_, "-c", configPath}, logPath_, logPath_)) {
+  if (!process_.start({binary_, "-c", configPath}, logPath_, logPath_, environment_)) {
     return ::testing::AssertionFailure() << "cannot start " << binary_;
   }
   const Deadline deadline(readyTimeout);
@@ -73,6 +74,14 @@ RingLbProcess::~RingLbProcess() {
     }
     std::this_thread::sleep_for(10ms);
   }
+}
+
+void RingLbProcess::reuseFreedMemoryUnderAsan() {
+  const char* inherited = std::getenv("ASAN_OPTIONS");
+  std::string options = inherited != nullptr ? inherited : "";
+  if (!options.empty()) options += ":";
+  options += "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+  setEnvironment("ASAN_OPTIONS", options);
 }
 
 std::uint16_t RingLbProcess::port(const std::string& frontend) const {

@@ -37,6 +37,16 @@ class RingLbProcess {
   RingLbProcess(const RingLbProcess&) = delete;
   RingLbProcess& operator=(const RingLbProcess&) = delete;
 
+  // Sets NAME=VALUE in the environment ringlb will start with (before start()).
+  void setEnvironment(const std::string& name, const std::string& value) {
+    environment_.push_back(name + "=" + value);
+  }
+  // Under AddressSanitizer, freed memory sits in a quarantine (256 MB by default) instead of
+  // being reused, so a ringlb that frees memory does not show it in its RSS. Tests that measure
+  // RSS call this before start(): ASan then reuses freed memory at once, like the release
+  // build's malloc. Harmless without ASan.
+  void reuseFreedMemoryUnderAsan();
+
   // Starts ringlb on `yaml` and waits (bounded) until it logged `ringlb ready`. On failure the
   // message carries the reason and the log: use as ASSERT_TRUE(proxy.start(yaml)).
   ::testing::AssertionResult start(const std::string& yaml, Clock::duration readyTimeout = 30s);
@@ -62,6 +72,7 @@ class RingLbProcess {
   Subprocess process_;
   std::string logPath_;
   std::vector<Listener> listeners_;
+  std::vector<std::string> environment_;  // NAME=VALUE, for the child
 };
 
 }  // namespace ringlb::test

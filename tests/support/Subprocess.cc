@@ -28,7 +28,8 @@ Subprocess::~Subprocess() {
 }
 
 bool Subprocess::start(const std::vector<std::string>& argv, const std::string& stdoutPath,
-                       const std::string& stderrPath) {
+                       const std::string& stderrPath,
+                       const std::vector<std::string>& environment) {
   // Everything the child needs is prepared before fork: between fork and exec only
   // async-signal-safe calls are allowed (the test process has many threads).
   std::vector<char*> args;
@@ -48,7 +49,20 @@ bool Subprocess::start(const std::vector<std::string>& argv, const std::string& 
     return false;
   }
   const pid_t parent = ::getpid();
-  char** const env = environ;
+  // The child's environment: ours, with `environment`'s NAME=VALUE entries replacing or added.
+  std::vector<std::string> envStrings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const std::string name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const auto& extra : environment) replaced |= extra.substr(0, extra.find('=')) == name;
+    if (!replaced) envStrings.push_back(entry);
+  }
+  envStrings.insert(envStrings.end(), environment.begin(), environment.end());
+  std::vector<char*> envPointers;
+  for (auto& e : envStrings) envPointers.push_back(e.data());
+  envPointers.push_back(nullptr);
+  char** const env = envPointers.data();
   sigset_t none;
   sigemptyset(&none);
   const pid_t pid = ::fork();

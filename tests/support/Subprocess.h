@@ -31,9 +31,10 @@ class Subprocess {
   Subprocess& operator=(const Subprocess&) = delete;
 
   // argv[0] is the executable path. Returns false (errno set) if the fork or the redirections
-  // failed; an exec failure shows as exit code 127.
+  // failed; an exec failure shows as exit code 127. The child gets this process's environment
+  // with the NAME=VALUE entries of `environment` replacing or added to it.
   bool start(const std::vector<std::string>& argv, const std::string& stdoutPath,
-             const std::string& stderrPath);
+             const std::string& stderrPath, const std::vector<std::string>& environment = {});
 
   pid_t pid() const { return pid_; }
   // True while started and not yet reaped (reaps it if it has exited).

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,8 +16,14 @@
 
 namespace ringlb::test {
 
+std::string respondRequest(std::uint64_t n) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(n >> (8 * i));
+  return out;
+}
+
 namespace {
-constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kChunk = 64 * 1024;  // receive granularity
 // Handlers are interrupted by the destructor, not by time; this only guards against a handler
 // outliving a test binary that forgot to destroy its backend.
 constexpr auto kHandlerDeadline = 10min;
@@ -120,6 +127,7 @@ void TestBackend::handle(std::shared_ptr<Connection> conn, std::size_t index) {
   rec.index = index;
   const int fd = conn->fd.get();
   bool reset = false;
+  pause(options_.startDelay);
   switch (options_.mode) {
     case BackendMode::Echo: echo(fd, rec); break;
     case BackendMode::Duplex: duplex(fd, rec); break;
@@ -127,6 +135,9 @@ void TestBackend::handle(std::shared_ptr<Connection> conn, std::size_t index) {
     case BackendMode::Sink: sink(fd, rec); break;
     case BackendMode::RespondAfterEof: respondAfterEof(fd, rec); break;
     case BackendMode::ResetAfterRead: reset = resetAfterRead(fd, rec); break;
+    case BackendMode::SourceThenHold: sourceThenHold(fd, rec); break;
+    case BackendMode::SourceThenReset: reset = sourceThenReset(fd, rec); break;
+    case BackendMode::Respond: respond(fd, rec); break;
   }
   conn->close(reset);
   rec.finished = true;
@@ -139,27 +150,32 @@ void TestBackend::publish(const ConnectionRecord& rec) {
   changed_.notify_all();
 }
 
-bool TestBackend::sendPattern(int fd, std::uint64_t seed, std::uint64_t n,
+void TestBackend::pause(Clock::duration d) const {
+  const Deadline until(d);
+  while (!until.passed() && !stopping_) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(50ms, until.at() - Clock::now()));
+  }
+}
+
+bool TestBackend::sendPattern(int fd, std::uint64_t seed, std::uint64_t n, Sha256& sha,
                               ConnectionRecord& rec) {
   const Pattern pattern(seed);
-  Sha256 sha;
-  std::vector<std::uint8_t> buf(kChunk);
+  std::vector<std::uint8_t> buf(std::max<std::size_t>(options_.chunk, 1));
   const Deadline deadline(kHandlerDeadline);
   for (std::uint64_t off = 0; off < n;) {
-    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, n - off));
+    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), n - off));
     std::span<std::uint8_t> chunk(buf.data(), len);
     pattern.fill(off, chunk);
     if (!sendAll(fd, chunk, deadline, &rec.sendError)) {
       rec.sendFailed = true;
-      rec.sentSha = sha.finish();
       return false;
     }
     sha.update(chunk);
     off += len;
-    rec.bytesSent = off;
+    rec.bytesSent += len;
     liveBytesSent_ += len;
+    if (options_.pace != Clock::duration::zero() && off < n) pause(options_.pace);
   }
-  rec.sentSha = sha.finish();
   return true;
 }
 
@@ -210,7 +226,9 @@ void TestBackend::duplex(int fd, ConnectionRecord& rec) {
   // The sender works on its own copy of the record's send fields; merged after join.
   ConnectionRecord sent;
   std::thread sender([&] {
-    if (sendPattern(fd, duplex::backendStreamSeed(h.seed), h.length, sent)) shutdownWrite(fd);
+    Sha256 sha;
+    if (sendPattern(fd, duplex::backendStreamSeed(h.seed), h.length, sha, sent)) shutdownWrite(fd);
+    sent.sentSha = sha.finish();
   });
   const DrainResult in = drainUntilEnd(fd, deadline);
   sender.join();
@@ -225,8 +243,72 @@ void TestBackend::duplex(int fd, ConnectionRecord& rec) {
 }
 
 void TestBackend::source(int fd, ConnectionRecord& rec) {
-  if (sendPattern(fd, options_.seed, options_.bytes, rec)) shutdownWrite(fd);
+  Sha256 sha;
+  if (sendPattern(fd, options_.seed, options_.bytes, sha, rec)) shutdownWrite(fd);
+  rec.sentSha = sha.finish();
   sink(fd, rec);
+}
+
+void TestBackend::sourceThenHold(int fd, ConnectionRecord& rec) {
+  Sha256 sha;
+  sendPattern(fd, options_.seed, options_.bytes, sha, rec);
+  rec.sentSha = sha.finish();
+  sink(fd, rec);  // no FIN: silent until the peer ends the connection
+}
+
+bool TestBackend::sourceThenReset(int fd, ConnectionRecord& rec) {
+  Sha256 sha;
+  const bool sent = sendPattern(fd, options_.seed, options_.bytes, sha, rec);
+  rec.sentSha = sha.finish();
+  if (!sent) return false;
+  // Wait for the peer's kernel to acknowledge every byte: from then on nothing of the stream
+  // is ours any more, so the RST below cannot discard any of it.
+  const Deadline deadline(options_.drainTimeout);
+  while (unacknowledgedBytes(fd) > 0 && !deadline.passed() && !stopping_) {
+    std::this_thread::sleep_for(1ms);
+  }
+  rec.sendQueueDrained = unacknowledgedBytes(fd) == 0;
+  return true;
+}
+
+void TestBackend::respond(int fd, ConnectionRecord& rec) {
+  Sha256 in, out;
+  const Deadline deadline(kHandlerDeadline);
+  for (;;) {
+    std::array<std::uint8_t, 8> request{};
+    std::size_t got = 0;
+    while (got < request.size()) {
+      const ssize_t n = ::recv(fd, request.data() + got, request.size() - got, 0);
+      if (n > 0) {
+        got += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) {
+        rec.readEnd = got == 0 ? StreamEnd::Eof : StreamEnd::Error;  // EOF inside a request
+      } else {
+        rec.readError = errno;
+        rec.readEnd = errno == ECONNRESET ? StreamEnd::Reset : StreamEnd::Error;
+      }
+      rec.receivedSha = in.finish();
+      rec.sentSha = out.finish();
+      if (rec.readEnd == StreamEnd::Eof) shutdownWrite(fd);
+      return;
+    }
+    in.update(request);
+    rec.bytesReceived += request.size();
+    std::uint64_t length = 0;
+    for (int i = 0; i < 8; ++i) length |= std::uint64_t{request[i]} << (8 * i);
+    if (!sendPattern(fd, options_.seed, length, out, rec)) {
+      // The peer went away mid-response: its reset (EPIPE/ECONNRESET) is how the stream ended.
+      rec.receivedSha = in.finish();
+      rec.sentSha = out.finish();
+      rec.readError = rec.sendError;
+      rec.readEnd = (rec.sendError == ECONNRESET || rec.sendError == EPIPE) ? StreamEnd::Reset
+                                                                            : StreamEnd::Error;
+      return;
+    }
+  }
 }
 
 void TestBackend::sink(int fd, ConnectionRecord& rec) {
@@ -240,7 +322,9 @@ void TestBackend::sink(int fd, ConnectionRecord& rec) {
 void TestBackend::respondAfterEof(int fd, ConnectionRecord& rec) {
   sink(fd, rec);
   if (rec.readEnd != StreamEnd::Eof) return;
-  if (sendPattern(fd, options_.seed, options_.bytes, rec)) shutdownWrite(fd);
+  Sha256 sha;
+  if (sendPattern(fd, options_.seed, options_.bytes, sha, rec)) shutdownWrite(fd);
+  rec.sentSha = sha.finish();
 }
 
 bool TestBackend::resetAfterRead(int fd, ConnectionRecord& rec) {

@@ -30,13 +30,31 @@ enum class BackendMode {
   Sink,             // read until EOF, then close
   RespondAfterEof,  // read until EOF, then send `bytes` bytes of Pattern(seed), then close
   ResetAfterRead,   // read `bytes` bytes, then close with RST (SO_LINGER 0)
+  SourceThenHold,   // send `bytes` bytes of Pattern(seed), then no FIN: the connection stays
+                    // open and silent, reading until the peer ends it
+  SourceThenReset,  // send `bytes` bytes of Pattern(seed), wait (up to `drainTimeout`) until the
+                    // peer acknowledged every one (SIOCOUTQ 0), then close with RST
+  Respond,          // request/response: read an 8-byte request (respondRequest(n)), answer with
+                    // the first n bytes of Pattern(seed), repeat; silent and open between
+                    // requests; on EOF send FIN and close
 };
+
+// The request of BackendMode::Respond asking for n bytes: n as a little-endian u64.
+std::string respondRequest(std::uint64_t n);
 
 struct BackendOptions {
   BackendMode mode = BackendMode::Echo;
   std::uint64_t bytes = 0;  // see the mode
-  std::uint64_t seed = 1;   // Pattern seed for Source and RespondAfterEof
+  std::uint64_t seed = 1;   // Pattern seed of the modes that send a pattern
   bool ipv6 = false;        // listen on [::1] instead of 127.0.0.1
+  // Every mode that sends a pattern (Duplex included): bytes per send, and a pause after each
+  // chunk (zero: as fast as the socket takes them; non-zero: a trickling server).
+  std::size_t chunk = 64 * 1024;
+  Clock::duration pace = Clock::duration::zero();
+  // Every mode: the handler leaves a new connection untouched (unread, unwritten) this long
+  // before it starts: a busy backend. Keep it short; the destructor waits for it.
+  Clock::duration startDelay = Clock::duration::zero();
+  Clock::duration drainTimeout = 20s;  // SourceThenReset: bound on waiting for the ACKs
 };
 
 // What one accepted connection saw. Counters are final once `finished`.
@@ -52,6 +70,9 @@ struct ConnectionRecord {
   StreamEnd readEnd = StreamEnd::Timeout;  // how the inbound stream ended
   int readError = 0;
   bool finished = false;  // handler done and socket closed
+  // SourceThenReset: every sent byte was acknowledged before the RST (false: the wait timed
+  // out, and the RST discarded what was still unacknowledged).
+  bool sendQueueDrained = false;
 };
 
 class TestBackend {
@@ -90,8 +111,15 @@ class TestBackend {
   void sink(int fd, ConnectionRecord& rec);
   void respondAfterEof(int fd, ConnectionRecord& rec);
   bool resetAfterRead(int fd, ConnectionRecord& rec);
-  // Sends `n` bytes of Pattern(seed), hashing them into rec; false if the send failed.
-  bool sendPattern(int fd, std::uint64_t seed, std::uint64_t n, ConnectionRecord& rec);
+  void sourceThenHold(int fd, ConnectionRecord& rec);
+  bool sourceThenReset(int fd, ConnectionRecord& rec);
+  void respond(int fd, ConnectionRecord& rec);
+  // Sends the first `n` bytes of Pattern(seed) in options_.chunk pieces paced by options_.pace,
+  // hashing them into `sha` and adding them to rec.bytesSent; false if the send failed.
+  bool sendPattern(int fd, std::uint64_t seed, std::uint64_t n, Sha256& sha,
+                   ConnectionRecord& rec);
+  // Sleeps for `d`, cut short when the backend is being destroyed.
+  void pause(Clock::duration d) const;
   void publish(const ConnectionRecord& rec);
 
   const BackendOptions options_;
