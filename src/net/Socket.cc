@@ -60,6 +60,12 @@ bool hasPendingData(int fd) {
 }
 
 long unsentBytes(int fd) {
+  // After a reset the send queue is purged but SIOCOUTQ (write_seq - snd_una) keeps its last
+  // value forever: ask for the state first.
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -errno;
+  if (info.tcpi_state == TCP_CLOSE) return -ENOTCONN;
   int n = 0;
   if (::ioctl(fd, SIOCOUTQ, &n) != 0) return -errno;
   return n;

@@ -25,9 +25,10 @@ bool Worker::mayAccept(uint16_t frontend) const {
 void Worker::updateAccepting() {
   applyPipePoolLimits();
   retrySocketWaiters();
-  // Connections the kernel handed us while we were at a limit are served first, in order.
-  if (!stopping_) servePending();
+  // Connections the kernel handed us while we were at a limit are served first, in order, but
+  // not ahead of sessions already parked for a descriptor, nor during a resource backoff.
   const bool backoff = now_ < acceptBackoffUntil_;
+  if (!stopping_ && !backoff && socketWaiters_.empty()) servePending();
   for (uint32_t i = 0; i < listeners_.size(); ++i) {
     Listener& l = listeners_[i];
     if (l.closed) continue;
@@ -87,15 +88,15 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
   if (res >= 0) {
     ++stats_.accepted;
     if (stopping_) {
-      ::close(res);
+      net::closeWithReset(res);  // refused: a reset says "not served", a FIN "served nothing"
     } else if (!mayAccept(l.socket.frontend) || hasPending(l.socket.frontend)) {
       // Raced with our own cancel: keep it, in order, until there is room. A multishot accept
       // can drain a whole backlog in one go, so the queue is capped; beyond it the connection
-      // is refused (closed) rather than held without limit.
+      // is refused (reset) rather than held without limit.
       if (pendingAccepts_.size() < kMaxPendingAccepts) {
         pendingAccepts_.push_back(PendingAccept{res, l.socket.frontend, now_});
       } else {
-        ::close(res);
+        net::closeWithReset(res);
         if (warnAllowed(Warning::Accept)) {
           spdlog::warn("worker {}: at the connection limit with {} accepted connections queued; "
                        "refusing more", id_, pendingAccepts_.size());
@@ -139,11 +140,20 @@ uint64_t Worker::refreshDescriptorBudget() {
 }
 
 void Worker::applyPipePoolLimits() {
-  const SharedCounters& counters = *snapshot_->counters;
+  SharedCounters& counters = *snapshot_->counters;
   const uint64_t epoch = counters.pipeTrimEpoch.load(std::memory_order_relaxed);
   if (epoch != pipeTrimEpoch_) {
     pipeTrimEpoch_ = epoch;
+    const bool hadIdle = pipes_.idle() > 0;
     pipes_.trim();
+    // The budget subtracts pooled pipes: recount now that ours are gone, or the budget computed
+    // before the other workers trimmed would stay low until the next EMFILE (which a paused
+    // worker never meets).
+    if (hadIdle) {
+      proxy::refreshDescriptorBudget(*snapshot_->counters,
+                                     snapshot_->config->global.maxConnections,
+                                     options_.pipePoolIdle);
+    }
   }
   const uint64_t limit = counters.pipePoolLimit.load(std::memory_order_relaxed);
   if (limit != pipes_.maxIdle()) pipes_.setMaxIdle(limit);

@@ -41,6 +41,10 @@ RelayOutcome relayOutcome(const Session& s) {
   if (c2s.state == DirectionState::Done && s2c.state == DirectionState::Done) {
     return RelayOutcome::CloseClean;
   }
+  // A drain in progress: the reset would discard what the peer is still taking.
+  if (c2s.state == DirectionState::Flush || s2c.state == DirectionState::Flush) {
+    return RelayOutcome::Continue;
+  }
   // A direction can still deliver if it has not ended, its destination works, and its source
   // has failed (so it is reading the rest of what that source sent, or draining it). One whose
   // source is fine but whose peer side is gone cannot deliver anything that matters.
@@ -126,12 +130,20 @@ void Relay::pump(Session& s, uint32_t slot, bool c2s) {
   // read: it is the aftermath of a reset, not a FIN. A FIN read before stays a FIN.)
   switch (d.source) {
     case SourceEnd::Fin: {
+      if (d.finSent) {
+        // Back from a drain tick (the session is to be reset): drain on, or be Done again.
+        if (drain(s, slot, c2s)) return;
+        enter(s, slot, d, DirectionState::Done);
+        settle(s, slot);
+        return;
+      }
       // Everything the source sent before its FIN is delivered: forward the FIN.
       const bool otherDone = direction(s, !c2s).state == DirectionState::Done;
       // With the other direction done too, closing the socket sends this FIN (its receive queue
       // is empty: we read it to the end), so no shutdown() first. (shutdown stays a system
       // call: io_uring hands IORING_OP_SHUTDOWN to an io-wq thread, which costs more.)
       if (!otherDone) io_.shutdownWrite(destinationFd(s, c2s));
+      d.finSent = true;
       enter(s, slot, d, DirectionState::Done);
       host_.rescheduleExpiry(s, slot);  // the *_fin timeouts now apply and may be shorter
       settle(s, slot);
@@ -180,11 +192,20 @@ void Relay::flush(Session& s, uint32_t slot, bool c2s) {
   // acknowledged) it. There is no readiness event for "send queue empty": a timer re-checks,
   // and progress counts as activity, so a peer that reads slowly is bounded by its *_fin
   // timeout like any half-closed side.
+  if (drain(s, slot, c2s)) return;
+  enter(s, slot, d, DirectionState::Aborted);
+  settle(s, slot);
+}
+
+bool Relay::drain(Session& s, uint32_t slot, bool c2s) {
+  Direction& d = direction(s, c2s);
+  if (destinationFailed(s, c2s)) return false;
   const long unsent = io_.unsentBytes(destinationFd(s, c2s));
   if (unsent <= 0) {
-    enter(s, slot, d, DirectionState::Aborted);
-    settle(s, slot);
-    return;
+    // Empty, or the connection is closed (-ENOTCONN: the peer reset; SIOCOUTQ would never drop
+    // again) or unusable: nothing more will drain.
+    if (unsent < 0) sideFailed(s, !c2s);
+    return false;
   }
   if (d.unsent < 0 || unsent < d.unsent) {
     touch(s, !c2s);
@@ -194,6 +215,13 @@ void Relay::flush(Session& s, uint32_t slot, bool c2s) {
   io_.timer(interval(d.backoffs), tag(s, slot, c2s));
   if (d.backoffs < 255) ++d.backoffs;
   enter(s, slot, d, DirectionState::Flush);
+  return true;
+}
+
+void Relay::end(Session& s, uint32_t slot, CloseReason reason) {
+  if (s.state != SessionState::Relaying) return;
+  if (s.pendingEnd == CloseReason::None) s.pendingEnd = reason;
+  settle(s, slot);
 }
 
 void Relay::backoff(Session& s, uint32_t slot, bool c2s) {
@@ -204,26 +232,39 @@ void Relay::backoff(Session& s, uint32_t slot, bool c2s) {
 }
 
 void Relay::settle(Session& s, uint32_t slot) {
-  switch (relayOutcome(s)) {
-    case RelayOutcome::Continue:
-      return;
-    case RelayOutcome::CloseClean:
-      host_.endSession(s, slot, false, CloseReason::Completed);
-      return;
-    case RelayOutcome::CloseAbort:
-      // Attribute the end to the side that failed first to be seen; a destination failure
-      // marks its side failed too, so one of the two is always set here.
-      host_.endSession(s, slot, true,
-                       s.serverFailed ? CloseReason::ServerReset : CloseReason::ClientReset);
-      return;
+  const RelayOutcome outcome = relayOutcome(s);
+  if (outcome == RelayOutcome::CloseClean) {
+    host_.endSession(s, slot, false, CloseReason::Completed);
+    return;
   }
+  if (outcome == RelayOutcome::Continue && s.pendingEnd == CloseReason::None) return;
+  // The session is to be reset (a side failed, or it is ended from outside). Not while a
+  // direction drains, and not before a complete stream still queued toward a working peer has
+  // drained too: the reset would discard it. Then reset both sides.
+  if (s.c2s.state == DirectionState::Flush || s.s2c.state == DirectionState::Flush) return;
+  const CloseReason reason = s.pendingEnd != CloseReason::None ? s.pendingEnd : s.failure;
+  bool draining = false;
+  for (const bool c2s : {true, false}) {
+    if (direction(s, c2s).state == DirectionState::Done && drain(s, slot, c2s)) draining = true;
+  }
+  if (draining) {
+    if (s.pendingEnd == CloseReason::None) s.pendingEnd = reason;
+    host_.rescheduleExpiry(s, slot);  // only the draining peers' timeouts count now
+    return;
+  }
+  host_.endSession(s, slot, true, reason == CloseReason::None ? CloseReason::Internal : reason);
 }
 
 void Relay::onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
   Direction& d = direction(s, c2s);
   const DirectionState was = d.state;
   if (!enter(s, slot, d, DirectionState::Idle)) {
-    // No operation was in flight: a completion here means our accounting is broken.
+    // No operation was in flight: a completion here means our accounting is broken. Keep the
+    // buffers right at least, then end the session abortively.
+    if (completion.hasBuffer()) {
+      io_.bufferTaken(completion.bufferId());
+      releaseBuffer(completion.bufferId());
+    }
     host_.endSession(s, slot, true, CloseReason::Internal);
     return;
   }
@@ -334,12 +375,17 @@ void Relay::releaseBuffer(uint16_t id) {
     Direction& d = direction(s, w.c2s);
     if (d.state != DirectionState::WaitBuffer) continue;
     // Lend the buffer to this direction's recv directly: the kernel's ring never sees it, so no
-    // other recv can take it first. Its source had bytes ready (that is how it met ENOBUFS), so
-    // the recv completes at once. The time spent in line was ours, not the peer's idleness.
+    // other recv can take it first. Its source was readable (receives poll first, so that is how
+    // it met ENOBUFS) and the recv does not wait: should nothing be queued after all, -EAGAIN
+    // passes the buffer on to the next in line (onRecv). The time spent in line was ours, not
+    // the peer's idleness.
     d.recvBuffer = id;
     io_.recvInto(sourceFd(s, w.c2s), io_.bufferData(id), io_.bufferSize(), tag(s, w.slot, w.c2s));
     enter(s, w.slot, d, DirectionState::Recv);
-    touch(s, w.c2s);
+    // Neither peer was idle while we had no buffer: the source had bytes, the destination was
+    // waiting for them.
+    touch(s, true);
+    touch(s, false);
     return;
   }
   io_.recycleBuffer(id);
@@ -495,6 +541,9 @@ void Relay::sideFailed(Session& s, bool client) {
   bool& failed = client ? s.clientFailed : s.serverFailed;
   if (!failed) ++counters_.resets;
   failed = true;
+  if (s.failure == CloseReason::None) {
+    s.failure = client ? CloseReason::ClientReset : CloseReason::ServerReset;
+  }
 }
 
 void Relay::discard(Direction& d) {

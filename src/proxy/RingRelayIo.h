@@ -21,7 +21,7 @@ class RingRelayIo final : public RelayIo {
     ring_.recvProvided(fd, buffers_.group(), tag);
   }
   void recvInto(int fd, uint8_t* data, unsigned len, uint64_t tag) override {
-    ring_.recv(fd, data, len, tag);
+    ring_.recv(fd, data, len, true, tag);
   }
   void send(int fd, const uint8_t* data, std::size_t len, bool noWait, uint64_t tag) override {
     ring_.send(fd, data, len, noWait, tag);

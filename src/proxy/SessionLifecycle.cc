@@ -104,6 +104,13 @@ SideLimits sideLimits(const Session& s) {
   if (s.clientFailed != s.serverFailed) {
     (s.clientFailed ? limits.client : limits.server) = Clock::time_point::max();
   }
+  // While a direction drains into its peer before a reset, only that peer's pace counts: the
+  // other side's part is over.
+  const bool drainingToClient = s.s2c.state == DirectionState::Flush;
+  const bool drainingToServer = s.c2s.state == DirectionState::Flush;
+  if (drainingToClient != drainingToServer) {
+    (drainingToClient ? limits.server : limits.client) = Clock::time_point::max();
+  }
   return limits;
 }
 }  // namespace

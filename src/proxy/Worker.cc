@@ -172,7 +172,16 @@ void Worker::dispatch(const io::Completion& completion) {
       break;
   }
   Session* found = sessions_.lookup(ud.slot, ud.generation);
-  if (found == nullptr) return;  // a completion for a session that no longer exists
+  if (found == nullptr) {
+    // A completion for a session that no longer exists. None should carry a buffer (a session
+    // is freed only after its last completion); should one, it goes back, or the ring would
+    // shrink for good.
+    if (completion.hasBuffer()) {
+      relayIo_->bufferTaken(completion.bufferId());
+      relay_->releaseBuffer(completion.bufferId());
+    }
+    return;
+  }
   Session& session = *found;
   switch (static_cast<Op>(ud.op)) {
     case Op::Connect:
@@ -237,8 +246,14 @@ void Worker::expireSessions() {
       continue;
     }
     ++stats_.timeouts;
-    // The peers must not take a cut stream for a complete one: a timeout resets (see Relay.h).
-    close(s, *slot, true, expiredSide(s));
+    // The peers must not take a cut stream for a complete one: a timeout resets (see Relay.h),
+    // once what a peer is still taking of a complete stream has drained. A session that times
+    // out again while draining (its peer stopped taking bytes) is reset outright.
+    if (s.pendingEnd == CloseReason::None) {
+      relay_->end(s, *slot, expiredSide(s));
+    } else {
+      close(s, *slot, true, s.pendingEnd);
+    }
   }
 }
 

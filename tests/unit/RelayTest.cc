@@ -61,7 +61,7 @@ class FakeWorld final : public RelayIo, public RelayHost {
     return n > 0 ? std::min<long>(n, len) : n;
   }
   bool hasPendingData(int fd) override { return pendingData[fd]; }
-  long unsentBytes(int fd) override { return unsent[fd]; }
+  long unsentBytes(int fd) override { return closed[fd] ? -ENOTCONN : unsent[fd]; }
   void shutdownWrite(int fd) override { shutdowns.push_back(fd); }
   unsigned bufferSize() const override { return kBufferSize; }
   uint8_t* bufferData(uint16_t id) override { return storage_[id].data(); }
@@ -145,6 +145,7 @@ class FakeWorld final : public RelayIo, public RelayHost {
   std::vector<std::pair<int, int>> spliceCalls;
   std::map<int, bool> pendingData;
   std::map<int, long> unsent;
+  std::map<int, bool> closed;  // the connection was reset: unsentBytes answers -ENOTCONN
   std::vector<int> shutdowns;
   bool pipesAvailable = true;
   int pipesOut = 0;
@@ -187,7 +188,7 @@ class OneBufferRelayTest : public RelayTest {
 };
 
 // Only the documented edges exist: in-flight states end in Idle, only Idle starts or ends a
-// direction, a waiter leaves only by a granted recv, and Done/Aborted are final.
+// direction, a waiter leaves only by a granted recv, Done only drains, and Aborted is final.
 TEST(DirectionStateTest, AllowsExactlyTheDocumentedEdges) {
   using S = DirectionState;
   const S all[] = {S::Idle, S::Recv, S::Send, S::SpliceIn, S::SpliceOut, S::WaitBuffer,
@@ -197,6 +198,7 @@ TEST(DirectionStateTest, AllowsExactlyTheDocumentedEdges) {
       bool expected = false;
       if (from == S::Idle) expected = to != S::Idle;
       if (from == S::WaitBuffer) expected = to == S::Recv;
+      if (from == S::Done) expected = to == S::Flush;  // drains before a reset
       if (from == S::Recv || from == S::Send || from == S::SpliceIn || from == S::SpliceOut ||
           from == S::Backoff || from == S::Flush) {
         expected = to == S::Idle;
@@ -448,6 +450,89 @@ TEST_F(RelayTest, CompletionWhileClosingReturnsItsBuffer) {
   EXPECT_EQ(world.buffersInRing(), ringBefore);
   EXPECT_EQ(dir(slot, true).state, DirectionState::Idle);
   EXPECT_EQ(session(slot).inflight, 1) << "only the s2c recv is still in flight";
+}
+
+// A complete stream (FIN forwarded) still queued toward a working client is drained before the
+// session is reset for the server's failure: the reset would discard it.
+TEST_F(RelayTest, DoneDirectionDrainsBeforeTheReset) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  const int client = session(slot).clientFd;
+  relay.start(session(slot), slot);
+  receive(slot, false, "response");
+  completeLast(slot, false, 8);
+  receive(slot, false, "");  // the server's FIN, forwarded
+  ASSERT_EQ(dir(slot, false).state, DirectionState::Done);
+  world.unsent[client] = 5000;  // the client has not taken it yet
+  receive(slot, true, "more");
+  completeLast(slot, true, -EPIPE);  // the server is gone
+  EXPECT_TRUE(world.ends.empty()) << "reset while the client's kernel held 5000 bytes it is owed";
+  EXPECT_EQ(dir(slot, false).state, DirectionState::Flush);
+
+  now += 1s;
+  world.unsent[client] = 1000;
+  completeLast(slot, false, -ETIME);
+  EXPECT_EQ(session(slot).clientActive, now) << "a draining peer's progress is activity";
+  EXPECT_TRUE(world.ends.empty());
+  world.unsent[client] = 0;
+  completeLast(slot, false, -ETIME);
+  ASSERT_EQ(world.ends.size(), 1u);
+  EXPECT_TRUE(world.ends[0].reset);
+  EXPECT_EQ(world.ends[0].reason, CloseReason::ServerReset);
+  EXPECT_EQ(world.shutdowns.size(), 1u) << "the FIN is forwarded once, not again after the drain";
+}
+
+// An end from outside (a timeout) also lets a complete stream drain first, and records its
+// own reason.
+TEST_F(RelayTest, TimeoutEndDrainsACompleteStreamFirst) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  const int client = session(slot).clientFd;
+  relay.start(session(slot), slot);
+  receive(slot, false, "tail");
+  completeLast(slot, false, 4);
+  receive(slot, false, "");
+  world.unsent[client] = 4;
+  relay.end(session(slot), slot, CloseReason::ServerTimeout);
+  EXPECT_TRUE(world.ends.empty());
+  world.unsent[client] = 0;
+  completeLast(slot, false, -ETIME);
+  ASSERT_EQ(world.ends.size(), 1u);
+  EXPECT_TRUE(world.ends[0].reset) << "the client's own stream was cut: it must see a reset";
+  EXPECT_EQ(world.ends[0].reason, CloseReason::ServerTimeout);
+}
+
+// A destination that resets while we wait for its queue to drain ends the wait at once (its
+// SIOCOUTQ would never drop again).
+TEST_F(RelayTest, FlushStopsWhenTheDestinationCloses) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  const int server = session(slot).serverFd;
+  relay.start(session(slot), slot);
+  receive(slot, true, "request");
+  completeLast(slot, true, 7);
+  world.unsent[server] = 7;
+  receive(slot, true, "", -ECONNRESET);
+  ASSERT_EQ(dir(slot, true).state, DirectionState::Flush);
+  world.closed[server] = true;  // the server resets too; SIOCOUTQ stays 7
+  completeLast(slot, true, -ETIME);
+  ASSERT_EQ(world.ends.size(), 1u);
+  EXPECT_TRUE(world.ends[0].reset);
+  EXPECT_EQ(world.ends[0].reason, CloseReason::ClientReset) << "the client failed first";
+}
+
+// A lent buffer whose recv finds nothing after all (-EAGAIN: lent recvs never wait) passes on
+// to the next in line at once instead of sitting in an idle socket's recv.
+TEST_F(OneBufferRelayTest, LentBufferFindingNothingPassesToTheNextWaiter) {
+  const uint32_t a = world.addSession(config::RelayMode::Copy);
+  const uint32_t b = world.addSession(config::RelayMode::Copy);
+  const uint32_t c = world.addSession(config::RelayMode::Copy);
+  for (uint32_t slot : {a, b, c}) relay.start(session(slot), slot);
+  receive(a, false, "held");
+  receive(b, false, "b");  // ENOBUFS
+  receive(c, false, "c");  // ENOBUFS
+  completeLast(a, false, 4);
+  ASSERT_EQ(world.lastOp(b, false)->kind, FakeOp::RecvInto);
+  completeLast(b, false, -EAGAIN);
+  EXPECT_EQ(world.lastOp(c, false)->kind, FakeOp::RecvInto) << "the buffer stayed with b";
+  EXPECT_EQ(world.lastOp(b, false)->kind, FakeOp::RecvProvided) << "b must wait for data again";
 }
 
 }  // namespace

@@ -85,13 +85,15 @@ class Ring {
   // -ECANCELED/-ENOENT otherwise).
   void connect(int fd, const sockaddr* addr, socklen_t len, std::chrono::milliseconds timeout,
                uint64_t userData, uint64_t timeoutUserData);
-  // recv into a buffer chosen by the kernel from provided-buffer group `group`.
+  // recv into a buffer chosen by the kernel from provided-buffer group `group`, once the socket
+  // is readable (poll first: an idle socket takes no buffer and never sees ENOBUFS).
   // Completion: res > 0 bytes with hasBuffer(); 0 on EOF; -ENOBUFS when the group is empty
   // (back-pressure, not an error); other -errno.
   void recvProvided(int fd, uint16_t group, uint64_t userData);
   // recv into a caller-owned buffer, which must stay valid until the completion.
-  // Completion: bytes, 0 on EOF, or -errno.
-  void recv(int fd, void* buf, unsigned len, uint64_t userData);
+  // Completion: bytes, 0 on EOF, or -errno; with `noWait` (MSG_DONTWAIT), -EAGAIN at once when
+  // nothing is queued.
+  void recv(int fd, void* buf, unsigned len, bool noWait, uint64_t userData);
   // send(MSG_NOSIGNAL). Completion: bytes sent (may be short), or -errno. With `noWait`
   // (MSG_DONTWAIT) a full socket answers -EAGAIN at once instead of waiting for room.
   void send(int fd, const void* data, std::size_t len, bool noWait, uint64_t userData);

@@ -18,7 +18,7 @@ int createStreamSocket(int family);
 // stream from splice stopping at a TCP urgent mark).
 bool hasPendingData(int fd);
 // Bytes the kernel still holds in `fd`'s send queue (not yet sent, or sent and not yet
-// acknowledged by the peer), or -errno.
+// acknowledged by the peer); -ENOTCONN once the connection is closed (reset); or -errno.
 long unsentBytes(int fd);
 // Closes with SO_LINGER {on, 0}: the kernel sends RST instead of FIN.
 void closeWithReset(int fd);

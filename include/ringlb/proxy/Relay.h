@@ -56,6 +56,10 @@ class Relay {
   // only accounts for what the operation still did (a buffer it took); the caller frees the
   // session once inflight reaches 0.
   void onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completion& completion);
+  // Ends a relaying session from outside (an inactivity timeout): it is reset, but only once
+  // what a working peer is still taking of a complete stream has drained (see settle()). A
+  // second call while it drains changes nothing; the caller closes it outright if it must.
+  void end(Session& s, uint32_t slot, CloseReason reason);
   // At free time: returns every buffer and pipe the session's directions still hold.
   void releaseHeld(Session& s);
   // Returns ring buffer `id`: to the first direction waiting for one (FIFO), else to the ring.
@@ -78,6 +82,9 @@ class Relay {
   void sendHeld(Session& s, uint32_t slot, bool c2s);
   void splice(Session& s, uint32_t slot, bool c2s);
   void flush(Session& s, uint32_t slot, bool c2s);
+  // Waits (Flush, a timer) while the destination's kernel queue still holds bytes and the peer
+  // can take them. False, changing nothing but failure marks, when there is nothing to wait for.
+  bool drain(Session& s, uint32_t slot, bool c2s);
   void backoff(Session& s, uint32_t slot, bool c2s);
   void settle(Session& s, uint32_t slot);
 

@@ -22,6 +22,7 @@ class RelayIo {
   // Ring operations. Each produces exactly one completion, carrying `tag`, that the worker
   // hands back to Relay::onCompletion (see io::Ring for the result conventions).
   virtual void recvProvided(int fd, uint64_t tag) = 0;
+  // A recv into `data` that never waits: -EAGAIN at once when nothing is queued.
   virtual void recvInto(int fd, uint8_t* data, unsigned len, uint64_t tag) = 0;
   virtual void send(int fd, const uint8_t* data, std::size_t len, bool noWait, uint64_t tag) = 0;
   virtual void poll(int fd, unsigned events, uint64_t tag) = 0;
@@ -32,7 +33,8 @@ class RelayIo {
   virtual long splice(int in, int out, unsigned len) = 0;
   // A non-blocking peek finds ordinary bytes queued (tells an EOF from an urgent mark).
   virtual bool hasPendingData(int fd) = 0;
-  // Bytes the kernel still holds for the peer (unsent or unacknowledged), or -errno.
+  // Bytes the kernel still holds for the peer (unsent or unacknowledged); -ENOTCONN once the
+  // connection is closed (the peer reset: the count would never drop again); other -errno.
   virtual long unsentBytes(int fd) = 0;
   virtual void shutdownWrite(int fd) = 0;
 

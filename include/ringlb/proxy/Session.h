@@ -73,16 +73,18 @@ enum class DirectionState : uint8_t {
   SpliceOut,   // splice mode: poll(POLLOUT) on the destination in flight
   WaitBuffer,  // recv answered ENOBUFS: queued (FIFO) for the next buffer returned
   Backoff,     // the kernel was out of memory for a send/splice/recv: retry timer in flight
-  Flush,       // the source reset: waiting (timer in flight) for the destination's kernel send
-               // queue to drain before the session is reset, so no delivered byte is discarded
-  Done,        // terminal, clean: source FIN forwarded after every byte
+  Flush,       // waiting (timer in flight) for the destination's kernel send queue to drain
+               // before the session is reset, so no delivered byte is discarded: after the
+               // source reset, or, for a Done direction, when the session is about to be reset
+  Done,        // source FIN forwarded after every byte (final, unless the session is reset:
+               // then it drains first, Done -> Flush -> Done)
   Aborted,     // terminal, not clean: the source reset (after its bytes drained) or the
                // destination failed (its bytes cannot be delivered)
 };
 
 // The direction state machine's edges: every in-flight state ends in Idle (its completion); only
 // Idle starts an operation or ends the direction; WaitBuffer leaves by a buffer grant (Recv);
-// Done and Aborted are terminal.
+// Done only drains before a reset (Flush); Aborted is terminal.
 constexpr bool transitionAllowed(DirectionState from, DirectionState to) {
   using S = DirectionState;
   switch (from) {
@@ -98,6 +100,7 @@ constexpr bool transitionAllowed(DirectionState from, DirectionState to) {
     case S::WaitBuffer:
       return to == S::Recv;
     case S::Done:
+      return to == S::Flush;
     case S::Aborted:
       return false;
   }
@@ -131,6 +134,7 @@ struct Direction {
   bool noSplice = false;    // splice cannot carry this stream (urgent data): copy for good
   bool readable = false;    // splice mode: the last poll said the source is readable
   uint8_t fullReads = 0;    // consecutive recvs that filled a whole buffer (relay: auto)
+  bool finSent = false;     // the source's FIN was forwarded (shutdown, or left to close())
   uint8_t backoffs = 0;     // Flush/Backoff: timers so far, for the growing interval
   uint16_t buffer = kNoBuffer;      // the provided buffer holding pending bytes, kOwnBuffer
                                     // when they are in `own`, kNoBuffer when none are held
@@ -156,6 +160,8 @@ struct Session {
   bool clientFailed = false;  // an operation on the client socket failed (reset, error)
   bool serverFailed = false;  // an operation on the server socket failed
   CloseReason closeReason = CloseReason::None;
+  CloseReason failure = CloseReason::None;     // ClientReset/ServerReset: the side that failed first
+  CloseReason pendingEnd = CloseReason::None;  // the session is to be reset once its drains end
   uint8_t inflight = 0;
   uint8_t attempt = 0;      // connect attempts made
   uint16_t frontend = 0;
@@ -175,7 +181,7 @@ struct Session {
 
 // What the relay decides about a session from its two directions (pure; unit-tested).
 enum class RelayOutcome : uint8_t {
-  Continue,    // some direction can still deliver bytes
+  Continue,    // some direction can still deliver bytes, or is draining
   CloseClean,  // both directions Done: close with FIN (already sent or sent by close())
   CloseAbort,  // a direction was aborted and nothing deliverable is left: reset both sides
 };
