@@ -189,10 +189,6 @@ void Ring::recvProvided(int fd, uint16_t group, uint64_t userData) {
   io_uring_sqe* s = sqe();
   // len 0: the kernel uses the selected buffer's full length.
   io_uring_prep_recv(s, fd, nullptr, 0, 0);
-  // Poll first: the kernel selects a buffer only once the socket is readable. Without it, a recv
-  // on an idle socket meets an empty ring at once and fails with ENOBUFS although it had nothing
-  // to read, and would queue for a buffer it does not need (kernel 6.18 does exactly that).
-  s->ioprio |= IORING_RECVSEND_POLL_FIRST;
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = group;
   io_uring_sqe_set_data64(s, userData);

@@ -71,6 +71,11 @@ long unsentBytes(int fd) {
   return n;
 }
 
+bool isReadable(int fd) {
+  char byte;
+  return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 void closeWithReset(int fd) {
   const linger lg{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);

@@ -79,8 +79,8 @@ bool Relay::enter(Session& s, uint32_t slot, Direction& d, DirectionState to) {
   switch (to) {
     case DirectionState::Recv:
     case DirectionState::Send:
-    case DirectionState::SpliceIn:
-    case DirectionState::SpliceOut:
+    case DirectionState::PollIn:
+    case DirectionState::PollOut:
     case DirectionState::Backoff:
     case DirectionState::Flush:
       ++s.inflight;
@@ -284,9 +284,9 @@ void Relay::onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completi
     case DirectionState::Send:
       onSend(s, slot, c2s, completion.res);
       return;
-    case DirectionState::SpliceIn:
-    case DirectionState::SpliceOut:
-      onPoll(s, slot, c2s, was == DirectionState::SpliceIn, completion.res);
+    case DirectionState::PollIn:
+    case DirectionState::PollOut:
+      onPoll(s, slot, c2s, was == DirectionState::PollIn, completion.res);
       return;
     case DirectionState::Backoff:
     case DirectionState::Flush:
@@ -359,6 +359,14 @@ void Relay::waitForBuffer(Session& s, uint32_t slot, bool c2s) {
     pump(s, slot, c2s);
     return;
   }
+  if (!io_.isReadable(sourceFd(s, c2s))) {
+    // The kernel answers ENOBUFS at once when the ring is empty, even on a socket with nothing
+    // to read. Such a direction must not queue for a buffer (a lent buffer would sit idle in
+    // its recv while directions with bytes wait): it waits for bytes first, then tries again.
+    io_.poll(sourceFd(s, c2s), POLLIN, tag(s, slot, c2s));
+    enter(s, slot, d, DirectionState::PollIn);
+    return;
+  }
   // Every buffer holds bytes for a peer that has not taken them yet. Back-pressure, not an
   // error: wait in line. The next buffer returned goes to the first in line (releaseBuffer), one
   // waiter per buffer: no stampede, no waiter overtaken forever.
@@ -375,10 +383,9 @@ void Relay::releaseBuffer(uint16_t id) {
     Direction& d = direction(s, w.c2s);
     if (d.state != DirectionState::WaitBuffer) continue;
     // Lend the buffer to this direction's recv directly: the kernel's ring never sees it, so no
-    // other recv can take it first. Its source was readable (receives poll first, so that is how
-    // it met ENOBUFS) and the recv does not wait: should nothing be queued after all, -EAGAIN
-    // passes the buffer on to the next in line (onRecv). The time spent in line was ours, not
-    // the peer's idleness.
+    // other recv can take it first. Its source was readable when it queued, and the recv does not
+    // wait: should nothing be queued after all, -EAGAIN passes the buffer on to the next in line
+    // (onRecv). The time spent in line was ours, not the peer's idleness.
     d.recvBuffer = id;
     io_.recvInto(sourceFd(s, w.c2s), io_.bufferData(id), io_.bufferSize(), tag(s, w.slot, w.c2s));
     enter(s, w.slot, d, DirectionState::Recv);
@@ -453,7 +460,7 @@ void Relay::splice(Session& s, uint32_t slot, bool c2s) {
       }
       if (n == -EAGAIN) {
         // The receiver's socket buffer is full (slow reader): wait for room rather than spin.
-        wait(out, POLLOUT, DirectionState::SpliceOut);
+        wait(out, POLLOUT, DirectionState::PollOut);
         return;
       }
       if (n == -EINTR) continue;
@@ -485,7 +492,7 @@ void Relay::splice(Session& s, uint32_t slot, bool c2s) {
       continue;
     }
     if (n == -EAGAIN && !pollSaidReadable) {
-      wait(in, POLLIN, DirectionState::SpliceIn);
+      wait(in, POLLIN, DirectionState::PollIn);
       return;
     }
     if (n == 0 || n == -EAGAIN) {
@@ -515,25 +522,26 @@ void Relay::splice(Session& s, uint32_t slot, bool c2s) {
     return;
   }
   if (d.pipePending > 0) {
-    wait(out, POLLOUT, DirectionState::SpliceOut);
+    wait(out, POLLOUT, DirectionState::PollOut);
   } else if (d.source != SourceEnd::Open) {
     pump(s, slot, c2s);  // the end of stream met on the last call: forward it now
   } else {
-    wait(in, POLLIN, DirectionState::SpliceIn);
+    wait(in, POLLIN, DirectionState::PollIn);
   }
 }
 
-void Relay::onPoll(Session& s, uint32_t slot, bool c2s, bool wasSpliceIn, int res) {
+void Relay::onPoll(Session& s, uint32_t slot, bool c2s, bool wasPollIn, int res) {
   Direction& d = direction(s, c2s);
   if (res < 0) {
     // Not a socket error (those come back as a ready mask, and splice reports them): the poll
     // itself failed. Rare; count the polled side as failed rather than risk polling in a loop.
-    sideFailed(s, wasSpliceIn ? c2s : !c2s);
-    if (wasSpliceIn) d.source = SourceEnd::Reset;
+    sideFailed(s, wasPollIn ? c2s : !c2s);
+    if (wasPollIn) d.source = SourceEnd::Reset;
     pump(s, slot, c2s);
     return;
   }
-  d.readable = (res & POLLIN) != 0 && d.pipePending == 0;
+  // (Only splice reads this flag; a copy-mode poll must not leave it set for a later switch.)
+  d.readable = d.splice && (res & POLLIN) != 0 && d.pipePending == 0;
   pump(s, slot, c2s);
 }
 

@@ -31,6 +31,7 @@ class RingRelayIo final : public RelayIo {
 
   long splice(int in, int out, unsigned len) override { return io::spliceNow(in, out, len); }
   bool hasPendingData(int fd) override { return net::hasPendingData(fd); }
+  bool isReadable(int fd) override { return net::isReadable(fd); }
   long unsentBytes(int fd) override { return net::unsentBytes(fd); }
   void shutdownWrite(int fd) override { ::shutdown(fd, SHUT_WR); }
 

@@ -61,6 +61,7 @@ class FakeWorld final : public RelayIo, public RelayHost {
     return n > 0 ? std::min<long>(n, len) : n;
   }
   bool hasPendingData(int fd) override { return pendingData[fd]; }
+  bool isReadable(int fd) override { return !idle[fd]; }
   long unsentBytes(int fd) override { return closed[fd] ? -ENOTCONN : unsent[fd]; }
   void shutdownWrite(int fd) override { shutdowns.push_back(fd); }
   unsigned bufferSize() const override { return kBufferSize; }
@@ -144,6 +145,7 @@ class FakeWorld final : public RelayIo, public RelayHost {
   std::deque<long> spliceResults;
   std::vector<std::pair<int, int>> spliceCalls;
   std::map<int, bool> pendingData;
+  std::map<int, bool> idle;  // nothing to read: isReadable answers false
   std::map<int, long> unsent;
   std::map<int, bool> closed;  // the connection was reset: unsentBytes answers -ENOTCONN
   std::vector<int> shutdowns;
@@ -191,7 +193,7 @@ class OneBufferRelayTest : public RelayTest {
 // direction, a waiter leaves only by a granted recv, Done only drains, and Aborted is final.
 TEST(DirectionStateTest, AllowsExactlyTheDocumentedEdges) {
   using S = DirectionState;
-  const S all[] = {S::Idle, S::Recv, S::Send, S::SpliceIn, S::SpliceOut, S::WaitBuffer,
+  const S all[] = {S::Idle, S::Recv, S::Send, S::PollIn, S::PollOut, S::WaitBuffer,
                    S::Backoff, S::Flush, S::Done, S::Aborted};
   for (S from : all) {
     for (S to : all) {
@@ -199,7 +201,7 @@ TEST(DirectionStateTest, AllowsExactlyTheDocumentedEdges) {
       if (from == S::Idle) expected = to != S::Idle;
       if (from == S::WaitBuffer) expected = to == S::Recv;
       if (from == S::Done) expected = to == S::Flush;  // drains before a reset
-      if (from == S::Recv || from == S::Send || from == S::SpliceIn || from == S::SpliceOut ||
+      if (from == S::Recv || from == S::Send || from == S::PollIn || from == S::PollOut ||
           from == S::Backoff || from == S::Flush) {
         expected = to == S::Idle;
       }
@@ -220,7 +222,7 @@ TEST(RelayOutcomeTest, DecidesFromBothDirections) {
   s = Session{};
   s.serverFailed = true;               // the server reset...
   s.c2s.state = DirectionState::Aborted;  // ...so what the client sends cannot be delivered,
-  s.s2c.state = DirectionState::SpliceOut;  // while the server's last bytes still go out
+  s.s2c.state = DirectionState::PollOut;  // while the server's last bytes still go out
   EXPECT_EQ(relayOutcome(s), RelayOutcome::Continue);
   s.s2c.state = DirectionState::Flush;
   EXPECT_EQ(relayOutcome(s), RelayOutcome::Continue);
@@ -344,7 +346,7 @@ TEST_F(RelayTest, ResetWithBytesQueuedDeliversThemDrainsThenResets) {
   // c2s: nothing to read (EAGAIN -> poll). s2c: 1000 bytes in, then the client is full.
   world.spliceResults = {-EAGAIN, 1000, -EAGAIN};
   relay.start(session(slot), slot);
-  ASSERT_EQ(dir(slot, false).state, DirectionState::SpliceOut);
+  ASSERT_EQ(dir(slot, false).state, DirectionState::PollOut);
   ASSERT_EQ(dir(slot, false).pipePending, 1000u);
 
   // The client sends; forwarding it finds the server gone.
@@ -533,6 +535,24 @@ TEST_F(OneBufferRelayTest, LentBufferFindingNothingPassesToTheNextWaiter) {
   completeLast(b, false, -EAGAIN);
   EXPECT_EQ(world.lastOp(c, false)->kind, FakeOp::RecvInto) << "the buffer stayed with b";
   EXPECT_EQ(world.lastOp(b, false)->kind, FakeOp::RecvProvided) << "b must wait for data again";
+}
+
+// The kernel answers ENOBUFS at once on an idle socket when the ring is empty: such a direction
+// waits for bytes (a poll), not in the line for a buffer, and tries again once readable.
+TEST_F(OneBufferRelayTest, IdleSocketMeetingAnEmptyRingWaitsForBytesNotForABuffer) {
+  const uint32_t a = world.addSession(config::RelayMode::Copy);
+  const uint32_t b = world.addSession(config::RelayMode::Copy);
+  relay.start(session(a), a);
+  relay.start(session(b), b);
+  receive(a, false, "held");  // takes the only buffer
+  world.idle[session(b).clientFd] = true;
+  receive(b, true, "", -ENOBUFS);  // b's client has sent nothing
+  EXPECT_EQ(dir(b, true).state, DirectionState::PollIn);
+  EXPECT_EQ(relay.waiting(), 0u) << "an idle direction queued for a buffer it does not need";
+  world.idle[session(b).clientFd] = false;
+  completeLast(b, true, POLLIN);
+  EXPECT_EQ(world.lastOp(b, true)->kind, FakeOp::RecvProvided);
+  EXPECT_FALSE(dir(b, true).readable) << "a copy-mode poll must not arm splice's urgent check";
 }
 
 }  // namespace

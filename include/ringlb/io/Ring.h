@@ -85,10 +85,10 @@ class Ring {
   // -ECANCELED/-ENOENT otherwise).
   void connect(int fd, const sockaddr* addr, socklen_t len, std::chrono::milliseconds timeout,
                uint64_t userData, uint64_t timeoutUserData);
-  // recv into a buffer chosen by the kernel from provided-buffer group `group`, once the socket
-  // is readable (poll first: an idle socket takes no buffer and never sees ENOBUFS).
+  // recv into a buffer chosen by the kernel from provided-buffer group `group`.
   // Completion: res > 0 bytes with hasBuffer(); 0 on EOF; -ENOBUFS when the group is empty
-  // (back-pressure, not an error); other -errno.
+  // (back-pressure, not an error; kernel 6.18 answers it at once even when the socket has
+  // nothing to read); other -errno.
   void recvProvided(int fd, uint16_t group, uint64_t userData);
   // recv into a caller-owned buffer, which must stay valid until the completion.
   // Completion: bytes, 0 on EOF, or -errno; with `noWait` (MSG_DONTWAIT), -EAGAIN at once when

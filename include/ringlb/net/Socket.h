@@ -17,6 +17,8 @@ int createStreamSocket(int family);
 // True if a non-blocking peek finds ordinary bytes queued on `fd` (used to tell a real end of
 // stream from splice stopping at a TCP urgent mark).
 bool hasPendingData(int fd);
+// True if a non-blocking peek would not block: bytes, an end of stream or an error are queued.
+bool isReadable(int fd);
 // Bytes the kernel still holds in `fd`'s send queue (not yet sent, or sent and not yet
 // acknowledged by the peer); -ENOTCONN once the connection is closed (reset); or -errno.
 long unsentBytes(int fd);

@@ -90,7 +90,7 @@ class Relay {
 
   void onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& completion);
   void onSend(Session& s, uint32_t slot, bool c2s, int res);
-  void onPoll(Session& s, uint32_t slot, bool c2s, bool wasSpliceIn, int res);
+  void onPoll(Session& s, uint32_t slot, bool c2s, bool wasPollIn, int res);
   void waitForBuffer(Session& s, uint32_t slot, bool c2s);
   // A side failed (reset or error seen on its socket).
   void sideFailed(Session& s, bool client);

@@ -33,6 +33,8 @@ class RelayIo {
   virtual long splice(int in, int out, unsigned len) = 0;
   // A non-blocking peek finds ordinary bytes queued (tells an EOF from an urgent mark).
   virtual bool hasPendingData(int fd) = 0;
+  // A non-blocking peek finds something to read: bytes, an end of stream or an error.
+  virtual bool isReadable(int fd) = 0;
   // Bytes the kernel still holds for the peer (unsent or unacknowledged); -ENOTCONN once the
   // connection is closed (the peer reset: the count would never drop again); other -errno.
   virtual long unsentBytes(int fd) = 0;

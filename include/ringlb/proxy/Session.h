@@ -69,8 +69,9 @@ enum class DirectionState : uint8_t {
   Idle,        // nothing in flight; Relay::pump() decides the next step
   Recv,        // recv in flight (a kernel-selected provided buffer, or one lent by a waiter grant)
   Send,        // send of the held bytes [offset, length) in flight
-  SpliceIn,    // splice mode: poll(POLLIN) on the source in flight
-  SpliceOut,   // splice mode: poll(POLLOUT) on the destination in flight
+  PollIn,      // poll(POLLIN) on the source in flight: splice mode waiting for bytes, or a
+               // copy-mode recv that met an empty buffer ring on a socket with nothing to read
+  PollOut,     // splice mode: poll(POLLOUT) on the destination in flight
   WaitBuffer,  // recv answered ENOBUFS: queued (FIFO) for the next buffer returned
   Backoff,     // the kernel was out of memory for a send/splice/recv: retry timer in flight
   Flush,       // waiting (timer in flight) for the destination's kernel send queue to drain
@@ -92,8 +93,8 @@ constexpr bool transitionAllowed(DirectionState from, DirectionState to) {
       return to != S::Idle;
     case S::Recv:
     case S::Send:
-    case S::SpliceIn:
-    case S::SpliceOut:
+    case S::PollIn:
+    case S::PollOut:
     case S::Backoff:
     case S::Flush:
       return to == S::Idle;
