@@ -258,6 +258,10 @@ void Relay::settle(Session& s, uint32_t slot) {
 void Relay::onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
   Direction& d = direction(s, c2s);
   const DirectionState was = d.state;
+  if (d.probing) {
+    d.probing = false;
+    --probing_;
+  }
   if (!enter(s, slot, d, DirectionState::Idle)) {
     // No operation was in flight: a completion here means our accounting is broken. Keep the
     // buffers right at least, then end the session abortively.
@@ -353,9 +357,14 @@ void Relay::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& co
 
 void Relay::waitForBuffer(Session& s, uint32_t slot, bool c2s) {
   Direction& d = direction(s, c2s);
-  if (io_.buffersInRing() > 0 && waiters_.empty()) {
+  if (waiters_.empty() && io_.buffersInRing() > probing_) {
     // A buffer came back to the ring after the kernel ran out for this recv (earlier in this
-    // batch of completions): try again rather than wait for a release that may never come.
+    // batch of completions): try again rather than wait for a release that may never come. One
+    // direction per such buffer: the rest wait in line, or every ENOBUFS of the batch would
+    // retry and the ring would become a lottery that some lose for ever (they would not even
+    // count as waiting).
+    ++probing_;
+    d.probing = true;
     pump(s, slot, c2s);
     return;
   }

@@ -555,5 +555,26 @@ TEST_F(OneBufferRelayTest, IdleSocketMeetingAnEmptyRingWaitsForBytesNotForABuffe
   EXPECT_FALSE(dir(b, true).readable) << "a copy-mode poll must not arm splice's urgent check";
 }
 
+// ENOBUFS answered before a buffer came back in the same batch: only as many directions retry
+// the ring as it holds buffers; the others queue in order (a lottery would starve some for ever,
+// and they would not even count as waiting).
+TEST_F(OneBufferRelayTest, OneRetryPerBufferBackInTheRingTheRestQueue) {
+  const uint32_t a = world.addSession(config::RelayMode::Copy);
+  const uint32_t b = world.addSession(config::RelayMode::Copy);
+  const uint32_t c = world.addSession(config::RelayMode::Copy);
+  for (uint32_t slot : {a, b, c}) relay.start(session(slot), slot);
+  receive(a, false, "held");
+  completeLast(a, false, 4);  // nobody waits yet: the buffer goes back to the ring
+  ASSERT_EQ(world.buffersInRing(), 1u);
+  completeLast(b, false, -ENOBUFS);  // both met the empty ring before the buffer came back
+  completeLast(c, false, -ENOBUFS);
+  EXPECT_EQ(world.lastOp(b, false)->kind, FakeOp::RecvProvided) << "b should retry the ring";
+  EXPECT_EQ(dir(c, false).state, DirectionState::WaitBuffer) << "c must queue, not retry too";
+  EXPECT_EQ(relay.waiting(), 1u);
+  receive(b, false, "bytes");  // b's retry takes the buffer...
+  completeLast(b, false, 5);   // ...and its return goes to c, first in line
+  EXPECT_EQ(world.lastOp(c, false)->kind, FakeOp::RecvInto);
+}
+
 }  // namespace
 }  // namespace ringlb::proxy

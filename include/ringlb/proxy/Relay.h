@@ -105,6 +105,9 @@ class Relay {
   RelayOptions options_;
   RelayCounters counters_;
   std::deque<Waiter> waiters_;
+  // Directions retrying the ring after ENOBUFS because buffers came back meanwhile (at most one
+  // per buffer in the ring).
+  unsigned probing_ = 0;
 };
 
 }  // namespace ringlb::proxy

@@ -136,6 +136,7 @@ struct Direction {
   bool readable = false;    // splice mode: the last poll said the source is readable
   uint8_t fullReads = 0;    // consecutive recvs that filled a whole buffer (relay: auto)
   bool finSent = false;     // the source's FIN was forwarded (shutdown, or left to close())
+  bool probing = false;     // its recv retries the ring after ENOBUFS (Relay::probing_)
   uint8_t backoffs = 0;     // Flush/Backoff: timers so far, for the growing interval
   uint16_t buffer = kNoBuffer;      // the provided buffer holding pending bytes, kOwnBuffer
                                     // when they are in `own`, kNoBuffer when none are held
