@@ -27,11 +27,15 @@ namespace {
 // proxy that exempts buffer waits serves them all in well under the deadline. (With 1 s
 // timeouts even such a proxy lost a few sessions when everything ran on one busy core.)
 //
-// DISABLED, open defect (see the note): with today's relay it passes most runs, but in
-// about one run in five all progress stops for the whole 2 s timeout: sessions sit in Recv with
-// bytes readable and one ring buffer in a send that should complete at once, then time out
-// together. Waiting itself is no longer idleness (unit tests in RelayTest.cc); the stall is not
-// understood yet. Run it with --gtest_also_run_disabled_tests while investigating.
+// DISABLED in CI, because its verdict depends on this test's own backend keeping up. The old
+// relay fails it every run (sessions woken from the buffer line re-armed a recv, were no longer
+// "waiting", and were closed at 2 s with a FIN). The current relay passes it 10 runs in 10 on a
+// quiet machine, release build. On a loaded machine, or under ASan, the backend's 300 sending
+// threads fall seconds behind: some sessions then time out because their server has not sent a
+// byte in 2 s (instrumented: nothing readable on the server socket, both ring buffers free, no
+// direction waiting), which is correct behaviour and not what this test is about. The waiting
+// rules are unit-tested in both builds (RelayTest.cc). Run it by hand with
+// --gtest_also_run_disabled_tests.
 TEST(BufferWaitTest, DISABLED_WaitingForABufferIsNotIdleness) {
   constexpr int kClients = 300;
   constexpr std::uint64_t kBytes = 2ull << 20;
