@@ -16,7 +16,11 @@ bool Worker::mayAccept(uint16_t frontend) const {
   const SharedCounters& counters = *snapshot_->counters;
   const uint64_t active = counters.active.load(std::memory_order_relaxed);
   if (active >= cfg.global.maxConnections) return false;
-  if (active >= counters.descriptorBudget.load(std::memory_order_relaxed)) return false;
+  // Pipes in use hold descriptors like sessions do: both come out of the same budget.
+  if (active + counters.pipesInUse.load(std::memory_order_relaxed) >=
+      counters.descriptorBudget.load(std::memory_order_relaxed)) {
+    return false;
+  }
   const uint64_t frontendMax = cfg.frontends[frontend].maxConnections;
   return frontendMax == 0 ||
          counters.frontendActive[frontend].load(std::memory_order_relaxed) < frontendMax;

@@ -9,13 +9,15 @@
 #include "ringlb/io/Ring.h"
 #include "ringlb/net/Socket.h"
 #include "ringlb/proxy/RelayIo.h"
+#include "ringlb/proxy/Snapshot.h"
 
 namespace ringlb::proxy {
 
 class RingRelayIo final : public RelayIo {
  public:
-  RingRelayIo(io::Ring& ring, io::BufferRing& buffers, io::PipePool& pipes)
-      : ring_(ring), buffers_(buffers), pipes_(pipes) {}
+  RingRelayIo(io::Ring& ring, io::BufferRing& buffers, io::PipePool& pipes,
+              SharedCounters& counters)
+      : ring_(ring), buffers_(buffers), pipes_(pipes), counters_(counters) {}
 
   void recvProvided(int fd, uint64_t tag) override {
     ring_.recvProvided(fd, buffers_.group(), tag);
@@ -41,13 +43,22 @@ class RingRelayIo final : public RelayIo {
   void bufferTaken(uint16_t) override { buffers_.taken(); }
   void recycleBuffer(uint16_t id) override { buffers_.recycle(id); }
 
-  io::Pipe acquirePipe() override { return pipes_.acquire(); }
-  void releasePipe(io::Pipe pipe, bool empty) override { pipes_.release(pipe, empty); }
+  io::Pipe acquirePipe() override {
+    if (!pipeAffordable(counters_)) return io::Pipe{};
+    io::Pipe pipe = pipes_.acquire();
+    if (pipe.valid()) counters_.pipesInUse.fetch_add(1, std::memory_order_relaxed);
+    return pipe;
+  }
+  void releasePipe(io::Pipe pipe, bool empty) override {
+    if (pipe.valid()) counters_.pipesInUse.fetch_sub(1, std::memory_order_relaxed);
+    pipes_.release(pipe, empty);
+  }
 
  private:
   io::Ring& ring_;
   io::BufferRing& buffers_;
   io::PipePool& pipes_;
+  SharedCounters& counters_;
 };
 
 }  // namespace ringlb::proxy

@@ -73,7 +73,7 @@ void Worker::run(std::promise<std::string> ready) {
     ready.set_value("worker " + std::to_string(id_) + ": " + error);
     return;
   }
-  relayIo_ = std::make_unique<RingRelayIo>(*ring_, *buffers_, pipes_);
+  relayIo_ = std::make_unique<RingRelayIo>(*ring_, *buffers_, pipes_, *snapshot_->counters);
   relay_ = std::make_unique<Relay>(*relayIo_, static_cast<RelayHost&>(*this), now_, options_.relay);
   if (id_ == 0) spdlog::info("io_uring features:{}", " " + ring_->features().describe());
   ready.set_value({});

@@ -34,6 +34,9 @@ struct SharedCounters {
   std::atomic<uint64_t> reservedDescriptors{64};
   // Idle pipes in all workers' pools (io::PipePool::countIn): two descriptors each.
   std::atomic<uint64_t> pooledPipes{0};
+  // Pipes held by spliced directions, all workers: two descriptors each, like a session, so
+  // they count against the same budget (see mayAccept and pipeAffordable).
+  std::atomic<uint64_t> pipesInUse{0};
   // Idle pipes each worker's pool may keep: only what the descriptor limit can spare beyond
   // max_connections sessions (refreshDescriptorBudget). Workers apply it at their next turn.
   std::atomic<uint64_t> pipePoolLimit{0};
@@ -44,6 +47,16 @@ struct SharedCounters {
 
 // Sessions RLIMIT_NOFILE leaves room for, after `reserved` descriptors for everything else.
 uint64_t sessionsAffordable(uint64_t reserved);
+// Whether one more pipe may be taken for splicing: pipes in use stay under a quarter of the
+// descriptor budget (HAProxy's maxpipes = maxconn / 4) and, with the sessions, within it. When
+// not, the direction copies instead (correctness never depends on splice).
+inline bool pipeAffordable(const SharedCounters& counters) {
+  const uint64_t budget = counters.descriptorBudget.load(std::memory_order_relaxed);
+  const uint64_t inUse = counters.pipesInUse.load(std::memory_order_relaxed);
+  const uint64_t active = counters.active.load(std::memory_order_relaxed);
+  return inUse < budget / 4 && active + inUse < budget;
+}
+
 // Re-reads RLIMIT_NOFILE (it can change at run time) and recomputes the counters' descriptor
 // budget (sessions affordable after the reserved descriptors and every pooled pipe) and
 // pipePoolLimit (idle pipes per worker, at most `poolMax`: a quarter of the descriptors
