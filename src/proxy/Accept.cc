@@ -64,14 +64,15 @@ void Worker::servePending() {
   for (auto it = pendingAccepts_.begin(); it != pendingAccepts_.end();) {
     const PendingAccept p = *it;
     const config::Frontend& frontend = cfg.frontends[p.frontend];
-    if (now_ - p.since >= cfg.backends[frontend.backendIndex].timeouts.connect) {
+    const config::Duration queueTimeout = cfg.backends[frontend.backendIndex].timeouts.connect;
+    if (now_ - p.since >= queueTimeout) {
       // Waited its queue timeout: refuse it. A reset says "not served", where a FIN would say
       // the server answered with nothing.
       net::closeWithReset(p.fd);
       it = pendingAccepts_.erase(it);
       if (warnAllowed(Warning::Accept)) {
         spdlog::warn("frontend '{}': a connection waited {} ms at the connection limit; refused",
-                     frontend.name, cfg.backends[frontend.backendIndex].timeouts.connect.count());
+                     frontend.name, queueTimeout.count());
       }
     } else if (mayAccept(p.frontend)) {
       it = pendingAccepts_.erase(it);

@@ -212,9 +212,7 @@ bool Relay::drain(Session& s, uint32_t slot, bool c2s) {
     d.backoffs = 0;  // progressing: check again soon
   }
   d.unsent = unsent;
-  io_.timer(interval(d.backoffs), tag(s, slot, c2s));
-  if (d.backoffs < 255) ++d.backoffs;
-  enter(s, slot, d, DirectionState::Flush);
+  waitTimer(s, slot, c2s, DirectionState::Flush);
   return true;
 }
 
@@ -225,10 +223,14 @@ void Relay::end(Session& s, uint32_t slot, CloseReason reason) {
 }
 
 void Relay::backoff(Session& s, uint32_t slot, bool c2s) {
+  waitTimer(s, slot, c2s, DirectionState::Backoff);
+}
+
+void Relay::waitTimer(Session& s, uint32_t slot, bool c2s, DirectionState state) {
   Direction& d = direction(s, c2s);
   io_.timer(interval(d.backoffs), tag(s, slot, c2s));
   if (d.backoffs < 255) ++d.backoffs;
-  enter(s, slot, d, DirectionState::Backoff);
+  enter(s, slot, d, state);
 }
 
 void Relay::settle(Session& s, uint32_t slot) {
@@ -422,12 +424,9 @@ void Relay::onSend(Session& s, uint32_t slot, bool c2s, int res) {
   }
   d.backoffs = 0;
   if (d.offset == d.length) {
-    const uint16_t id = std::exchange(d.buffer, kNoBuffer);
-    if (id == kOwnBuffer) {
-      d.own.release();  // memory follows bytes in flight: the slow moment is over
-    } else {
-      releaseBuffer(id);
-    }
+    // Everything sent: the buffer goes back (a private one is unmapped: memory follows bytes in
+    // flight, the slow moment is over).
+    discard(d);
   } else if (d.buffer != kOwnBuffer) {
     // A short send, or EAGAIN (sends from ring buffers never wait): the receiver's socket buffer
     // is full, so it reads slower than we receive. Move the rest into a private buffer and give
@@ -571,17 +570,12 @@ void Relay::discard(Direction& d) {
   }
   d.buffer = kNoBuffer;
   d.offset = d.length = 0;
-  // Bytes left in the pipe make it unfit for reuse; releaseHeld() closes it at free time.
+  // (Bytes left in the pipe make it unfit for reuse; releaseHeld() closes it at free time.)
 }
 
 void Relay::releaseHeld(Session& s) {
   for (Direction* d : {&s.c2s, &s.s2c}) {
-    if (d->buffer == kOwnBuffer) {
-      d->own.release();
-    } else if (d->buffer != kNoBuffer) {
-      releaseBuffer(d->buffer);
-    }
-    d->buffer = kNoBuffer;
+    discard(*d);
     if (d->recvBuffer != kNoBuffer) releaseBuffer(std::exchange(d->recvBuffer, kNoBuffer));
     io_.releasePipe(d->pipe, d->pipePending == 0);
     d->pipe = io::Pipe{};

@@ -86,6 +86,8 @@ class Relay {
   // can take them. False, changing nothing but failure marks, when there is nothing to wait for.
   bool drain(Session& s, uint32_t slot, bool c2s);
   void backoff(Session& s, uint32_t slot, bool c2s);
+  // Makes a timer of growing interval the direction's operation (Backoff or Flush).
+  void waitTimer(Session& s, uint32_t slot, bool c2s, DirectionState state);
   void settle(Session& s, uint32_t slot);
 
   void onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& completion);
@@ -94,7 +96,8 @@ class Relay {
   void waitForBuffer(Session& s, uint32_t slot, bool c2s);
   // A side failed (reset or error seen on its socket).
   void sideFailed(Session& s, bool client);
-  // Drops the bytes a direction holds (its destination is gone).
+  // Gives back the buffer holding a direction's bytes (all sent, or undeliverable: its
+  // destination is gone).
   void discard(Direction& d);
   void delivered(Session& s, bool c2s, uint64_t n);
   void touch(Session& s, bool client);
