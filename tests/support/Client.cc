@@ -209,8 +209,19 @@ DrainResult drainUntilEnd(int fd, const Deadline& deadline) {
 
 std::vector<DrainResult> drainEach(std::span<const int> fds, const Deadline& deadline,
                                    std::uint64_t want) {
-  std::vector<DrainResult> results(fds.size());
   std::vector<Sha256> shas(fds.size());
+  std::vector<DrainResult> results =
+      drainEachWith(fds, deadline, want, [&shas](std::size_t i, std::span<const std::uint8_t> b) {
+        shas[i].update(b);
+      });
+  for (std::size_t i = 0; i < fds.size(); ++i) results[i].sha = shas[i].finish();
+  return results;
+}
+
+std::vector<DrainResult> drainEachWith(
+    std::span<const int> fds, const Deadline& deadline, std::uint64_t want,
+    const std::function<void(std::size_t, std::span<const std::uint8_t>)>& consume) {
+  std::vector<DrainResult> results(fds.size());
   std::vector<std::size_t> open;  // indices still being read
   for (std::size_t i = 0; i < fds.size(); ++i) {
     if (want > 0) open.push_back(i);
@@ -235,7 +246,7 @@ std::vector<DrainResult> drainEach(std::span<const int> fds, const Deadline& dea
         const auto room = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), want - r.bytes));
         const ssize_t n = ::recv(fds[i], buf.data(), room, MSG_DONTWAIT);
         if (n > 0) {
-          shas[i].update(std::span(buf.data(), static_cast<std::size_t>(n)));
+          consume(i, std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)));
           r.bytes += static_cast<std::uint64_t>(n);
           done = r.bytes >= want;
         } else if (n == 0) {
@@ -251,7 +262,6 @@ std::vector<DrainResult> drainEach(std::span<const int> fds, const Deadline& dea
     }
     open.swap(still);
   }
-  for (std::size_t i = 0; i < fds.size(); ++i) results[i].sha = shas[i].finish();
   return results;
 }
 
