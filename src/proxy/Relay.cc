@@ -211,7 +211,7 @@ bool Relay::drain(Session& s, uint32_t slot, bool c2s) {
     touch(s, !c2s);
     d.backoffs = 0;  // progressing: check again soon
   }
-  d.unsent = unsent;
+  d.unsent = static_cast<int32_t>(std::min<long>(unsent, INT32_MAX));
   waitTimer(s, slot, c2s, DirectionState::Flush);
   return true;
 }

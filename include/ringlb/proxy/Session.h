@@ -128,29 +128,31 @@ inline constexpr uint16_t kNoBuffer = 0xffff;
 // Direction::buffer value meaning "the bytes are in Direction::own", not in a ring buffer.
 inline constexpr uint16_t kOwnBuffer = 0xfffe;
 
+// Laid out widest first, flags as bits: one per direction, two per session, and sessions are
+// what idle connections cost (docs/benchmarks.md, idle RSS per connection).
 struct Direction {
-  DirectionState state = DirectionState::Idle;
-  SourceEnd source = SourceEnd::Open;
-  bool splice = false;      // relay through a pipe (decided per direction, see relay mode)
-  bool noSplice = false;    // splice cannot carry this stream (urgent data): copy for good
-  bool readable = false;    // splice mode: the last poll said the source is readable
-  uint8_t fullReads = 0;    // consecutive recvs that filled a whole buffer (relay: auto)
-  bool finSent = false;     // the source's FIN was forwarded (shutdown, or left to close())
-  bool probing = false;     // its recv retries the ring after ENOBUFS (Relay::probing_)
-  uint8_t backoffs = 0;     // Flush/Backoff: timers so far, for the growing interval
-  uint16_t buffer = kNoBuffer;      // the provided buffer holding pending bytes, kOwnBuffer
-                                    // when they are in `own`, kNoBuffer when none are held
-  uint16_t recvBuffer = kNoBuffer;  // a ring buffer granted to this direction's recv in flight
   // A private buffer (one ring buffer's size), taken only when the destination proves slow (a
   // short send from a ring buffer) and released as soon as its bytes are sent: memory follows
   // bytes in flight, not connections that once stalled.
   io::PrivateBuffer own;
+  uint64_t bytes = 0;       // bytes delivered
   uint32_t offset = 0;      // copy mode: bytes of the held buffer already sent
   uint32_t length = 0;      // copy mode: bytes in the held buffer
   uint32_t pipePending = 0; // splice mode: bytes in the pipe not yet spliced out
-  long unsent = -1;         // Flush: the destination's unsent+unacked bytes at the last check
+  int32_t unsent = -1;      // Flush: the destination's unsent+unacked bytes at the last check
   io::Pipe pipe;            // splice mode: held for the direction's life once splicing
-  uint64_t bytes = 0;       // bytes delivered
+  uint16_t buffer = kNoBuffer;      // the provided buffer holding pending bytes, kOwnBuffer
+                                    // when they are in `own`, kNoBuffer when none are held
+  uint16_t recvBuffer = kNoBuffer;  // a ring buffer granted to this direction's recv in flight
+  DirectionState state = DirectionState::Idle;
+  SourceEnd source = SourceEnd::Open;
+  uint8_t fullReads = 0;    // consecutive recvs that filled a whole buffer (relay: auto)
+  uint8_t backoffs = 0;     // Flush/Backoff: timers so far, for the growing interval
+  bool splice : 1 = false;    // relay through a pipe (decided per direction, see relay mode)
+  bool noSplice : 1 = false;  // splice cannot carry this stream (urgent data): copy for good
+  bool readable : 1 = false;  // splice mode: the last poll said the source is readable
+  bool finSent : 1 = false;   // the source's FIN was forwarded (shutdown, or left to close())
+  bool probing : 1 = false;   // its recv retries the ring after ENOBUFS (Relay::probing_)
 
   bool holdsBytes() const { return buffer != kNoBuffer || pipePending > 0; }
 };
@@ -161,6 +163,7 @@ struct Session {
   bool reset = false;         // close abortively (RST) rather than with FIN
   bool clientFailed = false;  // an operation on the client socket failed (reset, error)
   bool serverFailed = false;  // an operation on the server socket failed
+  bool serverCounted = false;  // server's ServerLoad slot is held
   CloseReason closeReason = CloseReason::None;
   CloseReason failure = CloseReason::None;     // ClientReset/ServerReset: the side that failed first
   CloseReason pendingEnd = CloseReason::None;  // the session is to be reset once its drains end
@@ -171,7 +174,6 @@ struct Session {
   int clientFd = -1;
   int serverFd = -1;
   uint32_t server = 0;      // index of the server connected or being connected to
-  bool serverCounted = false;  // server's ServerLoad slot is held
   lb::Candidates candidates;
   Direction c2s;            // client -> server
   Direction s2c;            // server -> client
