@@ -46,40 +46,46 @@ const BalancerPtr& cachedBalancer(Algorithm algorithm, std::size_t servers) {
   return slot;
 }
 
-// One pick of kWant ranked candidates per iteration, over 4096 distinct client keys. Loads are
-// small and uneven so leastconn and random compare real values; nothing is full.
+// One pick of kWant ranked candidates per iteration, over 4096 distinct client keys, for
+// range(0) servers; with range(1) = 1 every other server is down (ineligible, read live from
+// its LiveServer record at each pick, as the workers do). Loads are small and uneven so
+// leastconn and random compare real values; nothing is full.
 void BM_Pick(benchmark::State& state, Algorithm algorithm) {
   const auto servers = static_cast<std::size_t>(state.range(0));
+  const bool halfDown = state.range(1) != 0;
   const auto picker = cachedBalancer(algorithm, servers)->makePicker();
-  ServerLoad load(servers);
+  LiveServers live(servers);
   for (std::size_t s = 0; s < servers; ++s) {
-    for (std::size_t c = 0; c < s % 5; ++c) load.acquire(s);
+    for (std::size_t c = 0; c < s % 5; ++c) live.acquire(s);
+    if (halfDown && s % 2 == 0) live.setEligible(s, false);
   }
   std::vector<uint64_t> keys(4096);
   for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = keyHash(i);
   std::size_t i = 0;
   Candidates out;
   for (auto _ : state) {
-    picker->rank({keys[i++ & 4095], &load}, kWant, out);
+    picker->rank({keys[i++ & 4095], &live}, kWant, out);
     benchmark::DoNotOptimize(out);
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK_CAPTURE(BM_Pick, rendezvous, Algorithm::Rendezvous)->Arg(2)->Arg(16)->Arg(256)->Arg(4096);
-BENCHMARK_CAPTURE(BM_Pick, roundrobin, Algorithm::RoundRobin)->Arg(2)->Arg(16)->Arg(256)->Arg(4096);
-BENCHMARK_CAPTURE(BM_Pick, leastconn, Algorithm::LeastConn)->Arg(2)->Arg(16)->Arg(256)->Arg(4096);
-BENCHMARK_CAPTURE(BM_Pick, random, Algorithm::Random)->Arg(2)->Arg(16)->Arg(256)->Arg(4096);
-BENCHMARK_CAPTURE(BM_Pick, first, Algorithm::First)->Arg(2)->Arg(16)->Arg(256)->Arg(4096);
+#define RINGLB_PICK_ARGS ArgsProduct({{2, 16, 256, 4096}, {0, 1}})->ArgNames({"servers", "half_down"})
+BENCHMARK_CAPTURE(BM_Pick, rendezvous, Algorithm::Rendezvous)->RINGLB_PICK_ARGS;
+BENCHMARK_CAPTURE(BM_Pick, roundrobin, Algorithm::RoundRobin)->RINGLB_PICK_ARGS;
+BENCHMARK_CAPTURE(BM_Pick, leastconn, Algorithm::LeastConn)->RINGLB_PICK_ARGS;
+BENCHMARK_CAPTURE(BM_Pick, random, Algorithm::Random)->RINGLB_PICK_ARGS;
+BENCHMARK_CAPTURE(BM_Pick, first, Algorithm::First)->RINGLB_PICK_ARGS;
+#undef RINGLB_PICK_ARGS
 
 // The whole per-connection cost with rendezvous: hash the IPv4 client key, then pick.
 void BM_HashAndPickRendezvous(benchmark::State& state) {
   const auto servers = static_cast<std::size_t>(state.range(0));
   const auto picker = cachedBalancer(Algorithm::Rendezvous, servers)->makePicker();
-  const ServerLoad load(servers);
+  const LiveServers live(servers);
   uint32_t i = 0;
   Candidates out;
   for (auto _ : state) {
-    picker->rank({keyHash(i++), &load}, kWant, out);
+    picker->rank({keyHash(i++), &live}, kWant, out);
     benchmark::DoNotOptimize(out);
   }
   state.SetItemsProcessed(state.iterations());

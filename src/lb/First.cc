@@ -28,7 +28,7 @@ class FirstPicker final : public RosterPicker {
     const Roster& roster = this->roster();
     for (uint32_t server : roster.members) {
       if (out.count == want) return;
-      if (!roster.isFull(server, *input.load)) push(out, server);
+      if (!roster.unavailable(server, *input.live)) push(out, server);
     }
   }
 };

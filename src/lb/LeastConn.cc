@@ -1,7 +1,7 @@
 // leastconn: the server with the fewest active connections relative to its weight, i.e. the
 // smallest (active + 1) / weight; ties go round robin so equally loaded servers take turns.
 //
-// Why the counts are shared (ServerLoad, one per backend, relaxed atomics) rather than per
+// Why the counts are shared (LiveServers, one per server, relaxed atomics) rather than per
 // worker: a server's load is every connection to it, whichever worker made it. Per-worker counts
 // would each see a fraction and max_connections could not be enforced at all. Relaxed ordering is
 // enough because the counts publish no other data: they only steer the next choice, and a stale
@@ -26,7 +26,7 @@ class LeastConnPicker final : public RosterPicker {
   void rank(const PickInput& input, std::size_t want, Candidates& out) override {
     out.count = 0;
     const Roster& roster = this->roster();
-    const ServerLoad& load = *input.load;
+    const LiveServers& live = *input.live;
     const std::size_t members = roster.members.size();
     if (members == 0) return;
     // Offering from the cursor onwards makes BestOf's stable ties fall to the next in turn.
@@ -34,8 +34,8 @@ class LeastConnPicker final : public RosterPicker {
     std::size_t m = cursor_ < members ? cursor_ : 0;
     for (std::size_t step = 0; step < members; ++step) {
       const uint32_t server = roster.members[m];
-      if (!roster.isFull(server, load)) {
-        best.offer(relativeLoad(load.active(server), roster.weights[server]), server);
+      if (!roster.unavailable(server, live)) {
+        best.offer(relativeLoad(live.active(server), roster.weights[server]), server);
       }
       if (++m == members) m = 0;
     }

@@ -6,11 +6,12 @@
 // Contracts: the Balancer (Roster, alias table) is immutable and shared; the Picker owns
 // its generator (splitmix64; per worker, no locks). Pickers are seeded from the hash seed and a
 // per-balancer counter, so a process's sequence of choices is reproducible in tests; nothing
-// needs it to be unpredictable. Loads are the shared ServerLoad (see LeastConn.cc for why).
+// needs it to be unpredictable. Loads are the shared LiveServers (see LeastConn.cc for why).
 //
-// Full servers are redrawn a few times; failover candidates after the two drawn are filled by a
-// walk over the members from a random start, skipping full and already chosen servers, which also
-// covers the case where every draw hit a full server. O(1) per pick, O(N) worst case (many full).
+// Unavailable servers (ineligible or full) are redrawn a few times; failover candidates after the
+// two drawn are filled by a walk over the members from a random start, skipping unavailable and
+// already chosen servers, which also covers the case where every draw missed. O(1) per pick, O(N)
+// worst case (most servers down or full).
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -88,14 +89,14 @@ class RandomPicker final : public Picker {
     out.count = 0;
     if (want > kMaxCandidates) want = kMaxCandidates;
     const Roster& roster = balancer_->roster();
-    const ServerLoad& load = *input.load;
+    const LiveServers& live = *input.live;
     const std::size_t members = roster.members.size();
     if (want == 0 || members == 0) return;
-    const uint32_t first = draw(load, kNoServer);
-    const uint32_t second = members > 1 ? draw(load, first) : kNoServer;
+    const uint32_t first = draw(live, kNoServer);
+    const uint32_t second = members > 1 ? draw(live, first) : kNoServer;
     if (first != kNoServer && second != kNoServer) {
-      const bool secondLighter = relativeLoad(load.active(second), roster.weights[second]) <
-                                 relativeLoad(load.active(first), roster.weights[first]);
+      const bool secondLighter = relativeLoad(live.active(second), roster.weights[second]) <
+                                 relativeLoad(live.active(first), roster.weights[first]);
       push(out, secondLighter ? second : first);
       if (want > 1) push(out, secondLighter ? first : second);
     } else if (first != kNoServer) {
@@ -104,7 +105,7 @@ class RandomPicker final : public Picker {
     std::size_t m = static_cast<std::size_t>(below(members));
     for (std::size_t step = 0; step < members && out.count < want; ++step) {
       const uint32_t server = roster.members[m];
-      if (!roster.isFull(server, load) && !contains(out, server)) push(out, server);
+      if (!roster.unavailable(server, live) && !contains(out, server)) push(out, server);
       if (++m == members) m = 0;
     }
   }
@@ -124,13 +125,13 @@ class RandomPicker final : public Picker {
     return ((next() >> 32) * range) >> 32;
   }
 
-  // A weighted random server that is not full and not `other`, or kNoServer after
+  // A weighted random server that is available and not `other`, or kNoServer after
   // kDrawAttempts misses.
-  uint32_t draw(const ServerLoad& load, uint32_t other) {
+  uint32_t draw(const LiveServers& live, uint32_t other) {
     const Roster& roster = balancer_->roster();
     for (int attempt = 0; attempt < kDrawAttempts; ++attempt) {
       const uint32_t server = roster.members[balancer_->drawMember(next())];
-      if (server != other && !roster.isFull(server, load)) return server;
+      if (server != other && !roster.unavailable(server, live)) return server;
     }
     return kNoServer;
   }

@@ -5,12 +5,15 @@
 // worker's Picker is stateless beyond a reference that keeps the Balancer alive, so a Picker may
 // outlive the snapshot it came from without dangling.
 //
-// Ranking for a key: the row's stored ranking, skipping servers at max_connections (read live
-// from ServerLoad). If the row is exhausted before `want` candidates, the fallback walks the
-// members in config order starting at a per-row position (fallbackStart, a hash of the row) and
-// wrapping, skipping full servers and ones already chosen. It is deterministic for a given load,
+// Ranking for a key: the row's stored ranking, skipping servers that are ineligible or at
+// max_connections (both read live from LiveServers). The table ranks every member whatever its
+// health, so a server going down moves only its own clients (each to its next-ranked server) and
+// takes them back when it recovers; no client of a healthy server ever moves (GLB Director's
+// property). If the row is exhausted before `want` candidates, the fallback walks the members in
+// config order starting at a per-row position (fallbackStart, a hash of the row) and wrapping,
+// skipping unavailable servers and ones already chosen. It is deterministic for a given state,
 // spreads different rows' overflow over different servers, and only runs once 8 ranked servers
-// are all full or when there are fewer eligible servers than candidates wanted.
+// are all unavailable or when there are fewer available servers than candidates wanted.
 #include <memory>
 
 #include "Roster.h"
@@ -31,18 +34,18 @@ class RendezvousBalancer final : public Balancer,
   void rank(const PickInput& input, std::size_t want, Candidates& out) const {
     out.count = 0;
     if (want > kMaxCandidates) want = kMaxCandidates;
-    const ServerLoad& load = *input.load;
+    const LiveServers& live = *input.live;
     const std::size_t r = table_.rowOf(input.keyHash);
     for (uint32_t server : table_.row(r)) {
       if (out.count == want) return;
-      if (!roster_.isFull(server, load)) push(out, server);
+      if (!roster_.unavailable(server, live)) push(out, server);
     }
     const auto members = table_.members();
     if (out.count == want || members.size() == table_.depth()) return;  // every member was seen
     std::size_t at = table_.fallbackStart(r);
     for (std::size_t step = 0; step < members.size() && out.count < want; ++step) {
       const uint32_t server = members[at];
-      if (!roster_.isFull(server, load) && !contains(out, server)) push(out, server);
+      if (!roster_.unavailable(server, live) && !contains(out, server)) push(out, server);
       if (++at == members.size()) at = 0;
     }
   }

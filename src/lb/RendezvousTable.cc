@@ -38,7 +38,7 @@ RendezvousTable RendezvousTable::build(const ServerSet& servers, uint64_t seed, 
   table.rowSeed_ = mix64(seed ^ kRowDomain);
   for (std::size_t i = 0; i < servers.servers.size(); ++i) {
     const ServerView& server = servers.servers[i];
-    if (!server.eligible || server.weight == 0) continue;
+    if (server.weight == 0) continue;
     table.members_.push_back(static_cast<uint32_t>(i));
     table.memberKeys_.push_back(hashString(server.name, seed));
     table.memberInvWeight_.push_back(1.0 / static_cast<double>(server.weight));

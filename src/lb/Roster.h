@@ -13,24 +13,25 @@
 namespace ringlb::lb::detail {
 
 // The servers of one backend as the balancers need them. `members` is decided once, at build
-// time: a server that is ineligible or has weight 0 is simply not a member, so no picker ever
-// tests those conditions on the data path. Fullness (max_connections) is dynamic and is checked
-// at pick time against ServerLoad.
+// time: a server of weight 0 is simply not a member (a weight change rebuilds the balancer).
+// Eligibility and fullness (max_connections) change at run time and are read at pick time from
+// LiveServers, so that health and admin changes never rebuild a table.
 struct Roster {
   explicit Roster(const ServerSet& set);
 
   std::size_t serverCount = 0;
-  std::vector<uint32_t> members;         // server indexes: eligible && weight > 0, config order
+  std::vector<uint32_t> members;         // server indexes with weight > 0, config order
   std::vector<uint32_t> weights;         // per server index
   std::vector<uint32_t> maxConnections;  // per server index; 0 = unlimited
 
-  // At its limit a server is skipped as if full. A snapshot read: another worker may take the
-  // last slot right after, so max_connections is exact only up to concurrent picks (see
-  // docs/balancing.md).
-  bool isFull(uint32_t server, const ServerLoad& load) const {
-    assert(load.size() == serverCount);
+  // Whether a pick must skip the server now: not eligible (down, draining, in maintenance), or
+  // at its max_connections. Both are momentary reads: another worker may take the last slot right
+  // after, so max_connections is exact only up to concurrent picks (see docs/balancing.md).
+  bool unavailable(uint32_t server, const LiveServers& live) const {
+    assert(live.size() == serverCount);
+    if (!live.eligible(server)) return true;
     const uint32_t limit = maxConnections[server];
-    return limit != 0 && load.active(server) >= limit;
+    return limit != 0 && live.active(server) >= limit;
   }
 };
 

@@ -5,7 +5,7 @@
 //
 // Contracts: the Balancer (Roster) is immutable and shared; `current` lives in the Picker, one per
 // worker, so each worker runs its own smooth sequence (their union is still weight-proportional)
-// and nothing is shared or locked. A full server sits the round out: it neither gains weight nor
+// and nothing is shared or locked. An unavailable server (ineligible or full) sits the round out: it neither gains weight nor
 // counts in the total, as nginx does for unavailable peers, so it does not come back with a burst.
 // Failover candidates after the choice are the other available servers by `current` after the
 // update, highest first: the servers the sequence would choose next. O(N) per pick (one pass);
@@ -27,7 +27,7 @@ class RoundRobinPicker final : public RosterPicker {
   void rank(const PickInput& input, std::size_t want, Candidates& out) override {
     out.count = 0;
     const Roster& roster = this->roster();
-    const ServerLoad& load = *input.load;
+    const LiveServers& live = *input.live;
     if (want == 0) return;
     // One pass: add the weights, and keep the `want` highest currents (ties: config order). The
     // first is the choice; only its current changes afterwards, so the others are already the
@@ -36,7 +36,7 @@ class RoundRobinPicker final : public RosterPicker {
     BestOf<int64_t> top(want);  // smallest key first, so offer -current; holds member positions
     for (std::size_t m = 0; m < roster.members.size(); ++m) {
       const uint32_t server = roster.members[m];
-      if (roster.isFull(server, load)) continue;
+      if (roster.unavailable(server, live)) continue;
       current_[m] += roster.weights[server];
       total += roster.weights[server];
       top.offer(-current_[m], static_cast<uint32_t>(m));

@@ -205,7 +205,7 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
     }
     input.keyHash = lb::hashClientKey({key, keyLength}, cfg.global.hashSeed);
   }
-  input.load = runtime.load.get();
+  input.live = runtime.live.get();
   const std::size_t want = std::min<std::size_t>(backend.retries + 1, lb::kMaxCandidates);
   pickers_[s.backend]->rank(input, want, s.candidates);
   if (s.candidates.count == 0) {

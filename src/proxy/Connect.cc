@@ -52,7 +52,7 @@ void Worker::connectNext(Session& s, uint32_t slot) {
     return;
   }
   s.serverFd = fd;
-  runtime.load->acquire(s.server);
+  runtime.live->acquire(s.server);
   s.serverCounted = true;
   ring_->connect(fd, server.address.sockaddr_ptr(), server.address.length(),
                  backend.timeouts.connect, tag(Op::Connect, slot), tag(Op::ConnectTimeout, slot));
@@ -102,7 +102,7 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
   }
   ::close(s.serverFd);
   s.serverFd = -1;
-  s.snapshot->backends[s.backend].load->release(s.server);
+  s.snapshot->backends[s.backend].live->release(s.server);
   s.serverCounted = false;
   if (s.attempt <= backend.retries) {
     connectNext(s, slot);

@@ -52,7 +52,7 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
       closeFd(s.clientFd);
       closeFd(s.serverFd);
       relay_->releaseHeld(s);
-      if (s.serverCounted) s.snapshot->backends[s.backend].load->release(s.server);
+      if (s.serverCounted) s.snapshot->backends[s.backend].live->release(s.server);
       SharedCounters& counters = *s.snapshot->counters;  // the snapshot that counted it
       counters.active.fetch_sub(1, std::memory_order_relaxed);
       counters.frontendActive[s.frontend].fetch_sub(1, std::memory_order_relaxed);

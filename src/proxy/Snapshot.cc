@@ -45,17 +45,19 @@ uint64_t openDescriptors() {
   return n > 0 ? n - 1 : 0;  // minus the descriptor of the directory stream itself
 }
 
-SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config) {
+SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config, const LiveServerSource& liveOf) {
   auto snapshot = std::make_shared<Snapshot>();
   for (const config::Backend& backend : config->backends) {
     lb::ServerSet set;
+    std::vector<std::shared_ptr<lb::LiveServer>> live;
+    if (!liveOf) live = lb::allocateLiveServers(backend.servers.size());
     for (const config::Server& server : backend.servers) {
-      // Eligibility comes from configuration until health checks drive it.
-      set.servers.push_back(lb::ServerView{server.name, server.weight, server.maxConnections, true});
+      set.servers.push_back(lb::ServerView{server.name, server.weight, server.maxConnections});
+      if (liveOf) live.push_back(liveOf(backend, server));
     }
     snapshot->backends.push_back(BackendRuntime{
         lb::makeBalancer(backend.balance, set, config->global.hashSeed),
-        std::make_shared<lb::ServerLoad>(backend.servers.size())});
+        std::make_shared<lb::LiveServers>(std::move(live))});
   }
   snapshot->counters = std::make_shared<SharedCounters>(config->frontends.size());
   snapshot->config = std::move(config);

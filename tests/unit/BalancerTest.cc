@@ -25,7 +25,7 @@ std::unique_ptr<Picker> pickerFor(Algorithm algorithm, const ServerSet& set) {
 }
 
 // The first choice of `picks` successive connections.
-std::vector<uint32_t> choices(Picker& picker, const ServerLoad& load, int picks) {
+std::vector<uint32_t> choices(Picker& picker, const LiveServers& load, int picks) {
   std::vector<uint32_t> out;
   for (int i = 0; i < picks; ++i) {
     Candidates c;
@@ -52,9 +52,9 @@ TEST_P(EveryAlgorithm, ReportsItsAlgorithm) {
 // Ineligible, weight-0 and full servers never receive a connection, whatever the key.
 TEST_P(EveryAlgorithm, SkipsIneligibleWeightZeroAndFullServers) {
   ServerSet set = servers({100, 0, 100, 100});
-  set.servers[0].eligible = false;
   set.servers[2].maxConnections = 2;
-  ServerLoad load(set.servers.size());
+  LiveServers load(set.servers.size());
+  load.setEligible(0, false);
   load.acquire(2);
   load.acquire(2);
   auto picker = pickerFor(GetParam(), set);
@@ -66,11 +66,25 @@ TEST_P(EveryAlgorithm, SkipsIneligibleWeightZeroAndFullServers) {
   }
 }
 
+// Eligibility is read live: a server marked down gets nothing from the same picker, and once
+// marked up again it is picked again, without any balancer rebuild.
+TEST_P(EveryAlgorithm, IneligibleServerComesBackWithoutRebuild) {
+  const ServerSet set = servers({100, 100});
+  LiveServers live(set.servers.size());
+  auto picker = pickerFor(GetParam(), set);
+  live.setEligible(0, false);
+  for (uint32_t s : choices(*picker, live, 500)) ASSERT_EQ(s, 1u);
+  live.setEligible(0, true);
+  int zero = 0;
+  for (uint32_t s : choices(*picker, live, 500)) zero += s == 0;
+  EXPECT_GT(zero, 0) << "the server that came back is never picked";
+}
+
 // With nothing available there is no candidate (the caller refuses the connection).
 TEST_P(EveryAlgorithm, NoCandidateWhenNothingIsAvailable) {
   ServerSet set = servers({100, 0});
   set.servers[0].maxConnections = 1;
-  ServerLoad load(set.servers.size());
+  LiveServers load(set.servers.size());
   load.acquire(0);
   Candidates out;
   pickerFor(GetParam(), set)->rank({1, &load}, 3, out);
@@ -82,7 +96,7 @@ TEST_P(EveryAlgorithm, NoCandidateWhenNothingIsAvailable) {
 // Candidates are distinct, at most `want`, and cover every available server when want allows.
 TEST_P(EveryAlgorithm, CandidatesAreDistinctAndBounded) {
   const ServerSet set = servers({100, 300, 100, 50, 100});
-  const ServerLoad load(set.servers.size());
+  const LiveServers load(set.servers.size());
   auto picker = pickerFor(GetParam(), set);
   for (int i = 0; i < 500; ++i) {
     for (std::size_t want : {std::size_t{1}, std::size_t{3}, kMaxCandidates}) {
@@ -99,7 +113,7 @@ TEST_P(EveryAlgorithm, CandidatesAreDistinctAndBounded) {
 // Round robin follows nginx's smooth sequence: weights 5,1,1 give a a b a c a a, repeating.
 TEST(RoundRobinTest, SmoothWeightedSequence) {
   auto picker = pickerFor(Algorithm::RoundRobin, servers({5, 1, 1}));
-  const ServerLoad load(3);
+  const LiveServers load(3);
   const std::vector<uint32_t> cycle{0, 0, 1, 0, 2, 0, 0};
   std::vector<uint32_t> expected = cycle;
   expected.insert(expected.end(), cycle.begin(), cycle.end());
@@ -109,7 +123,7 @@ TEST(RoundRobinTest, SmoothWeightedSequence) {
 // Round robin's failover candidates are the servers the sequence would choose next.
 TEST(RoundRobinTest, FailoverIsWhatComesNext) {
   auto picker = pickerFor(Algorithm::RoundRobin, servers({5, 1, 1}));
-  const ServerLoad load(3);
+  const LiveServers load(3);
   Candidates out;
   picker->rank({0, &load}, 3, out);  // currents after: a -2, b 1, c 1
   ASSERT_EQ(out.count, 3u);
@@ -123,7 +137,7 @@ TEST(RoundRobinTest, PickersAreIndependent) {
   const BalancerPtr balancer = makeBalancer(Algorithm::RoundRobin, servers({1, 1}), 1);
   auto one = balancer->makePicker();
   auto two = balancer->makePicker();
-  const ServerLoad load(2);
+  const LiveServers load(2);
   EXPECT_EQ(choices(*one, load, 3), (std::vector<uint32_t>{0, 1, 0}));
   EXPECT_EQ(choices(*two, load, 3), (std::vector<uint32_t>{0, 1, 0}));
 }
@@ -132,7 +146,7 @@ TEST(RoundRobinTest, PickersAreIndependent) {
 // weight 100 ((10+1)/200 < (6+1)/100).
 TEST(LeastConnTest, PrefersFewestConnectionsRelativeToWeight) {
   auto picker = pickerFor(Algorithm::LeastConn, servers({100, 100, 200}));
-  ServerLoad load(3);
+  LiveServers load(3);
   for (int i = 0; i < 8; ++i) load.acquire(0);
   for (int i = 0; i < 6; ++i) load.acquire(1);
   for (int i = 0; i < 10; ++i) load.acquire(2);
@@ -147,7 +161,7 @@ TEST(LeastConnTest, PrefersFewestConnectionsRelativeToWeight) {
 // Equally loaded servers take turns.
 TEST(LeastConnTest, TiesGoRoundRobin) {
   auto picker = pickerFor(Algorithm::LeastConn, servers({100, 100, 100}));
-  const ServerLoad load(3);
+  const LiveServers load(3);
   EXPECT_EQ(choices(*picker, load, 6), (std::vector<uint32_t>{0, 1, 2, 0, 1, 2}));
 }
 
@@ -156,7 +170,7 @@ TEST(LeastConnTest, LoadIsSharedAcrossWorkers) {
   const BalancerPtr balancer = makeBalancer(Algorithm::LeastConn, servers({100, 100}), 1);
   auto workerA = balancer->makePicker();
   auto workerB = balancer->makePicker();
-  ServerLoad load(2);
+  LiveServers load(2);
   Candidates out;
   workerA->rank({0, &load}, 1, out);
   load.acquire(out.index[0]);
@@ -169,7 +183,7 @@ TEST(LeastConnTest, LoadIsSharedAcrossWorkers) {
 // no distinct second server could be drawn: rarely.
 TEST(RandomTest, PrefersTheLessLoadedServer) {
   auto picker = pickerFor(Algorithm::Random, servers({100, 100}));
-  ServerLoad load(2);
+  LiveServers load(2);
   for (int i = 0; i < 100; ++i) load.acquire(0);
   int light = 0;
   for (uint32_t s : choices(*picker, load, 10000)) light += s == 1;
@@ -180,7 +194,7 @@ TEST(RandomTest, PrefersTheLessLoadedServer) {
 // draw is kept, so each server's share is its weight's share.
 TEST(RandomTest, DrawsFollowWeights) {
   auto picker = pickerFor(Algorithm::Random, servers({100, 100, 100, 700}));
-  ServerLoad load(4);
+  LiveServers load(4);
   for (int i = 0; i < 6; ++i) load.acquire(3);
   std::vector<int> count(4);
   for (uint32_t s : choices(*picker, load, 40000)) ++count[s];
@@ -198,7 +212,7 @@ TEST(FirstTest, FillsInConfigOrder) {
   set.servers[1].maxConnections = 3;
   set.servers[2].maxConnections = 0;
   auto picker = pickerFor(Algorithm::First, set);
-  ServerLoad load(4);
+  LiveServers load(4);
   std::vector<uint32_t> got;
   for (int i = 0; i < 8; ++i) {
     Candidates out;

@@ -37,18 +37,25 @@ uint64_t keyHash(uint32_t i, uint64_t seed = kDefaultHashSeed) {
   return hashClientKey(ip, seed);
 }
 
-// The name of the server each of kKeys clients is sent to (empty when none).
-std::vector<std::string> assign(const ServerSet& set, uint64_t seed = kDefaultHashSeed) {
-  const BalancerPtr balancer = makeBalancer(Algorithm::Rendezvous, set, seed);
-  const auto picker = balancer->makePicker();
-  const ServerLoad load(set.servers.size());
+// The name of the server each of kKeys clients is sent to (empty when none), by `picker` with
+// the servers' live state `live`.
+std::vector<std::string> assignWith(const ServerSet& set, Picker& picker, const LiveServers& live,
+                                    uint64_t seed = kDefaultHashSeed) {
   std::vector<std::string> names(kKeys);
   Candidates out;
   for (int i = 0; i < kKeys; ++i) {
-    picker->rank({keyHash(static_cast<uint32_t>(i), seed), &load}, 1, out);
+    picker.rank({keyHash(static_cast<uint32_t>(i), seed), &live}, 1, out);
     if (out.count == 1) names[i] = set.servers[out.index[0]].name;
   }
   return names;
+}
+
+// The same with a fresh balancer and every server eligible.
+std::vector<std::string> assign(const ServerSet& set, uint64_t seed = kDefaultHashSeed) {
+  const BalancerPtr balancer = makeBalancer(Algorithm::Rendezvous, set, seed);
+  const auto picker = balancer->makePicker();
+  const LiveServers live(set.servers.size());
+  return assignWith(set, *picker, live, seed);
 }
 
 }  // namespace
@@ -102,13 +109,50 @@ TEST(RendezvousTest, AddingServerMovesKeysOnlyToIt) {
   EXPECT_NEAR(moved / double(kKeys), 1.0 / 11, 0.01);
 }
 
-// Marking a server ineligible is the same as removing it: identical choices for every key.
-TEST(RendezvousTest, IneligibleEqualsRemoved) {
-  ServerSet ineligible = namedServers(6);
-  ineligible.servers[2].eligible = false;
+// A server going down (read live, no rebuild) is the same as removing it: identical choices for
+// every key, so only its own clients move. When it comes back, every client returns to where it
+// was: the same balancer, with the same table, gives the original assignment again.
+TEST(RendezvousTest, DownServerMovesOnlyItsClientsAndTakesThemBack) {
+  const ServerSet set = namedServers(6);
+  const BalancerPtr balancer = makeBalancer(Algorithm::Rendezvous, set, kDefaultHashSeed);
+  const auto picker = balancer->makePicker();
+  LiveServers live(set.servers.size());
+  const auto before = assignWith(set, *picker, live);
+
+  live.setEligible(2, false);
+  const auto down = assignWith(set, *picker, live);
   ServerSet removed = namedServers(6);
   removed.servers.erase(removed.servers.begin() + 2);
-  EXPECT_EQ(assign(ineligible), assign(removed));
+  EXPECT_EQ(down, assign(removed));
+  int moved = 0;
+  for (int i = 0; i < kKeys; ++i) {
+    if (before[i] != down[i]) {
+      ASSERT_EQ(before[i], "srv-2") << "key " << i << " of a healthy server moved";
+      ++moved;
+    }
+  }
+  EXPECT_NEAR(moved / double(kKeys), 1.0 / 6, 0.01) << "the down server's clients moved";
+
+  live.setEligible(2, true);
+  EXPECT_EQ(assignWith(set, *picker, live), before);
+}
+
+// With half of 64 servers down, every key still gets a candidate list of available servers
+// only (the rows' 8 ranked servers may all be down: the fallback walk covers those).
+TEST(RendezvousTest, HalfDownStillRanksOnlyAvailableServers) {
+  const ServerSet set = namedServers(64);
+  const BalancerPtr balancer = makeBalancer(Algorithm::Rendezvous, set, kDefaultHashSeed);
+  const auto picker = balancer->makePicker();
+  LiveServers live(set.servers.size());
+  for (std::size_t i = 0; i < set.servers.size(); i += 2) live.setEligible(i, false);
+  Candidates out;
+  for (uint32_t i = 0; i < 100000; ++i) {
+    picker->rank({keyHash(i), &live}, 3, out);
+    ASSERT_EQ(out.count, 3u) << "key " << i;
+    for (std::size_t c = 0; c < out.count; ++c) {
+      ASSERT_EQ(out.index[c] % 2, 1u) << "key " << i << " ranked a down server";
+    }
+  }
 }
 
 // Two independently built balancers with the same seed and servers agree on every key, so
@@ -140,7 +184,7 @@ TEST(RendezvousTest, TableRowsArePrefixOfFullRanking) {
   for (int i = 0; i < 300; ++i) {
     set.servers.push_back({"s" + std::to_string(i), static_cast<uint32_t>(1 + (i * 37) % 1000)});
   }
-  set.servers[5].eligible = false;
+  set.servers[5].weight = 0;  // not a member: never ranked
   const auto table = RendezvousTable::build(set, 42, 10);
   ASSERT_EQ(table.depth(), RendezvousTable::kDepth);
   for (std::size_t r = 0; r < table.rows(); ++r) {
@@ -162,7 +206,7 @@ TEST(RendezvousTest, CandidatesAreTheRowRanking) {
   const ServerSet set = makeServers({100, 200, 100, 300, 100, 100, 50, 100, 100, 100});
   const auto table = RendezvousTable::build(set, kDefaultHashSeed);
   const auto picker = makeBalancer(Algorithm::Rendezvous, set, kDefaultHashSeed)->makePicker();
-  const ServerLoad load(set.servers.size());
+  const LiveServers load(set.servers.size());
   for (uint32_t i = 0; i < 1000; ++i) {
     Candidates out;
     picker->rank({keyHash(i), &load}, kMaxCandidates, out);
@@ -178,7 +222,7 @@ TEST(RendezvousTest, FullServerIsSkippedInRankingOrder) {
   for (auto& s : set.servers) s.maxConnections = 1;
   const auto table = RendezvousTable::build(set, kDefaultHashSeed);
   const auto picker = makeBalancer(Algorithm::Rendezvous, set, kDefaultHashSeed)->makePicker();
-  ServerLoad load(set.servers.size());
+  LiveServers load(set.servers.size());
   const auto row = table.row(table.rowOf(keyHash(7)));
   load.acquire(row[0]);
   Candidates out;
@@ -196,7 +240,7 @@ TEST(RendezvousTest, ExhaustedRowFallsBackDeterministically) {
   for (auto& s : set.servers) s.maxConnections = 1;
   const auto table = RendezvousTable::build(set, kDefaultHashSeed);
   const auto picker = makeBalancer(Algorithm::Rendezvous, set, kDefaultHashSeed)->makePicker();
-  ServerLoad load(set.servers.size());
+  LiveServers load(set.servers.size());
   for (uint32_t server : table.row(table.rowOf(keyHash(7)))) load.acquire(server);
   Candidates out;
   picker->rank({keyHash(7), &load}, 8, out);

@@ -16,32 +16,65 @@
 
 namespace ringlb::lb {
 
-// One server as the balancers see it: identity, weight, and eligibility. `eligible` comes from
-// the server state snapshot (config today; health checks and the admin socket later).
+// One server as a balancer's tables see it: identity and weight, fixed for the balancer's life.
+// What changes at run time (eligibility, connection counts) is not here but in LiveServer, so
+// that a server going down or coming back never rebuilds a table.
 struct ServerView {
   std::string name;             // stable identity: the rendezvous hash input
-  uint32_t weight = 100;        // 0..1000; 0 means no new connections
+  uint32_t weight = 100;        // 0..1000; 0 means no new connections (not even ranked)
   uint32_t maxConnections = 0;  // 0 = unlimited; at the limit the server is skipped as if full
-  bool eligible = true;
 };
 
-// The server state snapshot of one backend: immutable once published.
+// The servers of one backend for a balancer build: immutable once published.
 struct ServerSet {
   std::vector<ServerView> servers;
 };
 
-// Live connection counts per server, shared by every worker. Relaxed atomics: the counts steer
-// choices (leastconn, first, max_connections) and a momentarily stale read only shifts one pick.
-class ServerLoad {
+// The live state of one server that picks read: whether it may take new connections (its health
+// and administrative state, decided by the control thread) and how many it has (every worker).
+// It belongs to the server, not to a snapshot: the control thread keeps one per server identity
+// (backend + server name) for the process's life, and every snapshot that lists the server
+// points at the same one, so its state survives reloads and no position crosses snapshots.
+// Relaxed atomics: a pick that reads a state a moment old only decides one connection; the next
+// pick sees the change (the control thread's store is visible within the workers' next turn).
+// Eight bytes, allocated in blocks (allocateLiveServers): a pick reads several servers' records,
+// and at thousands of servers cache footprint costs more than the false sharing of `active`
+// between workers (measured: docs/benchmarks.md, "Selection cost").
+struct LiveServer {
+  std::atomic<uint32_t> active{0};
+  std::atomic<bool> eligible{true};
+};
+
+// `count` fresh records (eligible, no connections) in one contiguous block; each keeps the block
+// alive.
+std::vector<std::shared_ptr<LiveServer>> allocateLiveServers(std::size_t count);
+
+// The live records of one backend's servers, in the order of the ServerSet its balancer was
+// built from (index i here is server i there). Shared by every worker through the snapshot.
+class LiveServers {
  public:
-  explicit ServerLoad(std::size_t servers) : active_(servers) {}
-  std::size_t size() const { return active_.size(); }
-  uint32_t active(std::size_t server) const { return active_[server].load(std::memory_order_relaxed); }
-  void acquire(std::size_t server) { active_[server].fetch_add(1, std::memory_order_relaxed); }
-  void release(std::size_t server) { active_[server].fetch_sub(1, std::memory_order_relaxed); }
+  // Fresh records, all eligible (tests, benchmarks, a backend without runtime state).
+  explicit LiveServers(std::size_t servers);
+  // Existing records, one per server of the set, in its order; none may be null.
+  explicit LiveServers(std::vector<std::shared_ptr<LiveServer>> servers);
+
+  std::size_t size() const { return servers_.size(); }
+  bool eligible(std::size_t server) const {
+    return servers_[server]->eligible.load(std::memory_order_relaxed);
+  }
+  uint32_t active(std::size_t server) const {
+    return servers_[server]->active.load(std::memory_order_relaxed);
+  }
+  void acquire(std::size_t server) { servers_[server]->active.fetch_add(1, std::memory_order_relaxed); }
+  void release(std::size_t server) { servers_[server]->active.fetch_sub(1, std::memory_order_relaxed); }
+  // Control thread (and tests): takes effect at the workers' next pick.
+  void setEligible(std::size_t server, bool eligible) {
+    servers_[server]->eligible.store(eligible, std::memory_order_relaxed);
+  }
 
  private:
-  std::vector<std::atomic<uint32_t>> active_;
+  std::vector<LiveServer*> servers_;                 // what picks read: 8 bytes per server
+  std::vector<std::shared_ptr<LiveServer>> owners_;  // keeps the records alive
 };
 
 inline constexpr std::size_t kMaxCandidates = 8;
@@ -54,7 +87,7 @@ struct Candidates {
 
 struct PickInput {
   uint64_t keyHash = 0;  // hashClientKey() of the client address, per the backend's hash_key
-  const ServerLoad* load = nullptr;  // never null when passed to a Picker
+  const LiveServers* live = nullptr;  // never null when passed to a Picker
 };
 
 // A worker's private selector for one backend. Not thread-safe by design: one per worker.
@@ -62,7 +95,9 @@ class Picker {
  public:
   virtual ~Picker() = default;
   // Fills `out` with up to `want` (<= kMaxCandidates) ranked distinct candidates, skipping servers
-  // that are ineligible, of weight 0, or at their max_connections. The first is the choice; the
+  // that are ineligible (read live, never from the table), of weight 0, or at their
+  // max_connections. With rendezvous, skipping keeps every other ranking: a client whose first
+  // choice is down goes to its next, and no client of an eligible server moves. The first is the choice; the
   // rest are the failover order used when connecting to the first fails.
   virtual void rank(const PickInput& input, std::size_t want, Candidates& out) = 0;
 };

@@ -18,7 +18,8 @@
 //   rows = 2^16 (as GLB): the unit of both weighting and movement. With N servers a server owns
 //     about 65536/N rows, so shares are exact to ~1/sqrt(65536/N) of themselves: <1% at 16
 //     servers, ~25% at 4096. Fewer rows make rebuilds faster but weights coarser.
-//   depth = kMaxCandidates (8): enough for the default retries (2) plus servers skipped as full;
+//   depth = kMaxCandidates (8): enough for the default retries (2) plus servers skipped as down
+//     or full (a row whose 8 are all unavailable falls back to a walk over the members);
 //     a row is 8 x uint32 = 32 bytes, half a cache line. Memory: 2 MiB per backend whatever N.
 //   Build: O(rows x N); each (row, server) costs one mix64 and a multiply, the logarithm is taken
 //     only for the few servers that can enter the row's top `depth` (ln(u) <= u - 1 rejects the
@@ -42,7 +43,8 @@ class RendezvousTable {
   static constexpr unsigned kMaxRowBits = 24;
   static constexpr std::size_t kDepth = kMaxCandidates;
 
-  // Members are the servers that are eligible with weight > 0; the others are left out entirely.
+  // Members are the servers with weight > 0 (weight 0 are left out entirely); eligibility is not
+  // the table's business (picks skip ineligible servers live), so health never rebuilds it.
   // rowBits is clamped to [kMinRowBits, kMaxRowBits]; production always uses the default (tests
   // and benchmarks vary it).
   static RendezvousTable build(const ServerSet& servers, uint64_t seed,

@@ -163,7 +163,7 @@ struct Session {
   bool reset = false;         // close abortively (RST) rather than with FIN
   bool clientFailed = false;  // an operation on the client socket failed (reset, error)
   bool serverFailed = false;  // an operation on the server socket failed
-  bool serverCounted = false;  // server's ServerLoad slot is held
+  bool serverCounted = false;  // counted in its server's LiveServer::active
   CloseReason closeReason = CloseReason::None;
   CloseReason failure = CloseReason::None;     // ClientReset/ServerReset: the side that failed first
   CloseReason pendingEnd = CloseReason::None;  // the session is to be reset once its drains end

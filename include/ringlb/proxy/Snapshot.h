@@ -4,6 +4,7 @@
 // and handed to workers as a shared_ptr<const Snapshot>; a session keeps the snapshot it started
 // with alive, so a future reload can swap the pointer for new connections only.
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,7 +16,9 @@ namespace ringlb::proxy {
 
 struct BackendRuntime {
   lb::BalancerPtr balancer;
-  std::shared_ptr<lb::ServerLoad> load;  // shared by all workers
+  // The live state (eligibility, connection counts) of the backend's servers, in config order.
+  // Its records belong to the servers, not to this snapshot (see lb::LiveServer).
+  std::shared_ptr<lb::LiveServers> live;
 };
 
 // Connection counts shared by all workers, for global and per-frontend max_connections.
@@ -75,7 +78,14 @@ struct Snapshot {
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
-// Builds balancers and counters for `config`.
-SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config);
+// Where a snapshot gets each server's live record: the control plane's registry, keyed by backend
+// and server name, so that a server's state and counts carry over from one snapshot to the next.
+using LiveServerSource = std::function<std::shared_ptr<lb::LiveServer>(const config::Backend&,
+                                                                       const config::Server&)>;
+
+// Builds balancers and counters for `config`. Without `liveOf` every server gets a fresh record
+// (eligible, no connections): for tests and tools that have no control plane.
+SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config,
+                          const LiveServerSource& liveOf = {});
 
 }  // namespace ringlb::proxy
