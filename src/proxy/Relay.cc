@@ -605,6 +605,7 @@ const char* toString(CloseReason reason) {
     case CloseReason::ConnectFailed: return "connect_failed";
     case CloseReason::ResourceShortage: return "resource_shortage";
     case CloseReason::Shutdown: return "shutdown";
+    case CloseReason::ServerShutdown: return "server_shutdown";
     case CloseReason::Internal: return "internal";
   }
   return "unknown";

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <variant>
 
 #include "ringlb/io/UserData.h"
 #include "RingRelayIo.h"
@@ -46,12 +47,43 @@ Worker::~Worker() {
 void Worker::requestStop(bool immediate) {
   if (immediate) stopNowRequested_.store(true, std::memory_order_release);
   stopRequested_.store(true, std::memory_order_release);
+  wake();
+}
+
+void Worker::post(WorkerCommand command) {
+  mailbox_.post(std::move(command));
+  wake();
+}
+
+void Worker::wake() {
   // The eventfd read pending in the ring completes and wakes the loop. Before run() created it
-  // the flag alone is enough: the loop checks it before its first wait.
+  // the flags alone are enough: the loop checks them before its first wait.
   const int fd = wakeFd_;
   if (fd >= 0) {
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
+  }
+}
+
+void Worker::applyCommands() {
+  for (const WorkerCommand& command : mailbox_.take()) {
+    std::visit([this](const auto& c) { apply(c); }, command);
+  }
+}
+
+void Worker::apply(const CloseServerSessions& command) {
+  std::size_t closed = 0;
+  for (uint32_t slot = 0; slot < sessions_.slots(); ++slot) {
+    Session& s = sessions_.at(slot);
+    if (s.state != SessionState::Connecting && s.state != SessionState::Relaying) continue;
+    if (!s.serverCounted || s.snapshot->backends[s.backend].live->record(s.server) != command.server) {
+      continue;
+    }
+    close(s, slot, true, command.reason);
+    ++closed;
+  }
+  if (closed > 0) {
+    spdlog::info("worker {}: closed {} sessions of a server ({})", id_, closed, toString(command.reason));
   }
 }
 
@@ -90,6 +122,7 @@ void Worker::loop() {
     if (stopping_ && stopNowRequested_.load(std::memory_order_acquire) && stopDeadline_ > now_) {
       stopDeadline_ = now_;  // a second signal: the grace is over now
     }
+    applyCommands();
     updateAccepting();
     if (stopping_) {
       const bool listenersDone = [this] {

@@ -71,6 +71,8 @@ class LiveServers {
   void setEligible(std::size_t server, bool eligible) {
     servers_[server]->eligible.store(eligible, std::memory_order_relaxed);
   }
+  // The server's identity for the process's life (commands name servers by it).
+  const LiveServer* record(std::size_t server) const { return servers_[server]; }
 
  private:
   std::vector<LiveServer*> servers_;                 // what picks read: 8 bytes per server

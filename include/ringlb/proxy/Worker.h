@@ -4,8 +4,8 @@
 // the immutable snapshot and relaxed atomic counters (connection limits, server load).
 //
 // Threading: construct on any thread, then call run() on the worker's own thread (the ring is
-// created there: SINGLE_ISSUER binds it to its creator). requestStop() may be called from any
-// thread; everything else is private to the worker thread.
+// created there: SINGLE_ISSUER binds it to its creator). requestStop() and post() may be called
+// from any thread; everything else is private to the worker thread.
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -20,6 +20,7 @@
 #include "ringlb/io/BufferRing.h"
 #include "ringlb/io/PipePool.h"
 #include "ringlb/io/Ring.h"
+#include "ringlb/proxy/Mailbox.h"
 #include "ringlb/proxy/Ops.h"
 #include "ringlb/proxy/Relay.h"
 #include "ringlb/proxy/RelayIo.h"
@@ -75,6 +76,9 @@ class Worker final : private RelayHost {
   // rest and return from run(). With `immediate` (an operator's second signal) the grace ends
   // now: open sessions are reset at once. Thread-safe, idempotent.
   void requestStop(bool immediate = false);
+  // Posts a command to the worker's mailbox and wakes it; applied within one turn of its loop.
+  // Thread-safe. Commands posted before run() are applied when it starts.
+  void post(WorkerCommand command);
 
   // True once run() has returned (thread-safe).
   bool finished() const { return finished_.load(std::memory_order_acquire); }
@@ -93,6 +97,11 @@ class Worker final : private RelayHost {
   void loop();
   void dispatch(const io::Completion& completion);
   void onWake();
+  // Writes the eventfd: the pending read completes and the loop turns.
+  void wake();
+  // Applies what the mailbox holds (a safe point: between batches of completions).
+  void applyCommands();
+  void apply(const CloseServerSessions& command);
   void beginStop();
   void expireSessions();
   std::chrono::milliseconds nextWait() const;
@@ -165,6 +174,7 @@ class Worker final : private RelayHost {
   std::deque<std::pair<uint32_t, uint32_t>> socketWaiters_;  // (slot, generation)
 
   uint64_t pipeTrimEpoch_ = 0;
+  Mailbox mailbox_;
   int wakeFd_ = -1;
   uint64_t wakeValue_ = 0;
   std::atomic<bool> stopRequested_{false};

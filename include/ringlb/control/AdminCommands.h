@@ -1,0 +1,55 @@
+#pragma once
+// The admin socket's command language, apart from the socket: one line in, one reply out.
+// Pure of I/O (it reads and changes the server registry and reports through callbacks), so every
+// command and every malformed input is unit-tested without sockets.
+//
+// The protocol (docs/operations.md), in the spirit of HAProxy's runtime API:
+//   help
+//   show info
+//   show servers
+//   set server BACKEND/SERVER state active|draining|maintenance
+// A reply is zero or more lines, each ending in "\n", then an empty line. Errors are one line
+// starting with "error: ". Words are separated by spaces or tabs; a trailing "\r" is ignored
+// (telnet, nc -C).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "ringlb/control/ServerRegistry.h"
+
+namespace ringlb::control {
+
+struct AdminInfo {
+  std::string version;
+  std::chrono::steady_clock::time_point started;
+  unsigned workers = 0;
+  std::function<uint64_t()> connections;  // sessions open now, all workers
+};
+
+class AdminCommands {
+ public:
+  // `onTransition` carries out a transition's actions (CloseSessions: tell the workers).
+  using TransitionHandler = std::function<void(const ServerRecord&, const health::Transition&)>;
+
+  AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition);
+
+  // `line` without its "\n". Returns the complete reply, the empty line included.
+  std::string execute(std::string_view line);
+
+  // True if the reply is an error reply (for ringlb ctl's exit status).
+  static bool isError(std::string_view reply) { return reply.starts_with("error: "); }
+
+ private:
+  std::string help() const;
+  std::string showInfo() const;
+  std::string showServers() const;
+  std::string setServer(const std::vector<std::string_view>& words);
+
+  ServerRegistry& registry_;
+  AdminInfo info_;
+  TransitionHandler onTransition_;
+};
+
+}  // namespace ringlb::control

@@ -1,0 +1,75 @@
+#pragma once
+// The runtime state of every server, apart from any config snapshot: one record per server
+// identity (backend name + server name) for the process's life. A record holds what the control
+// plane decides (administrative state, health, check history) and the LiveServer that workers
+// read (eligibility, connection count). Snapshots point at the records' LiveServers, so a
+// server's state and counts survive snapshot rebuilds, and nothing indexes one snapshot with
+// another's positions.
+//
+// Threading: control thread only. Workers see nothing of this but the LiveServer atomics.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ringlb/config/Config.h"
+#include "ringlb/health/CheckResult.h"
+#include "ringlb/health/ServerState.h"
+#include "ringlb/lb/Balancer.h"
+#include "ringlb/net/Address.h"
+#include "ringlb/proxy/Snapshot.h"
+
+namespace ringlb::control {
+
+// The outcome of the last health check of a server, for `show servers` and the logs.
+struct CheckReport {
+  bool ok = false;
+  health::FailureReason reason = health::FailureReason::Error;  // when !ok
+  std::string detail;                   // e.g. "status 503", "connection refused"
+  std::chrono::milliseconds latency{0};
+};
+
+struct ServerRecord {
+  std::string backend;
+  std::string name;
+  net::Address address;
+  uint32_t weight = 100;
+  health::ServerState state;
+  health::HealthParams params;
+  std::shared_ptr<lb::LiveServer> live;  // eligibility mirrors health::eligible(state)
+  std::optional<CheckReport> lastCheck;
+  uint64_t transitions = 0;              // logged state changes (health or admin)
+
+  std::string id() const { return backend + "/" + name; }
+};
+
+class ServerRegistry {
+ public:
+  // Creates a record for every server of `config` that has none yet (new servers start Active,
+  // Up: there are no health checks yet), and updates address and weight of known ones. Records
+  // of servers no longer in the config are kept (their sessions may still run).
+  void adopt(const config::Config& config);
+
+  // nullptr if unknown.
+  ServerRecord* find(std::string_view backend, std::string_view server);
+  // Every record, in the order of the last adopted config (backend, then server order).
+  const std::vector<ServerRecord*>& ordered() const { return ordered_; }
+
+  // Applies an event to a server's state machine: updates its state and its LiveServer's
+  // eligibility, logs a real change (with `cause`) and counts it. Returns the transition, whose
+  // actions the caller carries out (CloseSessions: tell the workers).
+  health::Transition apply(ServerRecord& record, const health::Event& event, std::string_view cause);
+
+  // For proxy::buildSnapshot: each server's LiveServer, from its record (adopt() first).
+  proxy::LiveServerSource liveSource();
+
+ private:
+  std::map<std::string, std::unique_ptr<ServerRecord>, std::less<>> records_;  // by id()
+  std::vector<ServerRecord*> ordered_;
+};
+
+}  // namespace ringlb::control

@@ -1,0 +1,52 @@
+#pragma once
+// How the control thread tells a worker to do something: commands posted into the worker's
+// mailbox, applied by the worker at a safe point of its loop (between two batches of
+// completions, never in the middle of handling one). The only lock is the mailbox's own, taken
+// by the worker only when the `pending` flag says something was posted: the data path never
+// waits on the control thread.
+//
+// Commands name servers by their LiveServer record (the server's identity for the process's
+// life), never by a position in a snapshot: a worker's sessions may belong to several snapshots.
+#include <atomic>
+#include <mutex>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "ringlb/lb/Balancer.h"
+#include "ringlb/proxy/Session.h"
+
+namespace ringlb::proxy {
+
+// Close (reset) every session connected or connecting to `server`: the server was marked down
+// with on_marked_down: shutdown, or put in maintenance with its sessions killed.
+struct CloseServerSessions {
+  const lb::LiveServer* server = nullptr;
+  CloseReason reason = CloseReason::ServerShutdown;
+};
+
+using WorkerCommand = std::variant<CloseServerSessions>;
+
+class Mailbox {
+ public:
+  // Any thread. The caller then wakes the worker (Worker::post does both).
+  void post(WorkerCommand command) {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(command));
+    pending_.store(true, std::memory_order_release);
+  }
+  // The worker: everything posted so far, oldest first; empty (and no lock taken) if nothing.
+  std::vector<WorkerCommand> take() {
+    if (!pending_.load(std::memory_order_acquire)) return {};
+    std::lock_guard lock(mutex_);
+    pending_.store(false, std::memory_order_relaxed);
+    return std::exchange(queue_, {});
+  }
+
+ private:
+  std::atomic<bool> pending_{false};
+  std::mutex mutex_;
+  std::vector<WorkerCommand> queue_;
+};
+
+}  // namespace ringlb::proxy

@@ -1,0 +1,127 @@
+#include "ringlb/control/AdminCommands.h"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+
+namespace ringlb::control {
+
+namespace {
+
+std::vector<std::string_view> words(std::string_view line) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
+}
+
+std::string error(std::string_view message) {
+  return "error: " + std::string(message) + "\n\n";
+}
+
+// Quotes operator input in an error: printable, and cut short (a 1 MB word is not echoed back).
+std::string quote(std::string_view text) {
+  constexpr std::size_t kMax = 64;
+  std::string out = "'";
+  for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  }
+  if (text.size() > kMax) out += "...";
+  return out + "'";
+}
+
+std::optional<health::AdminState> parseAdminState(std::string_view word) {
+  if (word == "active") return health::AdminState::Active;
+  if (word == "draining" || word == "drain") return health::AdminState::Draining;
+  if (word == "maintenance" || word == "maint") return health::AdminState::Maintenance;
+  return std::nullopt;
+}
+
+}  // namespace
+
+AdminCommands::AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition)
+    : registry_(registry), info_(std::move(info)), onTransition_(std::move(onTransition)) {}
+
+std::string AdminCommands::execute(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const std::vector<std::string_view> w = words(line);
+  if (w.empty()) return error("empty command (try 'help')");
+  if (w[0] == "help" && w.size() == 1) return help();
+  if (w[0] == "show" && w.size() == 2 && w[1] == "info") return showInfo();
+  if (w[0] == "show" && w.size() == 2 && w[1] == "servers") return showServers();
+  if (w[0] == "set" && w.size() >= 2 && w[1] == "server") return setServer(w);
+  return error("unknown command " + quote(line) + " (try 'help')");
+}
+
+std::string AdminCommands::help() const {
+  return "help                                    this list\n"
+         "show info                               version, uptime, workers, connections\n"
+         "show servers                            every server's state, checks and load\n"
+         "set server BACKEND/SERVER state STATE   STATE: active | draining | maintenance\n"
+         "\n";
+}
+
+std::string AdminCommands::showInfo() const {
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::steady_clock::now() - info_.started);
+  std::string out;
+  out += "version: " + info_.version + "\n";
+  out += "uptime_seconds: " + std::to_string(uptime.count()) + "\n";
+  out += "workers: " + std::to_string(info_.workers) + "\n";
+  out += "connections: " + std::to_string(info_.connections ? info_.connections() : 0) + "\n";
+  return out + "\n";
+}
+
+std::string AdminCommands::showServers() const {
+  // One server per line, space-separated fields (no spaces inside a field), a header first:
+  // easy to read and to cut/awk.
+  std::string out =
+      "# backend/server address admin health last_check check_ms active weight\n";
+  for (const ServerRecord* r : registry_.ordered()) {
+    std::string healthText = health::toString(r->state, r->params);
+    std::replace(healthText.begin(), healthText.end(), ' ', '_');  // "UP 2/3" -> "UP_2/3"
+    std::string check = "-";
+    std::string latency = "-";
+    if (r->lastCheck) {
+      check = r->lastCheck->ok ? "ok" : health::toString(r->lastCheck->reason);
+      latency = std::to_string(r->lastCheck->latency.count());
+    }
+    out += r->id() + " " + r->address.toString() + " " + health::toString(r->state.admin) + " " +
+           healthText + " " + check + " " + latency + " " +
+           std::to_string(r->live->active.load(std::memory_order_relaxed)) + " " +
+           std::to_string(r->weight) + "\n";
+  }
+  return out + "\n";
+}
+
+std::string AdminCommands::setServer(const std::vector<std::string_view>& w) {
+  // set server BACKEND/SERVER state STATE
+  if (w.size() != 5 || w[3] != "state") {
+    return error("usage: set server BACKEND/SERVER state active|draining|maintenance");
+  }
+  const std::string_view id = w[2];
+  const std::size_t slash = id.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == id.size()) {
+    return error("expected BACKEND/SERVER, got " + quote(id));
+  }
+  ServerRecord* record = registry_.find(id.substr(0, slash), id.substr(slash + 1));
+  if (record == nullptr) return error("no server " + quote(id));
+  const auto target = parseAdminState(w[4]);
+  if (!target) {
+    return error("unknown state " + quote(w[4]) + " (active, draining or maintenance)");
+  }
+  const health::Transition t =
+      registry_.apply(*record, health::Event::adminSet(*target), "set by the admin socket");
+  if (onTransition_) onTransition_(*record, t);
+  return "ok: " + record->id() + " is " + health::toString(record->state.admin) + " (" +
+         health::toString(record->state, record->params) + ")\n\n";
+}
+
+}  // namespace ringlb::control
