@@ -47,16 +47,36 @@ struct FrontendDraft {
 };
 
 struct ServerDraft {
-  Server value;  // final once read
+  Server value;  // final once read, except slowStart
   std::optional<Located> name;
+  std::optional<Duration> slowStart;  // unset: the backend's applies
+};
+
+// One `health_check:` map. Rules relating two of its keys (timeout within interval, `http:` only
+// with type http) are checked in Resolve.cc; each needs to know whether a key was written, where,
+// and whether it read, so that a key that failed to read adds no second error.
+struct HealthCheckDraft {
+  HealthCheck value;  // final once read, except fastInterval and downInterval
+  std::string path;   // "backends[0].health_check"
+  std::optional<Duration> fastInterval;
+  std::optional<Duration> downInterval;
+  int typeLine = 0;      // where type was read; 0: missing or unread
+  int intervalLine = 0;  // where interval was written; 0: not written, the default applies
+  int timeoutLine = 0;   // likewise for timeout
+  int httpLine = 0;      // where `http:` was written, whether or not it read
+  bool timingUnread = false;  // interval or timeout was written but did not read
 };
 
 struct BackendDraft {
-  Backend value;  // name, relay, balance, hashKey, line are final; the rest is resolved
+  Backend value;  // name, relay, balance, hashKey, passive, onMarkedDown, slowStart and line are
+                  // final; the rest is resolved
   std::optional<Located> name;
   std::optional<uint32_t> retries;
   TimeoutOverrides timeouts;
+  HealthCheckDraft healthCheck;
   std::vector<ServerDraft> servers;
+  std::string serversPath;  // where `servers:` was written, for "every server is a backup"
+  int serversLine = 0;
 };
 
 // Where the keys that size the receive buffers were written (0: not written, the default
@@ -72,6 +92,7 @@ struct GlobalDraft {
 
 struct DocumentDraft {
   GlobalDraft global;
+  Admin admin;  // final once read
   DefaultsDraft defaults;
   std::vector<FrontendDraft> frontends;
   std::vector<BackendDraft> backends;

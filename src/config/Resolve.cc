@@ -1,6 +1,7 @@
 // Rules that relate several values of the document: names unique in their scope, a frontend's
-// backend exists, no listen address used twice, the receive buffers fit in memory; then
-// inheritance from `defaults`.
+// backend exists, no listen address used twice, the receive buffers fit in memory, a health
+// check's keys agree, a backend has a server that is not a backup; then inheritance from
+// `defaults` and the values that default to others (check intervals, servers' slow_start).
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -128,6 +129,63 @@ void checkBufferMemory(const GlobalDraft& global, const Machine& machine, Diagno
               line);
 }
 
+// "2s", "1500ms", "5m": the largest unit that states the value exactly, for messages about values
+// that may be defaults (and so have no text as written).
+std::string durationText(Duration value) {
+  struct Unit {
+    int64_t ms;
+    const char* suffix;
+  };
+  constexpr Unit kUnits[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
+  const int64_t ms = value.count();
+  for (const Unit& unit : kUnits) {
+    if (ms != 0 && ms % unit.ms == 0) return std::to_string(ms / unit.ms) + unit.suffix;
+  }
+  return std::to_string(ms) + "ms";
+}
+
+// The rules relating two keys of one `health_check:` map. Each is skipped when a key it needs
+// failed to read (already reported), so one mistake gives one error.
+void checkHealthCheck(const HealthCheckDraft& hc, Diagnostics& diags) {
+  const HealthCheck& v = hc.value;
+  // A check may still be waiting when the next one of the same server is due: HAProxy accepts
+  // that, but then either checks overlap or the interval stretches, and neither is what the
+  // settings say. Rejected here so the health checker may rely on timeout <= interval.
+  if (!hc.timingUnread && v.timeout > v.interval) {
+    const std::string overlap = ": checks would overlap (HAProxy allows it; ringlb does not)";
+    if (hc.timeoutLine > 0) {
+      diags.error(hc.path + ".timeout",
+                  durationText(v.timeout) + " is longer than interval (" +
+                      durationText(v.interval) + (hc.intervalLine > 0 ? "" : ", the default") +
+                      ")" + overlap,
+                  hc.timeoutLine);
+    } else {
+      diags.error(hc.path + ".interval",
+                  durationText(v.interval) + " is shorter than timeout (" +
+                      durationText(v.timeout) + ", the default)" + overlap +
+                      "; set a timeout no longer than interval",
+                  hc.intervalLine);
+    }
+  }
+  if (hc.httpLine > 0 && hc.typeLine > 0 && v.type != CheckType::Http) {
+    diags.error(hc.path + ".http",
+                std::string("applies only to type: http, and type is ") +
+                    (v.type == CheckType::Tcp ? "tcp" : "none"),
+                hc.httpLine);
+  }
+}
+
+// A backup server takes traffic only while no other server can; with nothing but backups that
+// never happens, so the backend could never serve.
+void checkBackups(const BackendDraft& be, Diagnostics& diags) {
+  if (be.servers.empty()) return;  // an empty or unread list is already an error
+  for (const ServerDraft& server : be.servers) {
+    if (!server.value.backup) return;
+  }
+  diags.error(be.serversPath, "every server is a backup; at least one must not be",
+              be.serversLine);
+}
+
 Timeouts inherit(Timeouts base, const TimeoutOverrides& set) {
   if (set.connect) base.connect = *set.connect;
   if (set.client) base.client = *set.client;
@@ -151,12 +209,20 @@ Config resolveValues(DocumentDraft& draft) {
   if (!clientFinSet) config.defaultTimeouts.clientFin = config.defaultTimeouts.client;
   if (!serverFinSet) config.defaultTimeouts.serverFin = config.defaultTimeouts.server;
   config.defaultRetries = draft.defaults.retries.value_or(config.defaultRetries);
+  config.admin = std::move(draft.admin);
   for (BackendDraft& be : draft.backends) {
     Backend backend = std::move(be.value);
     backend.retries = be.retries.value_or(config.defaultRetries);
+    HealthCheck& check = backend.healthCheck;
+    check = std::move(be.healthCheck.value);
+    check.fastInterval = be.healthCheck.fastInterval.value_or(check.interval);
+    check.downInterval = be.healthCheck.downInterval.value_or(check.interval);
     backend.timeouts = inherit(config.defaultTimeouts, be.timeouts);
     if (!serverFinSet && !be.timeouts.serverFin) backend.timeouts.serverFin = backend.timeouts.server;
-    for (ServerDraft& server : be.servers) backend.servers.push_back(std::move(server.value));
+    for (ServerDraft& server : be.servers) {
+      server.value.slowStart = server.slowStart.value_or(backend.slowStart);
+      backend.servers.push_back(std::move(server.value));
+    }
     config.backends.push_back(std::move(backend));
   }
   for (FrontendDraft& fe : draft.frontends) {
@@ -174,7 +240,11 @@ Config resolveValues(DocumentDraft& draft) {
 Config resolve(DocumentDraft draft, const Machine& machine, Diagnostics& diags) {
   checkUniqueNames(draft.frontends, diags);
   checkUniqueNames(draft.backends, diags);
-  for (const BackendDraft& be : draft.backends) checkUniqueNames(be.servers, diags);
+  for (const BackendDraft& be : draft.backends) {
+    checkUniqueNames(be.servers, diags);
+    checkHealthCheck(be.healthCheck, diags);
+    checkBackups(be, diags);
+  }
   linkBackends(draft, diags);
   checkListenAddresses(draft, diags);
   checkBufferMemory(draft.global, machine, diags);

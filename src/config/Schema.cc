@@ -13,6 +13,8 @@ using enum Presence;
 
 constexpr uint32_t kMaxRetries = 16;
 constexpr uint32_t kMaxWeight = 1000;
+constexpr uint32_t kMaxRiseFall = 1000;
+constexpr uint32_t kMaxConsecutiveFailures = 1000;
 
 // ---- timeouts: one table per place it appears ---------------------------------------------------
 
@@ -186,7 +188,7 @@ constexpr std::array<Key<FrontendDraft>, 5> kFrontendKeys{{
 
 // ---- backends and their servers ------------------------------------------------------------------
 
-constexpr std::array<Key<ServerDraft>, 4> kServerKeys{{
+constexpr std::array<Key<ServerDraft>, 7> kServerKeys{{
     {"name", Required,
      [](const Field& f, ServerDraft& s, Diagnostics& d) {
        s.name = readLocatedName(f, d);
@@ -206,7 +208,131 @@ constexpr std::array<Key<ServerDraft>, 4> kServerKeys{{
          s.value.maxConnections = static_cast<uint32_t>(*v);
        }
      }},
+    {"state", Optional,
+     [](const Field& f, ServerDraft& s, Diagnostics& d) {
+       if (auto v = readAdminState(f, d)) s.value.state = *v;
+     }},
+    {"backup", Optional,
+     [](const Field& f, ServerDraft& s, Diagnostics& d) {
+       if (auto v = readBool(f, d)) s.value.backup = *v;
+     }},
+    {"slow_start", Optional,
+     [](const Field& f, ServerDraft& s, Diagnostics& d) {
+       if (auto v = readDuration(f, ZeroDuration::Allowed, d)) s.slowStart = *v;
+     }},
 }};
+
+// ---- health checks -------------------------------------------------------------------------------
+
+constexpr std::array<Key<HttpCheck>, 4> kHttpCheckKeys{{
+    {"method", Optional,
+     [](const Field& f, HttpCheck& h, Diagnostics& d) {
+       if (auto v = readHttpMethod(f, d)) h.method = std::move(*v);
+     }},
+    {"path", Optional,
+     [](const Field& f, HttpCheck& h, Diagnostics& d) {
+       if (auto v = readHttpPath(f, d)) h.path = std::move(*v);
+     }},
+    {"host", Optional,
+     [](const Field& f, HttpCheck& h, Diagnostics& d) {
+       if (auto v = readHttpHost(f, d)) h.host = std::move(*v);
+     }},
+    {"expect_status", Optional,
+     [](const Field& f, HttpCheck& h, Diagnostics& d) {
+       if (auto v = readStatusRanges(f, d)) h.expectStatus = std::move(*v);
+     }},
+}};
+
+// interval and timeout: where each was written, for the check that relates them (Resolve.cc).
+void storeCheckTiming(const Field& field, Duration& out, int& line, HealthCheckDraft& hc,
+                      Diagnostics& diags) {
+  if (auto value = readDuration(field, ZeroDuration::Rejected, diags)) {
+    out = *value;
+    line = field.line;
+  } else {
+    hc.timingUnread = true;
+  }
+}
+
+uint32_t riseFall(uint64_t value) { return static_cast<uint32_t>(value); }
+
+// `type` is required in a written map: checks configured without saying which kind (or that
+// they are off) are more likely a mistake than a wish for the default.
+constexpr std::array<Key<HealthCheckDraft>, 10> kHealthCheckKeys{{
+    {"type", Required,
+     [](const Field& f, HealthCheckDraft& hc, Diagnostics& d) {
+       if (auto v = readCheckType(f, d)) {
+         hc.value.type = *v;
+         hc.typeLine = f.line;
+       }
+     }},
+    {"interval", Optional,
+     [](const Field& f, HealthCheckDraft& hc, Diagnostics& d) {
+       storeCheckTiming(f, hc.value.interval, hc.intervalLine, hc, d);
+     }},
+    {"timeout", Optional,
+     [](const Field& f, HealthCheckDraft& hc, Diagnostics& d) {
+       storeCheckTiming(f, hc.value.timeout, hc.timeoutLine, hc, d);
+     }},
+    {"rise", Optional,
+     [](const Field& f, HealthCheckDraft& hc, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 1, kMaxRiseFall, d)) hc.value.rise = riseFall(*v);
+     }},
+    {"fall", Optional,
+     [](const Field& f, HealthCheckDraft& hc, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 1, kMaxRiseFall, d)) hc.value.fall = riseFall(*v);
+     }},
+    {"fast_interval", Optional,
+     [](const Field& f, HealthCheckDraft& hc, Diagnostics& d) {
+       if (auto v = readDuration(f, ZeroDuration::Rejected, d)) hc.fastInterval = *v;
+     }},
+    {"down_interval", Optional,
+     [](const Field& f, HealthCheckDraft& hc, Diagnostics& d) {
+       if (auto v = readDuration(f, ZeroDuration::Rejected, d)) hc.downInterval = *v;
+     }},
+    {"http", Optional,
+     [](const Field& f, HealthCheckDraft& hc, Diagnostics& d) {
+       // Recorded even if the map fails to read: given with another type, it is an error anyway.
+       hc.httpLine = f.line;
+       readOptionalMap<HttpCheck>(f, kHttpCheckKeys, hc.value.http, d);
+     }},
+    {"port", Optional,
+     [](const Field& f, HealthCheckDraft& hc, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 1, 65535, d)) hc.value.port = static_cast<uint16_t>(*v);
+     }},
+    {"initial", Optional,
+     [](const Field& f, HealthCheckDraft& hc, Diagnostics& d) {
+       if (auto v = readInitialUp(f, d)) hc.value.initialUp = *v;
+     }},
+}};
+
+void storeHealthCheck(const Field& field, BackendDraft& be, Diagnostics& diags) {
+  be.healthCheck.path = field.path;
+  readOptionalMap<HealthCheckDraft>(field, kHealthCheckKeys, be.healthCheck, diags);
+}
+
+constexpr std::array<Key<PassiveCheck>, 1> kPassiveKeys{{
+    {"consecutive_failures", Optional,
+     [](const Field& f, PassiveCheck& p, Diagnostics& d) {
+       if (auto v = readUnsigned(f, 0, kMaxConsecutiveFailures, d)) {
+         p.consecutiveFailures = static_cast<uint32_t>(*v);
+       }
+     }},
+}};
+
+// `passive` is a map, or `off` (the same as consecutive_failures: 0).
+void storePassive(const Field& field, BackendDraft& be, Diagnostics& diags) {
+  if (field.node.IsMap() || field.node.IsNull()) {
+    readOptionalMap<PassiveCheck>(field, kPassiveKeys, be.value.passive, diags);
+  } else if (field.node.IsScalar() && field.node.Scalar() == "off") {
+    be.value.passive.consecutiveFailures = 0;
+  } else {
+    diags.error(field.path,
+                "expected a map such as { consecutive_failures: 5 } or off, got " +
+                    describe(field.node),
+                field.line);
+  }
+}
 
 // Reads a list of maps (servers, frontends, backends), each item against `keys`, recording its
 // line; an empty list is an error naming what it must contain. Returns whether it was a list.
@@ -229,10 +355,12 @@ bool storeList(const Field& field, std::span<const Key<Draft>> keys, std::vector
 }
 
 void storeServers(const Field& field, BackendDraft& be, Diagnostics& diags) {
+  be.serversPath = field.path;
+  be.serversLine = field.line;
   storeList<ServerDraft>(field, kServerKeys, be.servers, "server", diags);
 }
 
-constexpr std::array<Key<BackendDraft>, 7> kBackendKeys{{
+constexpr std::array<Key<BackendDraft>, 11> kBackendKeys{{
     {"name", Required,
      [](const Field& f, BackendDraft& be, Diagnostics& d) {
        be.name = readLocatedName(f, d);
@@ -259,6 +387,16 @@ constexpr std::array<Key<BackendDraft>, 7> kBackendKeys{{
        storeTimeouts<Side::Server>(f, be.timeouts, d);
      }},
     {"servers", Required, &storeServers},
+    {"health_check", Optional, &storeHealthCheck},
+    {"passive", Optional, &storePassive},
+    {"on_marked_down", Optional,
+     [](const Field& f, BackendDraft& be, Diagnostics& d) {
+       if (auto v = readOnMarkedDown(f, d)) be.value.onMarkedDown = *v;
+     }},
+    {"slow_start", Optional,
+     [](const Field& f, BackendDraft& be, Diagnostics& d) {
+       if (auto v = readDuration(f, ZeroDuration::Allowed, d)) be.value.slowStart = *v;
+     }},
 }};
 
 // ---- the document --------------------------------------------------------------------------------
@@ -271,7 +409,18 @@ void storeBackends(const Field& field, DocumentDraft& doc, Diagnostics& diags) {
   doc.backendsListed = storeList<BackendDraft>(field, kBackendKeys, doc.backends, "backend", diags);
 }
 
-constexpr std::array<Key<DocumentDraft>, 4> kDocumentKeys{{
+constexpr std::array<Key<Admin>, 2> kAdminKeys{{
+    {"socket", Optional,
+     [](const Field& f, Admin& a, Diagnostics& d) {
+       if (auto v = readSocketPath(f, d)) a.socket = std::move(*v);
+     }},
+    {"mode", Optional,
+     [](const Field& f, Admin& a, Diagnostics& d) {
+       if (auto v = readFileMode(f, d)) a.mode = *v;
+     }},
+}};
+
+constexpr std::array<Key<DocumentDraft>, 5> kDocumentKeys{{
     {"global", Optional,
      [](const Field& f, DocumentDraft& doc, Diagnostics& d) {
        readOptionalMap<GlobalDraft>(f, kGlobalKeys, doc.global, d);
@@ -282,6 +431,10 @@ constexpr std::array<Key<DocumentDraft>, 4> kDocumentKeys{{
      }},
     {"frontends", Required, &storeFrontends},
     {"backends", Required, &storeBackends},
+    {"admin", Optional,
+     [](const Field& f, DocumentDraft& doc, Diagnostics& d) {
+       readOptionalMap<Admin>(f, kAdminKeys, doc.admin, d);
+     }},
 }};
 
 }  // namespace

@@ -74,6 +74,77 @@ constexpr std::array kAlgorithms{lb::Algorithm::Rendezvous, lb::Algorithm::Round
                                  lb::Algorithm::First};
 constexpr std::array kHashKeys{lb::HashKey::SourceIp, lb::HashKey::SourceIpPort};
 
+std::string_view checkTypeName(CheckType type) {
+  switch (type) {
+    case CheckType::None:
+      return "none";
+    case CheckType::Tcp:
+      return "tcp";
+    case CheckType::Http:
+      return "http";
+  }
+  return "?";
+}
+
+std::string_view adminStateName(AdminState state) {
+  switch (state) {
+    case AdminState::Active:
+      return "active";
+    case AdminState::Draining:
+      return "draining";
+    case AdminState::Maintenance:
+      return "maintenance";
+  }
+  return "?";
+}
+
+std::string_view onMarkedDownName(OnMarkedDown action) {
+  switch (action) {
+    case OnMarkedDown::Keep:
+      return "keep";
+    case OnMarkedDown::Shutdown:
+      return "shutdown";
+  }
+  return "?";
+}
+
+std::string_view boolName(bool value) { return value ? "true" : "false"; }
+std::string_view upDownName(bool up) { return up ? "up" : "down"; }
+
+constexpr std::array kCheckTypes{CheckType::Tcp, CheckType::Http, CheckType::None};
+constexpr std::array kAdminStates{AdminState::Active, AdminState::Draining,
+                                  AdminState::Maintenance};
+constexpr std::array kOnMarkedDown{OnMarkedDown::Keep, OnMarkedDown::Shutdown};
+constexpr std::array kBools{true, false};
+constexpr std::array kUpDown{true, false};
+
+constexpr std::size_t kMaxHttpPathBytes = 1024;
+constexpr std::size_t kMaxHttpHostBytes = 1024;
+constexpr std::size_t kMaxMethodBytes = 16;
+constexpr uint64_t kMinStatus = 100;
+constexpr uint64_t kMaxStatus = 599;
+// sockaddr_un::sun_path is 108 bytes on Linux, and the path needs its terminating NUL there.
+constexpr std::size_t kMaxSocketPathBytes = 107;
+
+// What may go into a request line or header as it is: printable ASCII other than space.
+bool isVisibleAscii(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte > 0x20 && byte < 0x7f;
+}
+
+bool allVisibleAscii(std::string_view text) {
+  for (const char c : text) {
+    if (!isVisibleAscii(c)) return false;
+  }
+  return true;
+}
+
+std::string_view trimSpaces(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
+}
+
 bool isNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '.' || c == '-';
@@ -207,6 +278,173 @@ std::optional<lb::Algorithm> readAlgorithm(const Field& field, Diagnostics& diag
 
 std::optional<lb::HashKey> readHashKey(const Field& field, Diagnostics& diags) {
   return readChoice<lb::HashKey>(field, kHashKeys, &lb::hashKeyName, diags);
+}
+
+std::optional<bool> readBool(const Field& field, Diagnostics& diags) {
+  return readChoice<bool>(field, kBools, &boolName, diags);
+}
+
+std::optional<CheckType> readCheckType(const Field& field, Diagnostics& diags) {
+  return readChoice<CheckType>(field, kCheckTypes, &checkTypeName, diags);
+}
+
+std::optional<AdminState> readAdminState(const Field& field, Diagnostics& diags) {
+  return readChoice<AdminState>(field, kAdminStates, &adminStateName, diags);
+}
+
+std::optional<OnMarkedDown> readOnMarkedDown(const Field& field, Diagnostics& diags) {
+  return readChoice<OnMarkedDown>(field, kOnMarkedDown, &onMarkedDownName, diags);
+}
+
+std::optional<bool> readInitialUp(const Field& field, Diagnostics& diags) {
+  return readChoice<bool>(field, kUpDown, &upDownName, diags);
+}
+
+std::optional<std::vector<StatusRange>> readStatusRanges(const Field& field, Diagnostics& diags) {
+  const std::string_view expected =
+      "status codes such as \"200\", \"200-399\" or \"200,204,300-302\"";
+  const std::string* text = scalarOf(field, expected, diags);
+  if (text == nullptr) return std::nullopt;
+  const std::string_view all = *text;
+  // The whole value is named too when the culprit is one item of several.
+  const auto within = [&](std::string_view item) {
+    return item.size() == all.size() ? std::string() : " in " + quoted(all);
+  };
+  std::vector<StatusRange> ranges;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = all.find(',', start);
+    const std::string_view item =
+        trimSpaces(all.substr(start, comma == std::string_view::npos ? all.npos : comma - start));
+    const std::size_t dash = item.find('-');
+    const auto low = parseDigits(trimSpaces(item.substr(0, dash)), 10);
+    const auto high =
+        dash == std::string_view::npos ? low : parseDigits(trimSpaces(item.substr(dash + 1)), 10);
+    if (!low || !high) {
+      diags.error(field.path, "expected " + std::string(expected) + ", got " + quoted(all),
+                  field.line);
+      return std::nullopt;
+    }
+    for (const uint64_t code : {*low, *high}) {
+      if (code < kMinStatus || code > kMaxStatus) {
+        diags.error(field.path,
+                    "status " + std::to_string(code) + within(item) +
+                        " is not a status code: expected 100 to 599",
+                    field.line);
+        return std::nullopt;
+      }
+    }
+    if (*low > *high) {
+      diags.error(field.path,
+                  "range " + quoted(item) + within(item) +
+                      " is reversed: its first code must not exceed its second",
+                  field.line);
+      return std::nullopt;
+    }
+    ranges.push_back(StatusRange{static_cast<uint16_t>(*low), static_cast<uint16_t>(*high)});
+    if (comma == std::string_view::npos) return ranges;
+    start = comma + 1;
+  }
+}
+
+std::optional<std::string> readHttpMethod(const Field& field, Diagnostics& diags) {
+  const std::string_view expected =
+      "an HTTP method of 1 to 16 capital letters A-Z, such as GET, HEAD or OPTIONS";
+  const std::string* text = scalarOf(field, expected, diags);
+  if (text == nullptr) return std::nullopt;
+  bool valid = !text->empty() && text->size() <= kMaxMethodBytes;
+  for (const char c : *text) valid = valid && c >= 'A' && c <= 'Z';
+  if (!valid) {
+    diags.error(field.path, "expected " + std::string(expected) + ", got " + quoted(*text),
+                field.line);
+    return std::nullopt;
+  }
+  return *text;
+}
+
+std::optional<std::string> readHttpPath(const Field& field, Diagnostics& diags) {
+  const std::string* text = scalarOf(field, "a path such as /healthz", diags);
+  if (text == nullptr) return std::nullopt;
+  if (text->empty() || text->front() != '/') {
+    diags.error(field.path, "must start with '/', got " + quoted(*text), field.line);
+    return std::nullopt;
+  }
+  if (text->size() > kMaxHttpPathBytes) {
+    diags.error(field.path,
+                quoted(*text) + " is longer than " + std::to_string(kMaxHttpPathBytes) + " bytes",
+                field.line);
+    return std::nullopt;
+  }
+  if (!allVisibleAscii(*text)) {
+    // The request line is space-delimited and ASCII: such bytes would break or smuggle into it.
+    diags.error(field.path,
+                "invalid path " + quoted(*text) +
+                    ": spaces, control characters and non-ASCII bytes must be percent-encoded",
+                field.line);
+    return std::nullopt;
+  }
+  return *text;
+}
+
+std::optional<std::string> readHttpHost(const Field& field, Diagnostics& diags) {
+  const std::string* text = scalarOf(field, "a host name such as example.internal", diags);
+  if (text == nullptr) return std::nullopt;
+  if (text->size() > kMaxHttpHostBytes) {
+    diags.error(field.path,
+                quoted(*text) + " is longer than " + std::to_string(kMaxHttpHostBytes) + " bytes",
+                field.line);
+    return std::nullopt;
+  }
+  if (!allVisibleAscii(*text)) {
+    // A CR or LF would end the header and let the value write headers of its own.
+    diags.error(field.path,
+                "invalid host " + quoted(*text) +
+                    ": spaces, control characters and non-ASCII bytes are not allowed",
+                field.line);
+    return std::nullopt;
+  }
+  return *text;
+}
+
+std::optional<std::string> readSocketPath(const Field& field, Diagnostics& diags) {
+  const std::string* text = scalarOf(field, "an absolute path such as /run/ringlb/admin.sock",
+                                     diags);
+  if (text == nullptr) return std::nullopt;
+  if (text->empty() || text->front() != '/') {
+    diags.error(field.path,
+                "expected an absolute path such as /run/ringlb/admin.sock, got " + quoted(*text) +
+                    " (leave admin.socket out for no admin socket)",
+                field.line);
+    return std::nullopt;
+  }
+  if (text->size() > kMaxSocketPathBytes) {
+    diags.error(field.path,
+                quoted(*text) + " is longer than a Unix socket path may be (" +
+                    std::to_string(kMaxSocketPathBytes) + " bytes, sun_path)",
+                field.line);
+    return std::nullopt;
+  }
+  if (text->find('\0') != std::string::npos) {
+    // bind() would take the path only up to the NUL: a different file than the one written.
+    diags.error(field.path, "invalid path " + quoted(*text) + ": contains a NUL byte",
+                field.line);
+    return std::nullopt;
+  }
+  return *text;
+}
+
+std::optional<uint32_t> readFileMode(const Field& field, Diagnostics& diags) {
+  const std::string_view expected = "an octal mode such as \"0600\" or \"660\", at most 0777";
+  const std::string* text = scalarOf(field, expected, diags);
+  if (text == nullptr) return std::nullopt;
+  // At most 4 digits: "0600" is the longest spelling of a value <= 0777 people write.
+  const auto value = text->size() <= 4 ? parseDigits(*text, 8) : std::nullopt;
+  if (!value || *value > 0777) {
+    diags.error(field.path, "expected " + std::string(expected) + ", got " + quoted(*text),
+                field.line);
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(*value);
 }
 
 }  // namespace ringlb::config::detail

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "Diagnostics.h"
 #include "ringlb/config/Config.h"
@@ -51,5 +52,35 @@ std::optional<net::Address> readAddress(const Field& field, AddressUse use, Diag
 std::optional<RelayMode> readRelayMode(const Field& field, Diagnostics& diags);
 std::optional<lb::Algorithm> readAlgorithm(const Field& field, Diagnostics& diags);
 std::optional<lb::HashKey> readHashKey(const Field& field, Diagnostics& diags);
+
+// ---- health checks, server states, admin socket -------------------------------------------------
+
+// `true` or `false`, exactly: YAML 1.1's yes/no/on/off are refused rather than guessed at.
+std::optional<bool> readBool(const Field& field, Diagnostics& diags);
+
+std::optional<CheckType> readCheckType(const Field& field, Diagnostics& diags);
+std::optional<AdminState> readAdminState(const Field& field, Diagnostics& diags);
+std::optional<OnMarkedDown> readOnMarkedDown(const Field& field, Diagnostics& diags);
+// health_check.initial: `up` (true) or `down` (false).
+std::optional<bool> readInitialUp(const Field& field, Diagnostics& diags);
+
+// http.expect_status: a comma-separated list of status codes and inclusive ranges, "200",
+// "200-399", "200,204,300-302" (spaces around items allowed), each code 100..599 and each range
+// low <= high. A plain YAML integer (200) is the same text. Never returns an empty list.
+std::optional<std::vector<StatusRange>> readStatusRanges(const Field& field, Diagnostics& diags);
+
+// http.method: an HTTP token restricted to 1..16 letters A-Z (GET, HEAD, OPTIONS, ...).
+std::optional<std::string> readHttpMethod(const Field& field, Diagnostics& diags);
+// http.path: starts with '/', at most 1024 bytes, only printable ASCII other than space, so it
+// can be written into a request line as it is.
+std::optional<std::string> readHttpPath(const Field& field, Diagnostics& diags);
+// http.host: at most 1024 bytes of printable ASCII other than space; may be empty.
+std::optional<std::string> readHttpHost(const Field& field, Diagnostics& diags);
+
+// admin.socket: an absolute path that fits sockaddr_un's sun_path with its NUL (at most 107
+// bytes), without NUL bytes of its own.
+std::optional<std::string> readSocketPath(const Field& field, Diagnostics& diags);
+// admin.mode: permission bits in octal, 1 to 4 digits ("0600", "660"), at most 0777.
+std::optional<uint32_t> readFileMode(const Field& field, Diagnostics& diags);
 
 }  // namespace ringlb::config::detail

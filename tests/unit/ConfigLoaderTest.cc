@@ -904,6 +904,12 @@ TEST(ConfigFileTest, ReferenceConfigLoads) {
   EXPECT_EQ(result.config->source, path);
   EXPECT_EQ(result.config->frontends.size(), 2u);
   EXPECT_EQ(result.config->backends[0].servers.size(), 3u);
+  // The keys of issue 9 are in it too.
+  EXPECT_EQ(result.config->backends[0].healthCheck.type, CheckType::Http);
+  EXPECT_EQ(result.config->backends[0].healthCheck.http.path, "/healthz");
+  EXPECT_TRUE(result.config->backends[0].servers[2].backup);
+  EXPECT_EQ(result.config->backends[0].servers[1].slowStart, 10s);
+  EXPECT_EQ(result.config->admin.socket, "/run/ringlb/admin.sock");
 }
 
 // The demo config loads: one worker (so round robin alternates visibly), one frontend on

@@ -29,12 +29,81 @@ struct Timeouts {
   Duration serverFin{1000};
 };
 
+// ---- health checks, server states, admin socket (issue 9) ---------------------------------------
+// Parsed, validated and defaulted by the loader; applied by the health checker and the admin
+// socket. Until those consume them, a loaded value changes nothing at run time.
+
+enum class CheckType : uint8_t { None, Tcp, Http };
+
+// What an operator set a server to; the health checker's up/down state is separate from it.
+// Draining: no new sessions, existing ones continue. Maintenance: no new sessions and no checks.
+enum class AdminState : uint8_t { Active, Draining, Maintenance };
+
+// What happens to a server's established sessions when its checks mark it down: Keep lets them
+// run (HAProxy's default); Shutdown closes them (on-marked-down shutdown-sessions).
+enum class OnMarkedDown : uint8_t { Keep, Shutdown };
+
+// Inclusive; both within 100..599 and low <= high once loaded.
+struct StatusRange {
+  uint16_t low = 200;
+  uint16_t high = 399;
+};
+
+// The request of a `type: http` check. Loaded values are safe to write into a request line and
+// header as they are: method is 1..16 letters A-Z; path starts with '/', is at most 1024 bytes
+// and has no spaces, control characters or non-ASCII bytes; host has none of those either.
+struct HttpCheck {
+  std::string method = "GET";
+  std::string path = "/";
+  std::string host;  // empty: no Host header beyond the server address
+  // A response matching any range passes. Default: one range, 200-399. Built with (count, value)
+  // rather than {{200, 399}}: GCC 12 warns (-Wmaybe-uninitialized, a false positive) about the
+  // initializer_list's backing array wherever the struct is copied, and warnings are errors.
+  std::vector<StatusRange> expectStatus = std::vector<StatusRange>(1, StatusRange{200, 399});
+};
+
+// Active checks of one backend's servers. Once loaded: interval, fastInterval, downInterval and
+// timeout are > 0 and timeout <= interval; rise and fall are 1..1000.
+struct HealthCheck {
+  CheckType type = CheckType::None;
+  Duration interval{2000};
+  Duration timeout{1000};
+  uint32_t rise = 2;        // consecutive successes that mark a down server up
+  uint32_t fall = 3;        // consecutive failures that mark an up server down
+  // The interval while a server is in transition (up but failing, or down but succeeding), and
+  // while it is down. Resolved by the loader: unset in YAML -> equal to interval, so never 0 in a
+  // loaded Config.
+  Duration fastInterval{0};
+  Duration downInterval{0};
+  HttpCheck http;           // used when type == Http (`http:` with another type is an error)
+  uint16_t port = 0;        // 0: the server's traffic port
+  // `initial: up|down`: the state a server starts in. Default down when checks are on
+  // (type != None); irrelevant when type is None (servers are up).
+  bool initialUp = false;
+};
+
+// Failures seen on live traffic that mark a server down, as HAProxy's observe layer4 +
+// error-limit.
+struct PassiveCheck {
+  uint32_t consecutiveFailures = 5;  // 0..1000; 0 = off
+};
+
+struct Admin {
+  std::string socket;  // empty = no admin socket; else an absolute path of at most 107 bytes
+  uint32_t mode = 0600;  // permission bits of the socket file, <= 0777
+};
+
 struct Server {
   std::string name;
   net::Address address;
   uint32_t weight = 100;        // 0..1000
   uint32_t maxConnections = 0;  // 0 = unlimited
   int line = 0;                 // where it was declared, for messages
+  AdminState state = AdminState::Active;
+  bool backup = false;          // used only when no non-backup server is up
+  // How long a server that comes up takes to ramp to its full weight; 0 = off. Resolved: the
+  // server's own slow_start, else its backend's.
+  Duration slowStart{0};
 };
 
 struct Backend {
@@ -44,8 +113,12 @@ struct Backend {
   lb::HashKey hashKey = lb::HashKey::SourceIp;
   uint32_t retries = 2;         // resolved: backend value, else defaults.retries
   Timeouts timeouts;            // resolved: connect/server/server_fin are the ones used
-  std::vector<Server> servers;
+  std::vector<Server> servers;  // at least one, and at least one that is not a backup
   int line = 0;
+  HealthCheck healthCheck;
+  PassiveCheck passive;
+  OnMarkedDown onMarkedDown = OnMarkedDown::Keep;
+  Duration slowStart{0};        // as written (0 = off); read Server::slowStart, the resolved one
 };
 
 struct Frontend {
@@ -77,6 +150,7 @@ struct Config {
   uint32_t defaultRetries = 2;
   std::vector<Frontend> frontends;
   std::vector<Backend> backends;
+  Admin admin;
 };
 
 }  // namespace ringlb::config
