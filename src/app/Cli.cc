@@ -36,6 +36,7 @@ std::optional<CliOptions> parseCli(const std::vector<std::string>& args, std::st
 
 std::string usage() {
   return "usage: ringlb -c FILE [--check] [-d]\n"
+         "       ringlb ctl [--socket PATH | -c FILE] COMMAND...\n"
          "       ringlb --version | --help\n"
          "\n"
          "  -c, --config FILE  YAML configuration (see docs/configuration.md)\n"

@@ -3,10 +3,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-
-#include <poll.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -45,11 +44,18 @@ std::string Server::start() {
   sigaddset(&mask, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  signalFd_ = ::signalfd(-1, &mask, SFD_CLOEXEC);
+  signalFd_ = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (signalFd_ < 0) return std::string("signalfd: ") + std::strerror(errno);
 
+  std::string loopError;
+  loop_ = io::EventLoop::create(&loopError);
+  if (!loop_) return loopError;
+
   const unsigned n = workerCount();
-  auto snapshot = proxy::buildSnapshot(config_);
+  // Every server gets its runtime record first; the snapshot points at the records' live state.
+  registry_.adopt(*config_);
+  auto snapshot = proxy::buildSnapshot(config_, registry_.liveSource());
+  snapshot_ = snapshot;
   snapshot->counters->workers = n;
   // Every worker gets its own SO_REUSEPORT socket per address, so the kernel spreads new
   // connections across workers without any hand-off between threads. A port 0 in the config
@@ -108,46 +114,84 @@ std::string Server::start() {
                  "global.max_connections {}; raise LimitNOFILE / ulimit -n",
                  affordable, config_->global.maxConnections);
   }
+  control::AdminInfo info;
+  info.version = RINGLB_VERSION;
+  info.started = std::chrono::steady_clock::now();
+  info.workers = n;
+  info.connections = [counters = snapshot->counters] {
+    return counters->active.load(std::memory_order_relaxed);
+  };
+  adminCommands_ = std::make_unique<control::AdminCommands>(
+      registry_, std::move(info),
+      [this](const control::ServerRecord& record, const health::Transition& t) { onTransition(record, t); });
+  if (!config_->admin.socket.empty()) {
+    std::string adminError;
+    adminServer_ = control::AdminServer::open(*loop_, config_->admin, *adminCommands_, &adminError);
+    if (!adminServer_) {
+      stopWorkers();
+      joinWorkers();
+      workers_.clear();
+      return adminError;
+    }
+  }
+  if (!loop_->add(signalFd_, EPOLLIN, [this](uint32_t) { onSignal(); })) {
+    stopWorkers();
+    joinWorkers();
+    workers_.clear();
+    return std::string("epoll (signalfd): ") + std::strerror(errno);
+  }
   spdlog::info("ringlb ready: {} workers, {} frontends, {} backends", n, config_->frontends.size(),
                config_->backends.size());
   return {};
 }
 
+void Server::onTransition(const control::ServerRecord& record, const health::Transition& t) {
+  if (t.actions.has(health::Action::CloseSessions)) {
+    for (auto& w : workers_) w->post(proxy::CloseServerSessions{record.live.get()});
+  }
+}
+
+void Server::onSignal() {
+  signalfd_siginfo info{};
+  const ssize_t got = ::read(signalFd_, &info, sizeof info);
+  if (got != sizeof info) return;  // EAGAIN/EINTR: level-triggered, we will be called again
+  if (info.ssi_signo == SIGHUP) {
+    spdlog::warn("SIGHUP: configuration reload is not implemented yet; keeping the running configuration");
+    return;
+  }
+  if (stopping_) {
+    spdlog::warn("{} again: stopping now; open connections are reset",
+                 strsignal(static_cast<int>(info.ssi_signo)));
+    for (auto& w : workers_) w->requestStop(true);
+    return;
+  }
+  spdlog::info("{}: stopping; open connections get up to {} ms to finish (send it again to "
+               "stop at once)",
+               strsignal(static_cast<int>(info.ssi_signo)), config_->global.shutdownGrace.count());
+  stopping_ = true;
+  // The admin socket closes with the stop: a drained process takes no more commands.
+  adminServer_.reset();
+  stopWorkers();
+}
+
 int Server::run() {
-  bool stopping = false;
+  // The loop turns at least every 50 ms while stopping, to notice the workers finishing; a
+  // second SIGTERM/SIGINT meanwhile ends the grace at once, as operators expect.
   for (;;) {
-    if (stopping) {
-      // Stopping: wait for the workers, but keep listening for signals so that a second
-      // SIGTERM/SIGINT ends the grace at once, as operators expect.
-      const bool done = std::all_of(workers_.begin(), workers_.end(),
-                                    [](const auto& w) { return w->finished(); });
-      if (done) break;
-      pollfd pfd{signalFd_, POLLIN, 0};
-      if (::poll(&pfd, 1, 50) <= 0) continue;
-    }
-    signalfd_siginfo info{};
-    const ssize_t got = ::read(signalFd_, &info, sizeof info);
-    if (got != sizeof info) {
-      if (got < 0 && errno == EINTR) continue;
-      spdlog::error("signalfd read failed: {}", std::strerror(errno));
+    loop_->runOnce(stopping_ ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1000));
+    if (stopping_ && std::all_of(workers_.begin(), workers_.end(),
+                                 [](const auto& w) { return w->finished(); })) {
       break;
     }
-    if (info.ssi_signo == SIGHUP) {
-      spdlog::warn("SIGHUP: configuration reload is not implemented yet; keeping the running configuration");
-      continue;
+    // A worker that ended on its own (it cannot, short of a bug) must not leave the process
+    // up and deaf: stop the rest.
+    if (!stopping_ && std::any_of(workers_.begin(), workers_.end(),
+                                  [](const auto& w) { return w->finished(); })) {
+      spdlog::error("a worker stopped unexpectedly; stopping");
+      stopping_ = true;
+      adminServer_.reset();
+      stopWorkers();
     }
-    if (stopping) {
-      spdlog::warn("{} again: stopping now; open connections are reset",
-                   strsignal(static_cast<int>(info.ssi_signo)));
-      for (auto& w : workers_) w->requestStop(true);
-      continue;
-    }
-    spdlog::info("{}: stopping; open connections get up to {} ms to finish (send it again to "
-                 "stop at once)",
-                 strsignal(static_cast<int>(info.ssi_signo)),
-                 config_->global.shutdownGrace.count());
-    stopping = true;
-    stopWorkers();
   }
   stopWorkers();
   joinWorkers();

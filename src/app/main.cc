@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "ringlb/app/Cli.h"
+#include "ringlb/app/Ctl.h"
 #include "ringlb/app/Server.h"
 #include "ringlb/config/Loader.h"
 #include "ringlb/io/Ring.h"
@@ -30,6 +31,14 @@ void raiseDescriptorLimit() {
 int main(int argc, char** argv) {
   using namespace ringlb;
   std::string error;
+  if (argc > 1 && std::strcmp(argv[1], "ctl") == 0) {
+    const auto ctl = app::parseCtl(std::vector<std::string>(argv + 2, argv + argc), &error);
+    if (!ctl) {
+      std::cerr << "ringlb ctl: " << error << "\n\n" << app::ctlUsage();
+      return 1;
+    }
+    return app::runCtl(*ctl);
+  }
   const auto options = app::parseCli(std::vector<std::string>(argv + 1, argv + argc), &error);
   if (!options) {
     std::cerr << "ringlb: " << error << "\n\n" << app::usage();

@@ -11,6 +11,27 @@ std::string key(std::string_view backend, std::string_view server) {
   k += server;
   return k;
 }
+health::AdminState adminStateOf(config::AdminState state) {
+  switch (state) {
+    case config::AdminState::Active: return health::AdminState::Active;
+    case config::AdminState::Draining: return health::AdminState::Draining;
+    case config::AdminState::Maintenance: return health::AdminState::Maintenance;
+  }
+  return health::AdminState::Active;  // unreachable: -Wswitch checks every enumerator above
+}
+
+health::HealthParams paramsOf(const config::Backend& backend) {
+  health::HealthParams params;
+  params.rise = static_cast<uint16_t>(backend.healthCheck.rise);
+  params.fall = static_cast<uint16_t>(backend.healthCheck.fall);
+  // `initial: down` (the default with checks on): down until the first check succeeds, then up
+  // at once (HAProxy 3.1's init-state down). `initial: up`: believed up, the first failure takes
+  // it down (HAProxy 2.x's behaviour).
+  params.initial = backend.healthCheck.initialUp ? health::InitialHealth::Up : health::InitialHealth::Down;
+  params.closeOnMarkedDown = backend.onMarkedDown == config::OnMarkedDown::Shutdown;
+  return params;
+}
+
 }  // namespace
 
 void ServerRegistry::adopt(const config::Config& config) {
@@ -23,7 +44,15 @@ void ServerRegistry::adopt(const config::Config& config) {
         slot->backend = backend.name;
         slot->name = server.name;
         slot->live = std::make_shared<lb::LiveServer>();
-        slot->state = health::initialState(slot->params, /*checked=*/false);
+        slot->params = paramsOf(backend);
+        const bool checked = backend.healthCheck.type != config::CheckType::None;
+        slot->state = health::initialState(slot->params, checked);
+        if (server.state != config::AdminState::Active) {
+          slot->state =
+              health::apply(slot->state, health::Event::adminSet(adminStateOf(server.state)),
+                            slot->params)
+                  .state;
+        }
         slot->live->eligible.store(health::eligible(slot->state), std::memory_order_relaxed);
       }
       slot->address = server.address;

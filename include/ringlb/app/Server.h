@@ -1,12 +1,18 @@
 #pragma once
-// The control side of a running ringlb: binds listeners, starts one worker per core, and turns
-// signals into actions. Runs on the main thread; workers run on their own threads.
+// The control side of a running ringlb: binds listeners, starts one worker per core, and runs
+// the control event loop (io::EventLoop) on the main thread: signals, the admin socket, and the
+// server registry whose state the workers read. Workers run on their own threads and hear from
+// the control thread only through their mailboxes and the LiveServer atomics.
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "ringlb/config/Config.h"
+#include "ringlb/control/AdminCommands.h"
+#include "ringlb/control/AdminServer.h"
+#include "ringlb/control/ServerRegistry.h"
+#include "ringlb/io/EventLoop.h"
 #include "ringlb/proxy/Worker.h"
 
 namespace ringlb::app {
@@ -19,15 +25,24 @@ class Server {
   // Binds every listener and starts the workers. Returns an error message (empty on success);
   // on failure nothing is left running.
   std::string start();
-  // Blocks handling signals until a graceful stop completed. Returns the process exit status.
+  // Runs the control loop until a graceful stop completed. Returns the process exit status.
   int run();
 
  private:
   unsigned workerCount() const;
   void stopWorkers();
   void joinWorkers();
+  void onSignal();
+  // Carries out a server state transition's actions that reach beyond the registry.
+  void onTransition(const control::ServerRecord& record, const health::Transition& transition);
 
   std::shared_ptr<const config::Config> config_;
+  std::unique_ptr<io::EventLoop> loop_;
+  control::ServerRegistry registry_;
+  proxy::SnapshotPtr snapshot_;
+  std::unique_ptr<control::AdminCommands> adminCommands_;
+  std::unique_ptr<control::AdminServer> adminServer_;
+  bool stopping_ = false;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::vector<std::thread> threads_;
   int signalFd_ = -1;

@@ -1,0 +1,58 @@
+#pragma once
+// The admin socket: a unix stream socket speaking AdminCommands' line protocol, served on the
+// control thread's event loop. Nothing a client does can block the loop or hurt other clients:
+// sockets are non-blocking, a line longer than kMaxLine gets an error and the connection is
+// closed, a client silent for kIdleTimeout is closed, one that does not read its replies is
+// closed once kMaxPendingOutput is queued, and at most kMaxClients are served at once (further
+// ones get an error line and are closed).
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "ringlb/config/Config.h"
+#include "ringlb/control/AdminCommands.h"
+#include "ringlb/io/EventLoop.h"
+
+namespace ringlb::control {
+
+class AdminServer {
+ public:
+  static constexpr std::size_t kMaxLine = 4096;
+  static constexpr std::size_t kMaxClients = 32;
+  static constexpr std::size_t kMaxPendingOutput = 1 << 20;
+  static constexpr std::chrono::milliseconds kIdleTimeout{60000};
+
+  // Listens on admin.socket with admin.mode. A stale socket file (nothing accepting on it) is
+  // replaced; a live one (another ringlb?) or a file that is not a socket is an error.
+  static std::unique_ptr<AdminServer> open(io::EventLoop& loop, const config::Admin& admin,
+                                           AdminCommands& commands, std::string* error);
+  ~AdminServer();  // closes every client and the listener, and removes the socket file
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+ private:
+  struct Client {
+    std::string in;   // bytes received, not yet a complete line
+    std::string out;  // replies not yet written
+    io::EventLoop::TimerId idle = 0;
+    bool closing = false;  // close once `out` is written
+  };
+
+  AdminServer(io::EventLoop& loop, AdminCommands& commands) : loop_(loop), commands_(commands) {}
+  void onAccept();
+  void onClient(int fd, uint32_t events);
+  void readFrom(int fd, Client& client);
+  void flush(int fd, Client& client);
+  void armIdle(int fd, Client& client);
+  void drop(int fd);
+
+  io::EventLoop& loop_;
+  AdminCommands& commands_;
+  std::string path_;
+  int listener_ = -1;
+  std::map<int, Client> clients_;
+};
+
+}  // namespace ringlb::control

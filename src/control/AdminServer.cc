@@ -1,0 +1,195 @@
+#include "ringlb/control/AdminServer.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ringlb::control {
+
+namespace {
+
+bool fillAddress(const std::string& path, sockaddr_un& addr) {
+  addr = sockaddr_un{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  return true;
+}
+
+// Whether something accepts connections on the socket at `path`.
+bool someoneListens(const sockaddr_un& addr) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool live = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return live;
+}
+
+}  // namespace
+
+std::unique_ptr<AdminServer> AdminServer::open(io::EventLoop& loop, const config::Admin& admin,
+                                               AdminCommands& commands, std::string* error) {
+  sockaddr_un addr{};
+  if (!fillAddress(admin.socket, addr)) {
+    *error = "admin socket path '" + admin.socket + "' is empty or too long";
+    return nullptr;
+  }
+  struct stat st{};
+  if (::lstat(admin.socket.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      *error = "admin socket path '" + admin.socket + "' exists and is not a socket";
+      return nullptr;
+    }
+    if (someoneListens(addr)) {
+      *error = "admin socket '" + admin.socket + "' is in use (is another ringlb running?)";
+      return nullptr;
+    }
+    ::unlink(admin.socket.c_str());  // stale: left by a process that died
+  }
+  std::unique_ptr<AdminServer> server(new AdminServer(loop, commands));
+  server->listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (server->listener_ < 0) {
+    *error = std::string("admin socket: ") + std::strerror(errno);
+    return nullptr;
+  }
+  // The mode is applied before anyone can connect: bind under a umask that leaves nothing open,
+  // then chmod to the configured mode.
+  const mode_t old = ::umask(0777);
+  const int bound = ::bind(server->listener_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  const int bindErrno = errno;
+  ::umask(old);
+  if (bound != 0) {
+    *error = "admin socket '" + admin.socket + "': bind: " + std::strerror(bindErrno);
+    return nullptr;
+  }
+  server->path_ = admin.socket;
+  if (::chmod(admin.socket.c_str(), static_cast<mode_t>(admin.mode)) != 0 ||
+      ::listen(server->listener_, 64) != 0) {
+    *error = "admin socket '" + admin.socket + "': " + std::strerror(errno);
+    return nullptr;
+  }
+  AdminServer* self = server.get();
+  if (!loop.add(server->listener_, EPOLLIN, [self](uint32_t) { self->onAccept(); })) {
+    *error = std::string("admin socket: epoll: ") + std::strerror(errno);
+    return nullptr;
+  }
+  spdlog::info("admin socket listening on {}", admin.socket);
+  return server;
+}
+
+AdminServer::~AdminServer() {
+  while (!clients_.empty()) drop(clients_.begin()->first);
+  if (listener_ >= 0) {
+    loop_.remove(listener_);
+    ::close(listener_);
+  }
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+void AdminServer::onAccept() {
+  for (;;) {
+    const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+        spdlog::warn("admin socket: accept: {}", std::strerror(errno));
+      }
+      return;
+    }
+    if (clients_.size() >= kMaxClients) {
+      static constexpr char kBusy[] = "error: too many admin clients, try again\n\n";
+      [[maybe_unused]] const ssize_t n = ::send(fd, kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      continue;
+    }
+    Client& client = clients_[fd];
+    if (!loop_.add(fd, EPOLLIN, [this, fd](uint32_t events) { onClient(fd, events); })) {
+      clients_.erase(fd);
+      ::close(fd);
+      continue;
+    }
+    armIdle(fd, client);
+  }
+}
+
+void AdminServer::armIdle(int fd, Client& client) {
+  if (client.idle != 0) loop_.cancel(client.idle);
+  client.idle = loop_.after(kIdleTimeout, [this, fd] {
+    const auto it = clients_.find(fd);
+    if (it == clients_.end()) return;
+    it->second.idle = 0;
+    drop(fd);
+  });
+}
+
+void AdminServer::onClient(int fd, uint32_t events) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  Client& client = it->second;
+  if ((events & EPOLLOUT) != 0) flush(fd, client);
+  if (!clients_.contains(fd)) return;
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && !client.closing) readFrom(fd, client);
+}
+
+void AdminServer::readFrom(int fd, Client& client) {
+  char buf[4096];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+    drop(fd);  // the client left (mid-command or not): nothing to answer
+    return;
+  }
+  if (n < 0) return;
+  armIdle(fd, client);
+  client.in.append(buf, static_cast<std::size_t>(n));
+  // Every complete line gets its reply, in order.
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = client.in.find('\n', start)) != std::string::npos; start = nl + 1) {
+    if (nl - start > kMaxLine) break;
+    client.out += commands_.execute(std::string_view(client.in).substr(start, nl - start));
+  }
+  client.in.erase(0, start);
+  if (client.in.size() > kMaxLine) {
+    client.out += "error: line longer than " + std::to_string(kMaxLine) + " bytes; closing\n\n";
+    client.in.clear();
+    client.closing = true;
+  }
+  flush(fd, client);
+}
+
+void AdminServer::flush(int fd, Client& client) {
+  while (!client.out.empty()) {
+    const ssize_t n = ::send(fd, client.out.data(), client.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) break;
+      drop(fd);
+      return;
+    }
+    client.out.erase(0, static_cast<std::size_t>(n));
+  }
+  if (client.out.empty() && client.closing) {
+    drop(fd);
+    return;
+  }
+  if (client.out.size() > kMaxPendingOutput) {
+    drop(fd);  // it does not read its replies: stop working for it
+    return;
+  }
+  // A closing client is only written to: its unread input must not keep waking the loop.
+  loop_.modify(fd, client.closing ? EPOLLOUT : client.out.empty() ? EPOLLIN : (EPOLLIN | EPOLLOUT));
+}
+
+void AdminServer::drop(int fd) {
+  const auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  if (it->second.idle != 0) loop_.cancel(it->second.idle);
+  clients_.erase(it);
+  loop_.remove(fd);
+  ::close(fd);
+}
+
+}  // namespace ringlb::control
