@@ -32,11 +32,16 @@ std::string ProxyConfig::toYaml() const {
     << "    relay: " << relay << "\n"
     << "    balance: " << balance << "\n"
     << "    retries: " << retries << "\n"
-    << "    timeouts: { connect: " << connectTimeout << " }\n"
-    << "    servers:\n";
+    << "    timeouts: { connect: " << connectTimeout << " }\n";
+  if (!healthCheck.empty()) y << "    health_check: " << healthCheck << "\n";
+  if (!onMarkedDown.empty()) y << "    on_marked_down: " << onMarkedDown << "\n";
+  y << "    servers:\n";
   for (std::size_t i = 0; i < servers.size(); ++i) {
-    y << "      - { name: s" << (i + 1) << ", address: \"" << servers[i] << "\" }\n";
+    y << "      - { name: s" << (i + 1) << ", address: \"" << servers[i] << "\"";
+    if (i < serverStates.size() && !serverStates[i].empty()) y << ", state: " << serverStates[i];
+    y << " }\n";
   }
+  if (!adminSocket.empty()) y << "admin: { socket: \"" << adminSocket << "\", mode: \"0600\" }\n";
   return y.str();
 }
 

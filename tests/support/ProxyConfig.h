@@ -32,6 +32,13 @@ struct ProxyConfig {
   std::string balance = "roundrobin";
   std::vector<FrontendSpec> frontends = {FrontendSpec{}};
   std::vector<std::string> servers;  // "127.0.0.1:PORT", named s1, s2, ...
+  // servers[i]'s `state:` (active, draining, maintenance) when given; not written if empty.
+  std::vector<std::string> serverStates;
+  std::string adminSocket;           // admin.socket; not written if empty
+  // The backend's `health_check:` as a YAML flow mapping, e.g. "{ type: tcp, interval: 200ms }";
+  // not written if empty.
+  std::string healthCheck;
+  std::string onMarkedDown;          // backend on_marked_down; not written if empty
 
   std::string toYaml() const;
 
