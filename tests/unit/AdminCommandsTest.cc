@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -263,6 +264,9 @@ struct BadLine {
   std::string line;
   const char* mentions;  // a piece of the error line
 };
+
+// Failures name the case rather than dump the struct's bytes.
+void PrintTo(const BadLine& bad, std::ostream* os) { *os << bad.name; }
 
 class AdminCommandsErrorTest : public AdminCommandsTest,
                                public testing::WithParamInterface<BadLine> {};
