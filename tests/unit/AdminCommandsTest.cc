@@ -1,0 +1,348 @@
+// The admin socket's line language without the socket: every command's reply and effect, and
+// every malformed input's single error line.
+#include "ringlb/control/AdminCommands.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ringlb/config/Loader.h"
+#include "ringlb/control/ServerRegistry.h"
+#include "ringlb/health/ServerState.h"
+
+namespace ringlb::control {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr config::Machine kTestMachine{uint64_t{64} << 30, 4};
+
+// Backend app: s1 active without checks, s2 configured draining (weight 50). Backend db: d1 with
+// TCP checks (initial down by default), so `show servers` has all three kinds of health text.
+constexpr std::string_view kYaml = R"(frontends:
+  - { name: web, listen: "127.0.0.1:8080", backend: app }
+  - { name: sql, listen: "127.0.0.1:5432", backend: db }
+backends:
+  - name: app
+    servers:
+      - { name: s1, address: "10.0.0.1:80" }
+      - { name: s2, address: "10.0.0.2:81", state: draining, weight: 50 }
+  - name: db
+    health_check: { type: tcp }
+    servers:
+      - { name: d1, address: "10.0.1.1:5432", weight: 7 }
+)";
+
+config::Config loadConfig(std::string_view yaml) {
+  config::LoadResult result = config::loadString(yaml, "<string>", kTestMachine);
+  EXPECT_TRUE(result.ok()) << (result.errors.empty() ? "" : result.errors[0].toString());
+  return result.config ? std::move(*result.config) : config::Config{};
+}
+
+std::vector<std::string> lines(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) {
+      out.emplace_back(text.substr(start));
+      break;
+    }
+    out.emplace_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> fields(std::string_view line) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= line.size()) {
+    const std::size_t sp = line.find(' ', start);
+    const std::size_t end = sp == std::string_view::npos ? line.size() : sp;
+    out.emplace_back(line.substr(start, end - start));
+    if (sp == std::string_view::npos) break;
+    start = sp + 1;
+  }
+  return out;
+}
+
+struct Call {
+  const ServerRecord* record;
+  health::Transition transition;
+};
+
+class AdminCommandsTest : public testing::Test {
+ protected:
+  AdminCommandsTest() : config_(loadConfig(kYaml)) {
+    registry_.adopt(config_);
+    AdminInfo info;
+    info.version = "9.8.7-test";
+    info.started = std::chrono::steady_clock::now() - 5s;
+    info.workers = 3;
+    info.connections = [] { return uint64_t{42}; };
+    commands_ = std::make_unique<AdminCommands>(
+        registry_, std::move(info),
+        [this](const ServerRecord& r, const health::Transition& t) { calls_.push_back({&r, t}); });
+  }
+
+  ServerRecord& record(std::string_view backend, std::string_view server) {
+    ServerRecord* r = registry_.find(backend, server);
+    EXPECT_NE(r, nullptr) << backend << "/" << server;
+    return *r;
+  }
+
+  // Asserts `reply` is one "error: ..." line followed by the empty line; returns the line.
+  static std::string expectOneErrorLine(const std::string& reply) {
+    EXPECT_TRUE(reply.starts_with("error: ")) << reply;
+    EXPECT_TRUE(reply.ends_with("\n\n")) << reply;
+    EXPECT_EQ(reply.find('\n'), reply.size() - 2) << "more than one line: " << reply;
+    EXPECT_TRUE(AdminCommands::isError(reply));
+    return reply.substr(0, reply.find('\n'));
+  }
+
+  config::Config config_;
+  ServerRegistry registry_;
+  std::vector<Call> calls_;
+  std::unique_ptr<AdminCommands> commands_;
+};
+
+// ---- help, show ---------------------------------------------------------------------------------
+
+TEST_F(AdminCommandsTest, HelpListsEveryCommand) {
+  const std::string reply = commands_->execute("help");
+  ASSERT_TRUE(reply.ends_with("\n\n")) << reply;
+  EXPECT_FALSE(AdminCommands::isError(reply));
+  const std::vector<std::string> l = lines(reply);
+  // One line per command, then the empty line.
+  ASSERT_EQ(l.size(), 5u) << reply;
+  EXPECT_TRUE(l[0].starts_with("help ")) << l[0];
+  EXPECT_TRUE(l[1].starts_with("show info ")) << l[1];
+  EXPECT_TRUE(l[2].starts_with("show servers ")) << l[2];
+  EXPECT_TRUE(l[3].starts_with("set server BACKEND/SERVER state ")) << l[3];
+  for (const char* state : {"active", "draining", "maintenance"}) {
+    EXPECT_NE(l[3].find(state), std::string::npos) << state;
+  }
+  EXPECT_EQ(l[4], "");
+}
+
+TEST_F(AdminCommandsTest, ShowServersHasHeaderAndOneLinePerServerInConfigOrder) {
+  const std::string reply = commands_->execute("show servers");
+  ASSERT_TRUE(reply.ends_with("\n\n")) << reply;
+  EXPECT_FALSE(AdminCommands::isError(reply));
+  const std::vector<std::string> l = lines(reply);
+  ASSERT_EQ(l.size(), 5u) << reply;  // header, three servers, the empty line
+  EXPECT_EQ(l[0], "# backend/server address admin health last_check check_ms active weight");
+  // No spaces inside a field: every line splits into the header's eight fields.
+  EXPECT_EQ(fields(l[1]), (std::vector<std::string>{"app/s1", "10.0.0.1:80", "active",
+                                                    "no_check", "-", "-", "0", "100"}));
+  EXPECT_EQ(fields(l[2]), (std::vector<std::string>{"app/s2", "10.0.0.2:81", "draining", "DRAIN",
+                                                    "-", "-", "0", "50"}));
+  // Checked, initial down (the default): one success from UP, "DOWN 1/2" with its space replaced.
+  EXPECT_EQ(fields(l[3]), (std::vector<std::string>{"db/d1", "10.0.1.1:5432", "active",
+                                                    "DOWN_1/2", "-", "-", "0", "7"}));
+  EXPECT_EQ(l[4], "");
+}
+
+TEST_F(AdminCommandsTest, ShowServersReportsActiveCountAndLastCheck) {
+  record("app", "s1").live->active.store(12);
+  record("db", "d1").lastCheck = CheckReport{false, health::FailureReason::Refused,
+                                             "connection refused", 3ms};
+  const std::vector<std::string> l = lines(commands_->execute("show servers"));
+  ASSERT_EQ(l.size(), 5u);
+  EXPECT_EQ(fields(l[1])[6], "12");
+  const std::vector<std::string> d1 = fields(l[3]);
+  ASSERT_EQ(d1.size(), 8u) << l[3];
+  EXPECT_EQ(d1[4], "refused");
+  EXPECT_EQ(d1[5], "3");
+}
+
+TEST_F(AdminCommandsTest, ShowInfoReportsVersionUptimeWorkersAndConnections) {
+  const std::string reply = commands_->execute("show info");
+  ASSERT_TRUE(reply.ends_with("\n\n")) << reply;
+  EXPECT_FALSE(AdminCommands::isError(reply));
+  const std::vector<std::string> l = lines(reply);
+  ASSERT_EQ(l.size(), 5u) << reply;
+  EXPECT_EQ(l[0], "version: 9.8.7-test");
+  ASSERT_TRUE(l[1].starts_with("uptime_seconds: ")) << l[1];
+  const long uptime = std::stol(l[1].substr(std::string_view("uptime_seconds: ").size()));
+  EXPECT_GE(uptime, 5);    // started 5 s ago
+  EXPECT_LT(uptime, 600);  // and not much more
+  EXPECT_EQ(l[2], "workers: 3");
+  EXPECT_EQ(l[3], "connections: 42");  // from the callback
+  EXPECT_EQ(l[4], "");
+}
+
+TEST_F(AdminCommandsTest, ShowInfoWithoutConnectionsCallbackSaysZero) {
+  AdminCommands bare(registry_, AdminInfo{"v", std::chrono::steady_clock::now(), 1, {}}, {});
+  const std::vector<std::string> l = lines(bare.execute("show info"));
+  ASSERT_EQ(l.size(), 5u);
+  EXPECT_EQ(l[3], "connections: 0");
+}
+
+// ---- set server ---------------------------------------------------------------------------------
+
+TEST_F(AdminCommandsTest, SetDrainingChangesStateEligibilityAndReportsTransitionOnce) {
+  ServerRecord& s1 = record("app", "s1");
+  ASSERT_TRUE(s1.live->eligible.load());
+  const std::string reply = commands_->execute("set server app/s1 state draining");
+  EXPECT_EQ(reply, "ok: app/s1 is draining (DRAIN)\n\n");
+  EXPECT_FALSE(AdminCommands::isError(reply));
+  EXPECT_EQ(s1.state.admin, health::AdminState::Draining);
+  EXPECT_FALSE(s1.live->eligible.load());
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(calls_[0].record, &s1);
+  EXPECT_EQ(calls_[0].transition.state, s1.state);
+  EXPECT_TRUE(calls_[0].transition.actions.has(health::Action::LogAndCount));
+  EXPECT_TRUE(calls_[0].transition.actions.has(health::Action::RecomputeEligibility));
+  EXPECT_FALSE(calls_[0].transition.actions.has(health::Action::CloseSessions));
+  EXPECT_EQ(s1.transitions, 1u);
+  // The other servers are untouched.
+  EXPECT_EQ(record("app", "s2").state.admin, health::AdminState::Draining);
+  EXPECT_EQ(record("db", "d1").state.admin, health::AdminState::Active);
+}
+
+TEST_F(AdminCommandsTest, SetMaintenanceChangesStateAndEligibility) {
+  ServerRecord& s1 = record("app", "s1");
+  const std::string reply = commands_->execute("set server app/s1 state maintenance");
+  EXPECT_EQ(reply, "ok: app/s1 is maintenance (MAINT)\n\n");
+  EXPECT_EQ(s1.state.admin, health::AdminState::Maintenance);
+  EXPECT_FALSE(s1.live->eligible.load());
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(calls_[0].record, &s1);
+  EXPECT_EQ(calls_[0].transition.state.admin, health::AdminState::Maintenance);
+}
+
+TEST_F(AdminCommandsTest, SetActiveMakesDrainingServerEligible) {
+  ServerRecord& s2 = record("app", "s2");
+  ASSERT_FALSE(s2.live->eligible.load());  // configured draining
+  const std::string reply = commands_->execute("set server app/s2 state active");
+  EXPECT_EQ(reply, "ok: app/s2 is active (no check)\n\n");
+  EXPECT_EQ(s2.state.admin, health::AdminState::Active);
+  EXPECT_TRUE(s2.live->eligible.load());
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(calls_[0].record, &s2);
+  EXPECT_EQ(calls_[0].transition.state.admin, health::AdminState::Active);
+  EXPECT_TRUE(calls_[0].transition.actions.has(health::Action::RecomputeEligibility));
+}
+
+TEST_F(AdminCommandsTest, SetActiveOnCheckedServerLeavesItToTheChecks) {
+  // d1 is active but DOWN until a check succeeds: `set ... active` changes nothing.
+  ServerRecord& d1 = record("db", "d1");
+  const health::ServerState before = d1.state;
+  EXPECT_EQ(commands_->execute("set server db/d1 state active"), "ok: db/d1 is active (DOWN 1/2)\n\n");
+  EXPECT_EQ(d1.state, before);
+  EXPECT_FALSE(d1.live->eligible.load());
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_TRUE(calls_[0].transition.actions.empty());
+}
+
+TEST_F(AdminCommandsTest, TrailingCarriageReturnIsAccepted) {
+  EXPECT_EQ(commands_->execute("help\r"), commands_->execute("help"));
+  EXPECT_EQ(commands_->execute("set server app/s1 state draining\r"),
+            "ok: app/s1 is draining (DRAIN)\n\n");
+  EXPECT_EQ(record("app", "s1").state.admin, health::AdminState::Draining);
+}
+
+TEST_F(AdminCommandsTest, TabsAndRepeatedBlanksSeparateWords) {
+  EXPECT_EQ(commands_->execute("show\tservers"), commands_->execute("show servers"));
+  EXPECT_EQ(commands_->execute("\t set \tserver  app/s1\t\tstate maintenance \t"),
+            "ok: app/s1 is maintenance (MAINT)\n\n");
+  EXPECT_EQ(record("app", "s1").state.admin, health::AdminState::Maintenance);
+}
+
+// ---- errors -------------------------------------------------------------------------------------
+
+struct BadLine {
+  const char* name;
+  std::string line;
+  const char* mentions;  // a piece of the error line
+};
+
+// Failures name the case rather than dump the struct's bytes.
+void PrintTo(const BadLine& bad, std::ostream* os) { *os << bad.name; }
+
+class AdminCommandsErrorTest : public AdminCommandsTest,
+                               public testing::WithParamInterface<BadLine> {};
+
+// Each malformed line: one error line, no state change, no transition reported.
+TEST_P(AdminCommandsErrorTest, RepliesOneErrorLineAndChangesNothing) {
+  std::vector<health::ServerState> before;
+  for (const ServerRecord* r : registry_.ordered()) before.push_back(r->state);
+  const std::string line = expectOneErrorLine(commands_->execute(GetParam().line));
+  EXPECT_NE(line.find(GetParam().mentions), std::string::npos) << line;
+  EXPECT_TRUE(calls_.empty());
+  std::vector<health::ServerState> after;
+  for (const ServerRecord* r : registry_.ordered()) after.push_back(r->state);
+  EXPECT_EQ(after, before);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Lines, AdminCommandsErrorTest,
+    testing::Values(
+        BadLine{"Empty", "", "empty command"},
+        BadLine{"OnlyBlanks", " \t \r", "empty command"},
+        BadLine{"UnknownCommand", "frobnicate", "unknown command 'frobnicate'"},
+        BadLine{"ShowUnknown", "show sessions", "unknown command 'show sessions'"},
+        BadLine{"HelpWithArgument", "help me", "unknown command"},
+        BadLine{"ShowAlone", "show", "unknown command"},
+        BadLine{"SetAlone", "set", "unknown command"},
+        BadLine{"SetServerAlone", "set server", "usage: set server"},
+        BadLine{"SetTooFewWords", "set server app/s1 state", "usage: set server"},
+        BadLine{"SetTooManyWords", "set server app/s1 state draining now", "usage: set server"},
+        BadLine{"SetWrongKeyword", "set server app/s1 status draining", "usage: set server"},
+        BadLine{"UnknownServer", "set server app/s9 state draining", "no server 'app/s9'"},
+        BadLine{"UnknownBackend", "set server web/s1 state draining", "no server 'web/s1'"},
+        BadLine{"MissingSlash", "set server s1 state draining", "expected BACKEND/SERVER, got 's1'"},
+        BadLine{"EmptyServerName", "set server app/ state draining", "expected BACKEND/SERVER"},
+        BadLine{"EmptyBackendName", "set server /s1 state draining", "expected BACKEND/SERVER"},
+        BadLine{"UnknownState", "set server app/s1 state sleeping", "unknown state 'sleeping'"},
+        BadLine{"StateCaseMatters", "set server app/s1 state Active", "unknown state 'Active'"},
+        BadLine{"ControlBytesQuotedPrintably", std::string("bad\x01\x7f", 5), "'bad?" "?'"}),
+    [](const testing::TestParamInfo<BadLine>& p) { return std::string(p.param.name); });
+
+// A 1 MB word is not echoed back: the reply quotes its first 64 characters and says it was cut.
+TEST_F(AdminCommandsTest, HugeWordIsQuotedCutShort) {
+  const std::string huge(1 << 20, 'x');
+  const std::string cut = "'" + std::string(64, 'x') + "...'";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {huge, cut},                                     // unknown command
+      {"set server " + huge + " state draining", cut},  // no slash
+      {"set server app/s1 state " + huge, cut},         // unknown state
+      {"set server app/" + huge + " state draining",    // unknown server
+       "'app/" + std::string(60, 'x') + "...'"},
+  };
+  for (const auto& [input, quoted] : cases) {
+    const std::string reply = commands_->execute(input);
+    const std::string line = expectOneErrorLine(reply);
+    EXPECT_LT(reply.size(), 200u) << line.substr(0, 200);
+    EXPECT_NE(line.find(quoted), std::string::npos) << line;
+  }
+  EXPECT_TRUE(calls_.empty());
+}
+
+// A quoted word of exactly 64 characters is shown whole, without the "..." of a cut one.
+TEST_F(AdminCommandsTest, WordOfSixtyFourCharactersIsQuotedWhole) {
+  const std::string word(64, 'y');
+  const std::string line = expectOneErrorLine(commands_->execute(word));
+  EXPECT_NE(line.find("'" + word + "'"), std::string::npos) << line;
+}
+
+TEST(AdminCommandsIsErrorTest, OnlyErrorRepliesAreErrors) {
+  EXPECT_TRUE(AdminCommands::isError("error: no server 'a/b'\n\n"));
+  EXPECT_TRUE(AdminCommands::isError("error: "));
+  EXPECT_FALSE(AdminCommands::isError("ok: app/s1 is draining (DRAIN)\n\n"));
+  EXPECT_FALSE(AdminCommands::isError("ok: error: not at the start\n\n"));
+  EXPECT_FALSE(AdminCommands::isError("Error: wrong case\n\n"));
+  EXPECT_FALSE(AdminCommands::isError("error"));
+  EXPECT_FALSE(AdminCommands::isError(""));
+}
+
+}  // namespace
+}  // namespace ringlb::control
