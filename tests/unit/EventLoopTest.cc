@@ -262,18 +262,16 @@ TEST(EventLoopTest, TimerAddedFromADescriptorHandlerFires) {
 }
 
 // runOnce waits for the next timer, not for its whole maxWait: a 20 ms timer fires within one
-// runOnce(1000 ms) that returns long before the second, and before a 500 ms timer.
+// runOnce(1000 ms), and a 500 ms timer does not (had the turn waited its whole second, the 500 ms
+// timer would have fired too). No upper bound on wall time: this machine is shared.
 TEST(EventLoopTest, RunOnceReturnsNoLaterThanTheNextTimer) {
   auto loop = makeLoop();
   bool soon = false, late = false;
   loop->after(20ms, [&] { soon = true; });
   loop->after(500ms, [&] { late = true; });
-  const auto start = Clock::now();
   loop->runOnce(1000ms);
-  const auto elapsed = Clock::now() - start;
   EXPECT_TRUE(soon);
   EXPECT_FALSE(late);
-  EXPECT_LT(elapsed, 450ms);
 }
 
 // A cancelled timer's leftover heap entry does not end the wait early (nothing to do then).
