@@ -121,9 +121,18 @@ std::string Server::start() {
   info.connections = [counters = snapshot->counters] {
     return counters->active.load(std::memory_order_relaxed);
   };
+  checker_ = std::make_unique<control::HealthChecker>(
+      *loop_, registry_, *config_,
+      [this](const control::ServerRecord& record, const health::Transition& t) { onTransition(record, t); });
   adminCommands_ = std::make_unique<control::AdminCommands>(
       registry_, std::move(info),
-      [this](const control::ServerRecord& record, const health::Transition& t) { onTransition(record, t); });
+      [this](control::ServerRecord& record, const health::Transition& t) {
+        onTransition(record, t);
+        // Maintenance stops a server's checks and leaving it restarts them.
+        if (t.actions.has(health::Action::LogAndCount)) {
+          checker_->reschedule(record);
+        }
+      });
   if (!config_->admin.socket.empty()) {
     std::string adminError;
     adminServer_ = control::AdminServer::open(*loop_, config_->admin, *adminCommands_, &adminError);

@@ -11,6 +11,7 @@
 #include "ringlb/config/Config.h"
 #include "ringlb/control/AdminCommands.h"
 #include "ringlb/control/AdminServer.h"
+#include "ringlb/control/HealthChecker.h"
 #include "ringlb/control/ServerRegistry.h"
 #include "ringlb/io/EventLoop.h"
 #include "ringlb/proxy/Worker.h"
@@ -40,6 +41,7 @@ class Server {
   std::unique_ptr<io::EventLoop> loop_;
   control::ServerRegistry registry_;
   proxy::SnapshotPtr snapshot_;
+  std::unique_ptr<control::HealthChecker> checker_;
   std::unique_ptr<control::AdminCommands> adminCommands_;
   std::unique_ptr<control::AdminServer> adminServer_;
   bool stopping_ = false;

@@ -31,7 +31,7 @@ struct AdminInfo {
 class AdminCommands {
  public:
   // `onTransition` carries out a transition's actions (CloseSessions: tell the workers).
-  using TransitionHandler = std::function<void(const ServerRecord&, const health::Transition&)>;
+  using TransitionHandler = std::function<void(ServerRecord&, const health::Transition&)>;
 
   AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition);
 

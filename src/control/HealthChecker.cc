@@ -1,0 +1,194 @@
+#include "ringlb/control/HealthChecker.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ringlb/net/Socket.h"
+
+namespace ringlb::control {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+health::StatusRange rangeOf(const config::StatusRange& r) { return {r.low, r.high}; }
+
+}  // namespace
+
+HealthChecker::HealthChecker(io::EventLoop& loop, ServerRegistry& registry,
+                             const config::Config& config, TransitionHandler onTransition)
+    : loop_(loop), registry_(registry), onTransition_(std::move(onTransition)),
+      random_(std::random_device{}()) {
+  for (const config::Backend& backend : config.backends) {
+    const config::HealthCheck& hc = backend.healthCheck;
+    if (hc.type == config::CheckType::None) continue;
+    for (const config::Server& server : backend.servers) {
+      ServerRecord* record = registry_.find(backend.name, server.name);
+      if (record == nullptr) continue;  // adopt() ran first: cannot happen
+      auto t = std::make_unique<Target>();
+      t->record = record;
+      t->type = hc.type;
+      t->address = server.address;
+      if (hc.port != 0) t->address.setPort(hc.port);
+      t->timeout = hc.timeout;
+      t->intervals.interval = hc.interval;
+      t->intervals.fastInterval = hc.fastInterval;
+      t->intervals.downInterval = hc.downInterval;
+      if (hc.type == config::CheckType::Http) {
+        t->request = health::buildRequest(hc.http.method, hc.http.path, hc.http.host,
+                                          server.address.toString());
+        for (const config::StatusRange& r : hc.http.expectStatus) t->expect.push_back(rangeOf(r));
+        if (t->expect.empty()) t->expect.push_back(health::kDefaultStatusRange);
+      }
+      Target& ref = *t;
+      targets_.push_back(std::move(t));
+      plan(ref, health::firstCheckDelay(hc.interval, unit()));
+    }
+  }
+}
+
+HealthChecker::~HealthChecker() {
+  for (auto& t : targets_) {
+    abort(*t);
+    if (t->timer != 0) loop_.cancel(t->timer);
+  }
+}
+
+double HealthChecker::unit() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+}
+
+void HealthChecker::reschedule(ServerRecord& record) {
+  for (auto& t : targets_) {
+    if (t->record != &record) continue;
+    if (t->fd >= 0) return;  // the running check plans the next when it ends
+    if (t->timer != 0) loop_.cancel(t->timer);
+    t->timer = 0;
+    if (const auto next = health::nextInterval(record.state, t->intervals)) {
+      plan(*t, health::jitter(*next, unit()));
+    }
+  }
+}
+
+void HealthChecker::plan(Target& t, milliseconds delay) {
+  Target* target = &t;
+  t.timer = loop_.after(delay, [this, target] {
+    target->timer = 0;
+    begin(*target);
+  });
+}
+
+void HealthChecker::begin(Target& t) {
+  t.started = io::EventLoop::Clock::now();
+  t.connected = false;
+  t.sent = 0;
+  t.parser.reset();
+  t.fd = net::createStreamSocket(t.address.family());
+  if (t.fd < 0) {
+    t.fd = -1;
+    finish(t, health::FailureReason::Error, std::string("socket: ") + std::strerror(errno));
+    return;
+  }
+  const int rc = ::connect(t.fd, t.address.sockaddr_ptr(), t.address.length());
+  if (rc != 0 && errno != EINPROGRESS) {
+    const int err = errno;
+    finish(t, err == ECONNREFUSED ? health::FailureReason::Refused : health::FailureReason::Error,
+           std::string("connect: ") + std::strerror(err));
+    return;
+  }
+  Target* target = &t;
+  if (!loop_.add(t.fd, EPOLLOUT, [this, target](uint32_t events) { onEvent(*target, events); })) {
+    finish(t, health::FailureReason::Error, std::string("epoll: ") + std::strerror(errno));
+    return;
+  }
+  t.timer = loop_.after(t.timeout, [this, target] {
+    target->timer = 0;
+    finish(*target, health::FailureReason::Timeout,
+           target->connected ? "no complete answer in time" : "no connection in time");
+  });
+}
+
+void HealthChecker::onEvent(Target& t, uint32_t events) {
+  if (!t.connected) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(t.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0 || (events & (EPOLLERR | EPOLLHUP)) != 0) {
+      if (err == 0) err = ECONNRESET;
+      finish(t, err == ECONNREFUSED ? health::FailureReason::Refused : health::FailureReason::Error,
+             std::string("connect: ") + std::strerror(err));
+      return;
+    }
+    t.connected = true;
+    if (t.type == config::CheckType::Tcp) {
+      finish(t, std::nullopt, "connected");
+      return;
+    }
+  }
+  // http: send the request, then read the status line.
+  if (t.sent < t.request.size()) {
+    const ssize_t n = ::send(t.fd, t.request.data() + t.sent, t.request.size() - t.sent,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      finish(t, health::FailureReason::Error, std::string("send: ") + std::strerror(errno));
+      return;
+    }
+    if (n > 0) t.sent += static_cast<std::size_t>(n);
+    if (t.sent == t.request.size()) loop_.modify(t.fd, EPOLLIN);
+    return;
+  }
+  char buf[1024];
+  const ssize_t n = ::recv(t.fd, buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    finish(t, health::FailureReason::Error, std::string("recv: ") + std::strerror(errno));
+    return;
+  }
+  const health::StatusResult result =
+      n == 0 ? t.parser.finish() : t.parser.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+  if (result.kind == health::StatusResult::Kind::NeedMore) return;
+  const auto failure = health::verdictOf(result, t.expect);
+  finish(t, failure,
+         result.kind == health::StatusResult::Kind::Status ? "status " + std::to_string(result.code)
+                                                           : std::string(result.reason));
+}
+
+void HealthChecker::abort(Target& t) {
+  if (t.fd >= 0) {
+    loop_.remove(t.fd);
+    ::close(t.fd);
+    t.fd = -1;
+  }
+}
+
+void HealthChecker::finish(Target& t, std::optional<health::FailureReason> failure,
+                           std::string detail) {
+  abort(t);
+  if (t.timer != 0) {
+    loop_.cancel(t.timer);
+    t.timer = 0;
+  }
+  ServerRecord& record = *t.record;
+  CheckReport report;
+  report.ok = !failure;
+  report.reason = failure.value_or(health::FailureReason::Error);
+  report.detail = std::move(detail);
+  report.latency = std::chrono::duration_cast<milliseconds>(io::EventLoop::Clock::now() - t.started);
+  const std::string cause = failure ? "check failed: " + std::string(health::toString(*failure)) +
+                                          " (" + report.detail + ")"
+                                    : "check passed (" + report.detail + ")";
+  record.lastCheck = std::move(report);
+  const health::Transition transition = registry_.apply(
+      record, failure ? health::Event::checkFailed(*failure) : health::Event::checkSucceeded(), cause);
+  if (onTransition_) onTransition_(record, transition);
+  if (const auto next = health::nextInterval(record.state, t.intervals)) {
+    plan(t, health::jitter(*next, unit()));
+  }
+}
+
+}  // namespace ringlb::control

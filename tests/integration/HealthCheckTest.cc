@@ -1,0 +1,216 @@
+// Active health checks against real servers: a server that stops listening goes DOWN within
+// fall x interval + timeout and gets no new connection afterwards (and no client connection
+// fails once it is down); it comes back UP after `rise` successes; an HTTP check of a server
+// answering 500 goes DOWN; a blackholed check target times out without holding up anything.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "support/AdminClient.h"
+#include "support/Client.h"
+#include "support/ProxyConfig.h"
+#include "support/RingLbProcess.h"
+#include "support/TempDir.h"
+#include "support/TestBackend.h"
+
+namespace ringlb::test {
+namespace {
+
+bool served(std::uint16_t port) {
+  ConnectResult c = connectLocal(port);
+  return c.fd && sendAll(c.fd.get(), "ping", Deadline(5s)) &&
+         recvExact(c.fd.get(), 4, Deadline(5s)) == "ping";
+}
+
+// The `show servers` line of app/NAME ("" if none).
+std::string serverLine(const std::string& socket, const std::string& name) {
+  const std::string all = adminCommand(socket, "show servers");
+  const std::string prefix = "app/" + name + " ";
+  const std::size_t at = all.find(prefix);
+  if (at == std::string::npos) return "";
+  return all.substr(at, all.find('\n', at) - at);
+}
+
+// Waits until app/NAME's line contains `text`; returns the last line seen.
+std::string waitForServer(const std::string& socket, const std::string& name,
+                          const std::string& text, const Deadline& deadline) {
+  std::string line;
+  while (!deadline.passed()) {
+    line = serverLine(socket, name);
+    if (line.find(text) != std::string::npos) return line;
+    std::this_thread::sleep_for(20ms);
+  }
+  return line;
+}
+
+// A listening socket on 127.0.0.1:port (0: any) that never accepts: the kernel completes TCP
+// handshakes into its backlog, which is all a tcp check asks.
+Fd listenOn(std::uint16_t port, int backlog = 64) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+      ::listen(fd.get(), backlog) != 0) {
+    return Fd();
+  }
+  return fd;
+}
+
+std::uint16_t portOf(int fd) {
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  return ntohs(sa.sin_port);
+}
+
+// A one-thread HTTP server answering every request with `statusLine` and closing.
+class HttpStub {
+ public:
+  explicit HttpStub(std::string statusLine) : status_(std::move(statusLine)), listener_(listenOn(0)) {
+    port_ = portOf(listener_.get());
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~HttpStub() {
+    stop_ = true;
+    ::shutdown(listener_.get(), SHUT_RDWR);  // wakes the accept
+    thread_.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      Fd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!c) continue;
+      char buf[2048];
+      [[maybe_unused]] const ssize_t n = ::recv(c.get(), buf, sizeof buf, 0);  // the request
+      const std::string reply = status_ + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      sendAll(c.get(), reply, Deadline(1s));
+    }
+  }
+  std::string status_;
+  Fd listener_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+class HealthCheckTest : public ::testing::Test {
+ protected:
+  ProxyConfig config(const std::vector<std::string>& servers, const std::string& check) {
+    ProxyConfig cfg;
+    cfg.servers = servers;
+    cfg.balance = "roundrobin";
+    cfg.adminSocket = dir_.path() + "/admin.sock";
+    cfg.healthCheck = check;
+    return cfg;
+  }
+  TempDir dir_;
+};
+
+// s2 stops listening: within fall x interval + timeout it is DOWN, and from then on every client
+// is served, by s1. When something listens on its port again it comes back UP after `rise`
+// successful checks.
+TEST_F(HealthCheckTest, DeadServerGoesDownGetsNothingAndComesBack) {
+  TestBackend one({.mode = BackendMode::Echo});
+  std::optional<TestBackend> two(std::in_place, BackendOptions{.mode = BackendMode::Echo});
+  const std::uint16_t twoPort = two->port();
+  ProxyConfig cfg = config({one.address(), two->address()},
+                           "{ type: tcp, interval: 200ms, timeout: 100ms, rise: 2, fall: 2 }");
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  // Checks on start down (initial: down) and go up at the first success.
+  EXPECT_NE(waitForServer(cfg.adminSocket, "s1", " UP ", Deadline(5s)).find(" UP "), std::string::npos);
+  EXPECT_NE(waitForServer(cfg.adminSocket, "s2", " UP ", Deadline(5s)).find(" UP "), std::string::npos);
+
+  two.reset();  // s2 stops listening: connections to it are refused
+  const std::string down = waitForServer(cfg.adminSocket, "s2", " DOWN ", Deadline(10s));
+  ASSERT_NE(down.find(" DOWN "), std::string::npos) << down;
+  EXPECT_NE(down.find(" refused "), std::string::npos) << down;
+
+  const std::size_t before = one.accepted();
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(served(proxy.port())) << "client " << i << " failed";
+  EXPECT_EQ(one.accepted(), before + 20);
+
+  Fd back = listenOn(twoPort);  // something listens again (a tcp check only needs handshakes)
+  ASSERT_TRUE(back) << "port " << twoPort << " was taken meanwhile";
+  const std::string up = waitForServer(cfg.adminSocket, "s2", " UP ", Deadline(10s));
+  EXPECT_NE(up.find(" UP "), std::string::npos) << up;
+  EXPECT_NE(proxy.log().find("server app/s2 is now UP"), std::string::npos) << proxy.log();
+}
+
+// An HTTP check of a server answering 500 marks it DOWN (bad_status); one answering 200 is UP
+// and takes every connection.
+TEST_F(HealthCheckTest, HttpCheckOf500GoesDown) {
+  HttpStub ok("HTTP/1.1 200 OK");
+  HttpStub failing("HTTP/1.1 500 Internal Server Error");
+  ProxyConfig cfg = config({ok.address(), failing.address()},
+                           "{ type: http, interval: 200ms, timeout: 200ms, rise: 1, fall: 1, "
+                           "http: { path: /healthz } }");
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  const std::string good = waitForServer(cfg.adminSocket, "s1", " UP ok ", Deadline(5s));
+  EXPECT_NE(good.find(" UP ok "), std::string::npos) << good;
+  const std::string bad = waitForServer(cfg.adminSocket, "s2", " bad_status ", Deadline(5s));
+  EXPECT_NE(bad.find(" DOWN bad_status "), std::string::npos) << bad;
+}
+
+// A check target that never answers a SYN (its accept queue is full) times out; the other
+// server's checks and the admin socket carry on meanwhile, and traffic goes to the healthy one.
+TEST_F(HealthCheckTest, BlackholedTargetTimesOutWithoutDelayingOthers) {
+  TestBackend one({.mode = BackendMode::Echo});
+  // backlog 0 holds one connection; fill it so further SYNs are dropped.
+  Fd hole = listenOn(0, 0);
+  const std::uint16_t holePort = portOf(hole.get());
+  std::vector<Fd> fillers;
+  for (int i = 0; i < 3; ++i) {
+    ConnectResult c = connectLocal(holePort, 300ms);
+    if (c.fd) fillers.push_back(std::move(c.fd));
+  }
+  ProxyConfig cfg = config({one.address(), "127.0.0.1:" + std::to_string(holePort)},
+                           "{ type: tcp, interval: 300ms, timeout: 300ms, rise: 1, fall: 1, initial: up }");
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  const std::string line = waitForServer(cfg.adminSocket, "s2", " timeout ", Deadline(10s));
+  EXPECT_NE(line.find(" DOWN timeout "), std::string::npos) << line;
+  // s1 was checked all along (its last check passed) and it serves.
+  EXPECT_NE(serverLine(cfg.adminSocket, "s1").find(" UP ok "), std::string::npos);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(served(proxy.port()));
+}
+
+// on_marked_down: shutdown. The server's checks (on a separate check port) start failing while a
+// client's connection to it is open: once the server is marked DOWN that connection is reset
+// (not ended with a FIN, which would look complete). With `keep` it would stay open.
+TEST_F(HealthCheckTest, MarkedDownWithShutdownResetsItsSessions) {
+  TestBackend one({.mode = BackendMode::Echo});
+  Fd checkPort = listenOn(0);
+  ProxyConfig cfg = config({one.address()},
+                           "{ type: tcp, interval: 200ms, timeout: 100ms, rise: 1, fall: 1, initial: up, port: " +
+                               std::to_string(portOf(checkPort.get())) + " }");
+  cfg.onMarkedDown = "shutdown";
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  ASSERT_NE(waitForServer(cfg.adminSocket, "s1", " UP ok ", Deadline(5s)).find(" UP ok "), std::string::npos);
+  ConnectResult open = connectLocal(proxy.port());
+  ASSERT_TRUE(open.fd && sendAll(open.fd.get(), "ping", Deadline(5s)) &&
+              recvExact(open.fd.get(), 4, Deadline(5s)) == "ping");
+
+  checkPort.reset();  // the checks now fail (refused); the traffic port still works
+  const ReadResult r = readUntilEnd(open.fd.get(), Deadline(10s));
+  EXPECT_EQ(r.end, StreamEnd::Reset) << "the open session of a server marked down was not reset";
+  EXPECT_NE(serverLine(cfg.adminSocket, "s1").find(" DOWN "), std::string::npos);
+  EXPECT_TRUE(proxy.waitForLog("closed 1 sessions of a server (server_shutdown)", Deadline(5s))) << proxy.log();
+}
+
+}  // namespace
+}  // namespace ringlb::test
