@@ -47,17 +47,36 @@ uint64_t openDescriptors() {
 
 SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config, const LiveServerSource& liveOf) {
   auto snapshot = std::make_shared<Snapshot>();
+  const uint64_t seed = config->global.hashSeed;
   for (const config::Backend& backend : config->backends) {
-    lb::ServerSet set;
     std::vector<std::shared_ptr<lb::LiveServer>> live;
     if (!liveOf) live = lb::allocateLiveServers(backend.servers.size());
     for (const config::Server& server : backend.servers) {
-      set.servers.push_back(lb::ServerView{server.name, server.weight, server.maxConnections});
       if (liveOf) live.push_back(liveOf(backend, server));
     }
-    snapshot->backends.push_back(BackendRuntime{
-        lb::makeBalancer(backend.balance, set, config->global.hashSeed),
-        std::make_shared<lb::LiveServers>(std::move(live))});
+    // Each group's balancer sees only its servers; its LiveServers point at the same records.
+    auto group = [&](bool backups) {
+      ServerGroup g;
+      lb::ServerSet set;
+      std::vector<std::shared_ptr<lb::LiveServer>> records;
+      for (std::size_t i = 0; i < backend.servers.size(); ++i) {
+        const config::Server& server = backend.servers[i];
+        if (server.backup != backups) continue;
+        set.servers.push_back(lb::ServerView{server.name, server.weight, server.maxConnections});
+        records.push_back(live[i]);
+        g.index.push_back(static_cast<uint32_t>(i));
+      }
+      g.balancer = lb::makeBalancer(backend.balance, set, seed);
+      g.live = std::make_shared<lb::LiveServers>(std::move(records));
+      return g;
+    };
+    BackendRuntime runtime;
+    runtime.primary = group(false);
+    const bool anyBackup = std::any_of(backend.servers.begin(), backend.servers.end(),
+                                       [](const config::Server& s) { return s.backup; });
+    if (anyBackup) runtime.backup = group(true);
+    runtime.live = std::make_shared<lb::LiveServers>(std::move(live));
+    snapshot->backends.push_back(std::move(runtime));
   }
   snapshot->counters = std::make_shared<SharedCounters>(config->frontends.size());
   snapshot->config = std::move(config);

@@ -29,7 +29,8 @@ Worker::Worker(unsigned id, SnapshotPtr snapshot, std::vector<ListenerSocket> li
       pipes_(options.pipeSize, 0) {
   for (const ListenerSocket& socket : listeners) listeners_.push_back(Listener{socket});
   for (const BackendRuntime& backend : snapshot_->backends) {
-    pickers_.push_back(backend.balancer->makePicker());
+    pickers_.push_back(backend.primary.balancer->makePicker());
+    backupPickers_.push_back(backend.backup ? backend.backup->balancer->makePicker() : nullptr);
   }
   // The pool keeps nothing until the control thread has derived its limit from the descriptor
   // budget (SharedCounters::pipePoolLimit, applied each loop turn).

@@ -94,6 +94,27 @@ TEST_F(AdminSocketTest, MaintenanceTakesNoNewConnections) {
   EXPECT_EQ(one_.accepted(), 6u);
 }
 
+// A backup server takes connections only while no primary can: when the primary goes to
+// maintenance the backup takes over, and when the primary is back it takes every new connection
+// again.
+TEST_F(AdminSocketTest, BackupTakesOverAndHandsBack) {
+  cfg_.serverBackup = {false, true};
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg_.toYaml()));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(served(proxy.port()));
+  EXPECT_EQ(one_.accepted(), 4u);
+  EXPECT_EQ(two_.accepted(), 0u) << "the backup got traffic while the primary was up";
+
+  ASSERT_EQ(adminCommand(cfg_.adminSocket, "set server app/s1 state maintenance").rfind("ok:", 0), 0u);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(served(proxy.port())) << "backup did not take over";
+  EXPECT_EQ(two_.accepted(), 4u);
+
+  ASSERT_EQ(adminCommand(cfg_.adminSocket, "set server app/s1 state active").rfind("ok:", 0), 0u);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(served(proxy.port()));
+  EXPECT_EQ(one_.accepted(), 8u) << "the primary did not take its traffic back";
+  EXPECT_EQ(two_.accepted(), 4u);
+}
+
 // With every server unavailable a new client is closed at once, not left hanging until a
 // timeout; the process keeps serving once a server is back.
 TEST_F(AdminSocketTest, EveryServerUnavailableClosesClientsAtOnce) {

@@ -39,6 +39,7 @@ std::string ProxyConfig::toYaml() const {
   for (std::size_t i = 0; i < servers.size(); ++i) {
     y << "      - { name: s" << (i + 1) << ", address: \"" << servers[i] << "\"";
     if (i < serverStates.size() && !serverStates[i].empty()) y << ", state: " << serverStates[i];
+    if (i < serverBackup.size() && serverBackup[i]) y << ", backup: true";
     y << " }\n";
   }
   if (!adminSocket.empty()) y << "admin: { socket: \"" << adminSocket << "\", mode: \"0600\" }\n";

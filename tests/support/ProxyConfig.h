@@ -34,6 +34,7 @@ struct ProxyConfig {
   std::vector<std::string> servers;  // "127.0.0.1:PORT", named s1, s2, ...
   // servers[i]'s `state:` (active, draining, maintenance) when given; not written if empty.
   std::vector<std::string> serverStates;
+  std::vector<bool> serverBackup;    // servers[i] is a backup when serverBackup[i]
   std::string adminSocket;           // admin.socket; not written if empty
   // The backend's `health_check:` as a YAML flow mapping, e.g. "{ type: tcp, interval: 200ms }";
   // not written if empty.

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,11 +15,20 @@
 
 namespace ringlb::proxy {
 
+// One group of a backend's servers with its own balancer: the primaries, or the backups
+// (servers[].backup), which take connections only when no primary can (HAProxy's `backup`).
+struct ServerGroup {
+  lb::BalancerPtr balancer;              // over this group's servers only
+  std::shared_ptr<lb::LiveServers> live;  // the group's records, in the balancer's order
+  std::vector<uint32_t> index;            // group position -> server index in the backend
+};
+
 struct BackendRuntime {
-  lb::BalancerPtr balancer;
-  // The live state (eligibility, connection counts) of the backend's servers, in config order.
-  // Its records belong to the servers, not to this snapshot (see lb::LiveServer).
+  // The live state (eligibility, connection counts) of all the backend's servers, in config
+  // order. Its records belong to the servers, not to this snapshot (see lb::LiveServer).
   std::shared_ptr<lb::LiveServers> live;
+  ServerGroup primary;
+  std::optional<ServerGroup> backup;  // none when no server is a backup
 };
 
 // Connection counts shared by all workers, for global and per-frontend max_connections.

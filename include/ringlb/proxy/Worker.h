@@ -153,7 +153,9 @@ class Worker final : private RelayHost {
   io::PipePool pipes_;
   std::unique_ptr<RelayIo> relayIo_;  // over ring_, buffers_ and pipes_ (created in run())
   std::unique_ptr<Relay> relay_;
-  std::vector<std::unique_ptr<lb::Picker>> pickers_;  // per backend of snapshot_
+  // Per backend of snapshot_: the primaries' picker, and the backups' (null without backups).
+  std::vector<std::unique_ptr<lb::Picker>> pickers_;
+  std::vector<std::unique_ptr<lb::Picker>> backupPickers_;
 
   SessionTable sessions_;
   // Connections accepted while their frontend (or the process) was at a limit, oldest first.
