@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -45,14 +46,39 @@ HealthChecker::HealthChecker(io::EventLoop& loop, ServerRegistry& registry,
         for (const config::StatusRange& r : hc.http.expectStatus) t->expect.push_back(rangeOf(r));
         if (t->expect.empty()) t->expect.push_back(health::kDefaultStatusRange);
       }
+      t->passiveThreshold = backend.passive.consecutiveFailures;
       Target& ref = *t;
       targets_.push_back(std::move(t));
       plan(ref, health::firstCheckDelay(hc.interval, unit()));
     }
   }
+  const bool passive = std::any_of(targets_.begin(), targets_.end(),
+                                   [](const auto& t) { return t->passiveThreshold > 0; });
+  if (passive) sweep_ = loop_.after(kPassiveSweep, [this] { sweepPassive(); });
+}
+
+void HealthChecker::sweepPassive() {
+  for (auto& t : targets_) {
+    if (t->passiveThreshold == 0) continue;
+    ServerRecord& record = *t->record;
+    const uint32_t streak = record.live->failureStreak.load(std::memory_order_relaxed);
+    if (streak < t->passiveThreshold) continue;
+    record.live->failureStreak.store(0, std::memory_order_relaxed);
+    if (record.state.health == health::Health::Down) continue;
+    // Mark down now: `fall` failures' worth, so the workers stop sending clients to a server
+    // they cannot reach before its next active check says so. Checks then bring it back.
+    const std::string cause = std::to_string(streak) + " connects failed in a row (passive check)";
+    for (uint16_t i = 0; i < record.params.fall && record.state.health == health::Health::Up; ++i) {
+      const health::Transition transition = registry_.apply(record, health::Event::passiveFailure(), cause);
+      if (onTransition_) onTransition_(record, transition);
+    }
+    reschedule(record);
+  }
+  sweep_ = loop_.after(kPassiveSweep, [this] { sweepPassive(); });
 }
 
 HealthChecker::~HealthChecker() {
+  if (sweep_ != 0) loop_.cancel(sweep_);
   for (auto& t : targets_) {
     abort(*t);
     if (t->timer != 0) loop_.cancel(t->timer);

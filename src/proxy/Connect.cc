@@ -82,13 +82,22 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
     maybeFree(s, slot);
     return;
   }
+  lb::LiveServer& server = s.snapshot->backends[s.backend].live->at(s.server);
   if (result == 0) {
+    // Passive health: a connect that works ends the server's run of failures (a relaxed store
+    // only when there is a run, so a healthy server's line is not written on every connect).
+    if (server.failureStreak.load(std::memory_order_relaxed) != 0) {
+      server.failureStreak.store(0, std::memory_order_relaxed);
+    }
     transition(s, slot, SessionState::Relaying);
     relay_->start(s, slot);
     return;
   }
   const config::Backend& backend = s.snapshot->config->backends[s.backend];
   ++stats_.connectFailures;
+  // Passive health: the control thread reads the run (HealthChecker) and marks the server down
+  // once it reaches passive.consecutive_failures, before its next active check.
+  server.failureStreak.fetch_add(1, std::memory_order_relaxed);
   // A dead server fails every connection sent its way: say so where an operator looks, but at
   // most once a second per worker (the count carries the rest), never once per connection.
   const char* reason = result == -ECANCELED ? "timeout" : std::strerror(-result);

@@ -4,7 +4,8 @@
 // the response's status line) bounded by the check timeout, at the interval HAProxy's rules
 // give for the server's state (inter / fastinter / downinter), with jitter. Each verdict is an
 // event for the server's state machine in the registry; a transition's actions go to
-// `onTransition`. Nothing blocks: a blackholed target costs one descriptor and one timer until
+// `onTransition`. Passive checking (passive.consecutive_failures) applies to checked backends: a
+// run of that many failed connects by the workers marks the server down at once. Nothing blocks: a blackholed target costs one descriptor and one timer until
 // its timeout, and never delays another server's check.
 #include <chrono>
 #include <cstdint>
@@ -46,6 +47,7 @@ class HealthChecker {
     health::IntervalParams intervals;
     std::string request;   // http: the bytes to send
     std::vector<health::StatusRange> expect;
+    uint32_t passiveThreshold = 0;  // passive.consecutive_failures (0: passive checking off)
     // The check in flight, if any.
     int fd = -1;
     bool connected = false;
@@ -61,6 +63,10 @@ class HealthChecker {
   // Ends the running check with `failure` (nullopt: success) and plans the next.
   void finish(Target& t, std::optional<health::FailureReason> failure, std::string detail);
   void abort(Target& t);  // closes a running check's socket, no verdict
+  // Passive checking: reads the workers' connect-failure runs and marks down a server whose run
+  // reached its threshold (HAProxy's observe layer4 with on-error mark-down). Every 100 ms.
+  void sweepPassive();
+  static constexpr std::chrono::milliseconds kPassiveSweep{100};
   double unit();          // uniform in [0, 1)
 
   io::EventLoop& loop_;
@@ -68,6 +74,7 @@ class HealthChecker {
   TransitionHandler onTransition_;
   std::vector<std::unique_ptr<Target>> targets_;
   std::mt19937_64 random_;
+  io::EventLoop::TimerId sweep_ = 0;
 };
 
 }  // namespace ringlb::control

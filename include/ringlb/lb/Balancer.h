@@ -37,11 +37,14 @@ struct ServerSet {
 // points at the same one, so its state survives reloads and no position crosses snapshots.
 // Relaxed atomics: a pick that reads a state a moment old only decides one connection; the next
 // pick sees the change (the control thread's store is visible within the workers' next turn).
-// Eight bytes, allocated in blocks (allocateLiveServers): a pick reads several servers' records,
+// Twelve bytes, allocated in blocks (allocateLiveServers): a pick reads several servers' records,
 // and at thousands of servers cache footprint costs more than the false sharing of `active`
 // between workers (measured: docs/benchmarks.md, "Selection cost").
 struct LiveServer {
   std::atomic<uint32_t> active{0};
+  // Connects to the server that failed in a row, all workers (reset by one that works): passive
+  // health checking, read by the control thread.
+  std::atomic<uint32_t> failureStreak{0};
   std::atomic<bool> eligible{true};
 };
 
@@ -73,6 +76,7 @@ class LiveServers {
   }
   // The server's identity for the process's life (commands name servers by it).
   const LiveServer* record(std::size_t server) const { return servers_[server]; }
+  LiveServer& at(std::size_t server) const { return *servers_[server]; }
 
  private:
   std::vector<LiveServer*> servers_;                 // what picks read: 8 bytes per server
