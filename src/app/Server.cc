@@ -132,7 +132,8 @@ std::string Server::start() {
         if (t.actions.has(health::Action::LogAndCount)) {
           checker_->reschedule(record);
         }
-      });
+      },
+      [this](control::ServerRecord& record) { return onWeight(record); });
   if (!config_->admin.socket.empty()) {
     std::string adminError;
     adminServer_ = control::AdminServer::open(*loop_, config_->admin, *adminCommands_, &adminError);
@@ -158,6 +159,20 @@ void Server::onTransition(const control::ServerRecord& record, const health::Tra
   if (t.actions.has(health::Action::CloseSessions)) {
     for (auto& w : workers_) w->post(proxy::CloseServerSessions{record.live.get()});
   }
+}
+
+std::string Server::onWeight(control::ServerRecord& record) {
+  const auto& backends = config_->backends;
+  const auto it = std::find_if(backends.begin(), backends.end(),
+                               [&](const config::Backend& b) { return b.name == record.backend; });
+  if (it == backends.end()) return "backend '" + record.backend + "' is not in the running configuration";
+  // Only this backend's balancers are rebuilt (off the workers); the workers switch at their next
+  // turn, and open connections keep the snapshot they started with.
+  snapshot_ = proxy::rebuildBackend(*snapshot_, static_cast<std::size_t>(it - backends.begin()),
+                                    registry_.weightSource());
+  for (auto& w : workers_) w->post(proxy::UseSnapshot{snapshot_});
+  spdlog::warn("server {} weight set to {} by the admin socket", record.id(), record.weight);
+  return {};
 }
 
 void Server::onSignal() {

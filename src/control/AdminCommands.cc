@@ -46,8 +46,10 @@ std::optional<health::AdminState> parseAdminState(std::string_view word) {
 
 }  // namespace
 
-AdminCommands::AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition)
-    : registry_(registry), info_(std::move(info)), onTransition_(std::move(onTransition)) {}
+AdminCommands::AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition,
+                             WeightHandler onWeight)
+    : registry_(registry), info_(std::move(info)), onTransition_(std::move(onTransition)),
+      onWeight_(std::move(onWeight)) {}
 
 std::string AdminCommands::execute(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -65,6 +67,7 @@ std::string AdminCommands::help() const {
          "show info                               version, uptime, workers, connections\n"
          "show servers                            every server's state, checks and load\n"
          "set server BACKEND/SERVER state STATE   STATE: active | draining | maintenance\n"
+         "set server BACKEND/SERVER weight N      N: 0..1000 (0: no new connections)\n"
          "\n";
 }
 
@@ -102,9 +105,10 @@ std::string AdminCommands::showServers() const {
 }
 
 std::string AdminCommands::setServer(const std::vector<std::string_view>& w) {
-  // set server BACKEND/SERVER state STATE
-  if (w.size() != 5 || w[3] != "state") {
-    return error("usage: set server BACKEND/SERVER state active|draining|maintenance");
+  // set server BACKEND/SERVER state STATE | set server BACKEND/SERVER weight N
+  if (w.size() != 5 || (w[3] != "state" && w[3] != "weight")) {
+    return error("usage: set server BACKEND/SERVER state active|draining|maintenance, or "
+                 "set server BACKEND/SERVER weight N");
   }
   const std::string_view id = w[2];
   const std::size_t slash = id.find('/');
@@ -113,6 +117,25 @@ std::string AdminCommands::setServer(const std::vector<std::string_view>& w) {
   }
   ServerRecord* record = registry_.find(id.substr(0, slash), id.substr(slash + 1));
   if (record == nullptr) return error("no server " + quote(id));
+  if (w[3] == "weight") {
+    uint32_t weight = 0;
+    const std::string_view n = w[4];
+    bool valid = !n.empty() && n.size() <= 4;
+    for (char c : n) {
+      valid = valid && c >= '0' && c <= '9';
+      if (valid) weight = weight * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (!valid || weight > 1000) return error("weight must be an integer in 0..1000, got " + quote(n));
+    if (!onWeight_) return error("weights cannot be changed in this process");
+    const uint32_t old = record->weight;
+    record->weight = weight;
+    if (const std::string failed = onWeight_(*record); !failed.empty()) {
+      record->weight = old;
+      return error(failed);
+    }
+    return "ok: " + record->id() + " weight " + std::to_string(old) + " -> " +
+           std::to_string(weight) + "\n\n";
+  }
   const auto target = parseAdminState(w[4]);
   if (!target) {
     return error("unknown state " + quote(w[4]) + " (active, draining or maintenance)");

@@ -91,4 +91,11 @@ proxy::LiveServerSource ServerRegistry::liveSource() {
   };
 }
 
+proxy::WeightSource ServerRegistry::weightSource() {
+  return [this](const config::Backend& backend, const config::Server& server) {
+    const ServerRecord* record = find(backend.name, server.name);
+    return record != nullptr ? record->weight : server.weight;
+  };
+}
+
 }  // namespace ringlb::control

@@ -45,42 +45,63 @@ uint64_t openDescriptors() {
   return n > 0 ? n - 1 : 0;  // minus the descriptor of the directory stream itself
 }
 
-SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config, const LiveServerSource& liveOf) {
+namespace {
+
+// The primary and backup groups of `backend` over its live records `live` (config order).
+void buildGroups(BackendRuntime& runtime, const config::Backend& backend, uint64_t seed,
+                 const std::vector<std::shared_ptr<lb::LiveServer>>& live, const WeightSource& weightOf) {
+  // Each group's balancer sees only its servers; its LiveServers point at the same records.
+  auto group = [&](bool backups) {
+    ServerGroup g;
+    lb::ServerSet set;
+    std::vector<std::shared_ptr<lb::LiveServer>> records;
+    for (std::size_t i = 0; i < backend.servers.size(); ++i) {
+      const config::Server& server = backend.servers[i];
+      if (server.backup != backups) continue;
+      const uint32_t weight = weightOf ? weightOf(backend, server) : server.weight;
+      set.servers.push_back(lb::ServerView{server.name, weight, server.maxConnections});
+      records.push_back(live[i]);
+      g.index.push_back(static_cast<uint32_t>(i));
+    }
+    g.balancer = lb::makeBalancer(backend.balance, set, seed);
+    g.live = std::make_shared<lb::LiveServers>(std::move(records));
+    return g;
+  };
+  runtime.primary = group(false);
+  const bool anyBackup = std::any_of(backend.servers.begin(), backend.servers.end(),
+                                     [](const config::Server& s) { return s.backup; });
+  runtime.backup.reset();
+  if (anyBackup) runtime.backup = group(true);
+}
+
+}  // namespace
+
+SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config, const LiveServerSource& liveOf,
+                          const WeightSource& weightOf) {
   auto snapshot = std::make_shared<Snapshot>();
-  const uint64_t seed = config->global.hashSeed;
   for (const config::Backend& backend : config->backends) {
     std::vector<std::shared_ptr<lb::LiveServer>> live;
     if (!liveOf) live = lb::allocateLiveServers(backend.servers.size());
     for (const config::Server& server : backend.servers) {
       if (liveOf) live.push_back(liveOf(backend, server));
     }
-    // Each group's balancer sees only its servers; its LiveServers point at the same records.
-    auto group = [&](bool backups) {
-      ServerGroup g;
-      lb::ServerSet set;
-      std::vector<std::shared_ptr<lb::LiveServer>> records;
-      for (std::size_t i = 0; i < backend.servers.size(); ++i) {
-        const config::Server& server = backend.servers[i];
-        if (server.backup != backups) continue;
-        set.servers.push_back(lb::ServerView{server.name, server.weight, server.maxConnections});
-        records.push_back(live[i]);
-        g.index.push_back(static_cast<uint32_t>(i));
-      }
-      g.balancer = lb::makeBalancer(backend.balance, set, seed);
-      g.live = std::make_shared<lb::LiveServers>(std::move(records));
-      return g;
-    };
     BackendRuntime runtime;
-    runtime.primary = group(false);
-    const bool anyBackup = std::any_of(backend.servers.begin(), backend.servers.end(),
-                                       [](const config::Server& s) { return s.backup; });
-    if (anyBackup) runtime.backup = group(true);
+    buildGroups(runtime, backend, config->global.hashSeed, live, weightOf);
     runtime.live = std::make_shared<lb::LiveServers>(std::move(live));
     snapshot->backends.push_back(std::move(runtime));
   }
   snapshot->counters = std::make_shared<SharedCounters>(config->frontends.size());
   snapshot->config = std::move(config);
   return snapshot;
+}
+
+SnapshotPtr rebuildBackend(const Snapshot& current, std::size_t backend, const WeightSource& weightOf) {
+  auto next = std::make_shared<Snapshot>(current);
+  const config::Backend& cfg = current.config->backends[backend];
+  std::vector<std::shared_ptr<lb::LiveServer>> live;
+  for (std::size_t i = 0; i < cfg.servers.size(); ++i) live.push_back(current.backends[backend].live->shared(i));
+  buildGroups(next->backends[backend], cfg, current.config->global.hashSeed, live, weightOf);
+  return next;
 }
 
 }  // namespace ringlb::proxy

@@ -28,10 +28,7 @@ Worker::Worker(unsigned id, SnapshotPtr snapshot, std::vector<ListenerSocket> li
       options_(options),
       pipes_(options.pipeSize, 0) {
   for (const ListenerSocket& socket : listeners) listeners_.push_back(Listener{socket});
-  for (const BackendRuntime& backend : snapshot_->backends) {
-    pickers_.push_back(backend.primary.balancer->makePicker());
-    backupPickers_.push_back(backend.backup ? backend.backup->balancer->makePicker() : nullptr);
-  }
+  makePickers();
   // The pool keeps nothing until the control thread has derived its limit from the descriptor
   // budget (SharedCounters::pipePoolLimit, applied each loop turn).
   pipes_.countIn(&snapshot_->counters->pooledPipes);
@@ -70,6 +67,22 @@ void Worker::applyCommands() {
   for (const WorkerCommand& command : mailbox_.take()) {
     std::visit([this](const auto& c) { apply(c); }, command);
   }
+}
+
+void Worker::makePickers() {
+  pickers_.clear();
+  backupPickers_.clear();
+  for (const BackendRuntime& backend : snapshot_->backends) {
+    pickers_.push_back(backend.primary.balancer->makePicker());
+    backupPickers_.push_back(backend.backup ? backend.backup->balancer->makePicker() : nullptr);
+  }
+}
+
+void Worker::apply(const UseSnapshot& command) {
+  // Sessions hold their own snapshot (Session::snapshot): swapping ours changes only what new
+  // connections get. Round-robin and random pickers restart their sequences: harmless.
+  snapshot_ = command.snapshot;
+  makePickers();
 }
 
 void Worker::apply(const CloseServerSessions& command) {

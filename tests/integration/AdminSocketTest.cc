@@ -115,6 +115,30 @@ TEST_F(AdminSocketTest, BackupTakesOverAndHandsBack) {
   EXPECT_EQ(two_.accepted(), 4u);
 }
 
+// `set server ... weight 0` takes a server out of new-connection rotation through a rebuilt
+// balancer (the workers switch snapshots); an open connection to it keeps flowing; a weight
+// back brings it back.
+TEST_F(AdminSocketTest, WeightChangeReachesTheWorkers) {
+  cfg_.workers = 2;
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg_.toYaml()));
+  std::vector<ConnectResult> open;
+  for (int i = 0; i < 4; ++i) {
+    open.push_back(connectLocal(proxy.port()));
+    ASSERT_TRUE(open.back().fd && echoes(open.back().fd.get(), "hello"));
+  }
+  ASSERT_GE(one_.accepted(), 1u);
+  EXPECT_EQ(adminCommand(cfg_.adminSocket, "set server app/s1 weight 0"), "ok: app/s1 weight 100 -> 0\n");
+  const std::size_t oneBefore = one_.accepted();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(served(proxy.port()));
+  EXPECT_EQ(one_.accepted(), oneBefore) << "a server of weight 0 got a new connection";
+  for (ConnectResult& c : open) EXPECT_TRUE(echoes(c.fd.get(), "still here"));
+  EXPECT_NE(adminCommand(cfg_.adminSocket, "show servers").find(" 0\n"), std::string::npos);
+  ASSERT_EQ(adminCommand(cfg_.adminSocket, "set server app/s1 weight 100").rfind("ok:", 0), 0u);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(served(proxy.port()));
+  EXPECT_GT(one_.accepted(), oneBefore) << "s1 got nothing after its weight came back";
+}
+
 // With every server unavailable a new client is closed at once, not left hanging until a
 // timeout; the process keeps serving once a server is back.
 TEST_F(AdminSocketTest, EveryServerUnavailableClosesClientsAtOnce) {

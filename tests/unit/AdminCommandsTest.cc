@@ -89,7 +89,11 @@ class AdminCommandsTest : public testing::Test {
     info.connections = [] { return uint64_t{42}; };
     commands_ = std::make_unique<AdminCommands>(
         registry_, std::move(info),
-        [this](const ServerRecord& r, const health::Transition& t) { calls_.push_back({&r, t}); });
+        [this](const ServerRecord& r, const health::Transition& t) { calls_.push_back({&r, t}); },
+        [this](ServerRecord& r) {
+          weightCalls_.push_back({&r, r.weight});
+          return weightFailure_;
+        });
   }
 
   ServerRecord& record(std::string_view backend, std::string_view server) {
@@ -110,6 +114,8 @@ class AdminCommandsTest : public testing::Test {
   config::Config config_;
   ServerRegistry registry_;
   std::vector<Call> calls_;
+  std::vector<std::pair<const ServerRecord*, uint32_t>> weightCalls_;  // record, weight seen
+  std::string weightFailure_;  // what the weight handler answers
   std::unique_ptr<AdminCommands> commands_;
 };
 
@@ -121,7 +127,7 @@ TEST_F(AdminCommandsTest, HelpListsEveryCommand) {
   EXPECT_FALSE(AdminCommands::isError(reply));
   const std::vector<std::string> l = lines(reply);
   // One line per command, then the empty line.
-  ASSERT_EQ(l.size(), 5u) << reply;
+  ASSERT_EQ(l.size(), 6u) << reply;
   EXPECT_TRUE(l[0].starts_with("help ")) << l[0];
   EXPECT_TRUE(l[1].starts_with("show info ")) << l[1];
   EXPECT_TRUE(l[2].starts_with("show servers ")) << l[2];
@@ -129,7 +135,8 @@ TEST_F(AdminCommandsTest, HelpListsEveryCommand) {
   for (const char* state : {"active", "draining", "maintenance"}) {
     EXPECT_NE(l[3].find(state), std::string::npos) << state;
   }
-  EXPECT_EQ(l[4], "");
+  EXPECT_TRUE(l[4].starts_with("set server BACKEND/SERVER weight ")) << l[4];
+  EXPECT_EQ(l[5], "");
 }
 
 TEST_F(AdminCommandsTest, ShowServersHasHeaderAndOneLinePerServerInConfigOrder) {
@@ -137,7 +144,7 @@ TEST_F(AdminCommandsTest, ShowServersHasHeaderAndOneLinePerServerInConfigOrder) 
   ASSERT_TRUE(reply.ends_with("\n\n")) << reply;
   EXPECT_FALSE(AdminCommands::isError(reply));
   const std::vector<std::string> l = lines(reply);
-  ASSERT_EQ(l.size(), 5u) << reply;  // header, three servers, the empty line
+  ASSERT_EQ(l.size(), 6u) << reply;  // header, three servers, the empty line
   EXPECT_EQ(l[0], "# backend/server address admin health last_check check_ms active weight");
   // No spaces inside a field: every line splits into the header's eight fields.
   EXPECT_EQ(fields(l[1]), (std::vector<std::string>{"app/s1", "10.0.0.1:80", "active",
@@ -168,7 +175,7 @@ TEST_F(AdminCommandsTest, ShowInfoReportsVersionUptimeWorkersAndConnections) {
   ASSERT_TRUE(reply.ends_with("\n\n")) << reply;
   EXPECT_FALSE(AdminCommands::isError(reply));
   const std::vector<std::string> l = lines(reply);
-  ASSERT_EQ(l.size(), 5u) << reply;
+  ASSERT_EQ(l.size(), 6u) << reply;
   EXPECT_EQ(l[0], "version: 9.8.7-test");
   ASSERT_TRUE(l[1].starts_with("uptime_seconds: ")) << l[1];
   const long uptime = std::stol(l[1].substr(std::string_view("uptime_seconds: ").size()));
@@ -342,6 +349,33 @@ TEST(AdminCommandsIsErrorTest, OnlyErrorRepliesAreErrors) {
   EXPECT_FALSE(AdminCommands::isError("Error: wrong case\n\n"));
   EXPECT_FALSE(AdminCommands::isError("error"));
   EXPECT_FALSE(AdminCommands::isError(""));
+}
+
+// set server ... weight N: the record takes the weight, the handler publishes it once, and the
+// reply says old -> new.
+TEST_F(AdminCommandsTest, SetWeightUpdatesTheRecordAndPublishesOnce) {
+  EXPECT_EQ(commands_->execute("set server app/s1 weight 250"), "ok: app/s1 weight 100 -> 250\n\n");
+  EXPECT_EQ(record("app", "s1").weight, 250u);
+  ASSERT_EQ(weightCalls_.size(), 1u);
+  EXPECT_EQ(weightCalls_[0].first, &record("app", "s1"));
+  EXPECT_EQ(weightCalls_[0].second, 250u) << "the handler must see the new weight";
+  EXPECT_EQ(commands_->execute("set server app/s1 weight 0"), "ok: app/s1 weight 250 -> 0\n\n");
+}
+
+// A weight outside 0..1000 or not a plain integer is refused without touching anything.
+TEST_F(AdminCommandsTest, SetWeightRejectsBadValues) {
+  for (const char* bad : {"1001", "-1", "12a", "1e3", "99999", "+5"}) {
+    expectOneErrorLine(commands_->execute(std::string("set server app/s1 weight ") + bad));
+  }
+  EXPECT_EQ(record("app", "s1").weight, 100u);
+  EXPECT_TRUE(weightCalls_.empty());
+}
+
+// When publishing fails the record keeps its old weight and the reply is the error.
+TEST_F(AdminCommandsTest, SetWeightFailureKeepsTheOldWeight) {
+  weightFailure_ = "backend gone";
+  EXPECT_EQ(commands_->execute("set server app/s1 weight 7"), "error: backend gone\n\n");
+  EXPECT_EQ(record("app", "s1").weight, 100u);
 }
 
 }  // namespace

@@ -36,6 +36,8 @@ class Server {
   void onSignal();
   // Carries out a server state transition's actions that reach beyond the registry.
   void onTransition(const control::ServerRecord& record, const health::Transition& transition);
+  // Publishes a record's new weight: rebuilds its backend's balancers, hands them to the workers.
+  std::string onWeight(control::ServerRecord& record);
 
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<io::EventLoop> loop_;

@@ -8,6 +8,7 @@
 //   show info
 //   show servers
 //   set server BACKEND/SERVER state active|draining|maintenance
+//   set server BACKEND/SERVER weight N          (0..1000; 0: no new connections)
 // A reply is zero or more lines, each ending in "\n", then an empty line. Errors are one line
 // starting with "error: ". Words are separated by spaces or tabs; a trailing "\r" is ignored
 // (telnet, nc -C).
@@ -33,7 +34,12 @@ class AdminCommands {
   // `onTransition` carries out a transition's actions (CloseSessions: tell the workers).
   using TransitionHandler = std::function<void(ServerRecord&, const health::Transition&)>;
 
-  AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition);
+  // `onWeight` applies a record's new weight (rebuilds its backend's balancers and hands them
+  // to the workers); returns "" or what went wrong.
+  using WeightHandler = std::function<std::string(ServerRecord&)>;
+
+  AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition,
+                WeightHandler onWeight = {});
 
   // `line` without its "\n". Returns the complete reply, the empty line included.
   std::string execute(std::string_view line);
@@ -50,6 +56,7 @@ class AdminCommands {
   ServerRegistry& registry_;
   AdminInfo info_;
   TransitionHandler onTransition_;
+  WeightHandler onWeight_;
 };
 
 }  // namespace ringlb::control

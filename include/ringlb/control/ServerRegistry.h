@@ -37,7 +37,7 @@ struct ServerRecord {
   std::string backend;
   std::string name;
   net::Address address;
-  uint32_t weight = 100;
+  uint32_t weight = 100;                 // effective: the config's, or set on the admin socket
   health::ServerState state;
   health::HealthParams params;
   std::shared_ptr<lb::LiveServer> live;  // eligibility mirrors health::eligible(state)
@@ -66,6 +66,8 @@ class ServerRegistry {
 
   // For proxy::buildSnapshot: each server's LiveServer, from its record (adopt() first).
   proxy::LiveServerSource liveSource();
+  // Each server's effective weight: its record's (the admin socket may have changed it).
+  proxy::WeightSource weightSource();
 
  private:
   std::map<std::string, std::unique_ptr<ServerRecord>, std::less<>> records_;  // by id()

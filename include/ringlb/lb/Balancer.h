@@ -77,6 +77,7 @@ class LiveServers {
   // The server's identity for the process's life (commands name servers by it).
   const LiveServer* record(std::size_t server) const { return servers_[server]; }
   LiveServer& at(std::size_t server) const { return *servers_[server]; }
+  const std::shared_ptr<LiveServer>& shared(std::size_t server) const { return owners_[server]; }
 
  private:
   std::vector<LiveServer*> servers_;                 // what picks read: 8 bytes per server

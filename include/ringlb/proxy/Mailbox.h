@@ -8,6 +8,7 @@
 // Commands name servers by their LiveServer record (the server's identity for the process's
 // life), never by a position in a snapshot: a worker's sessions may belong to several snapshots.
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <utility>
 #include <variant>
@@ -15,6 +16,7 @@
 
 #include "ringlb/lb/Balancer.h"
 #include "ringlb/proxy/Session.h"
+#include "ringlb/proxy/Snapshot.h"
 
 namespace ringlb::proxy {
 
@@ -25,7 +27,14 @@ struct CloseServerSessions {
   CloseReason reason = CloseReason::ServerShutdown;
 };
 
-using WorkerCommand = std::variant<CloseServerSessions>;
+// New connections use `snapshot` from now on; open ones keep the one they started with. The new
+// snapshot shares the old one's configuration and counters (a runtime weight change rebuilt a
+// backend's balancers); listeners are not affected.
+struct UseSnapshot {
+  std::shared_ptr<const Snapshot> snapshot;
+};
+
+using WorkerCommand = std::variant<CloseServerSessions, UseSnapshot>;
 
 class Mailbox {
  public:

@@ -93,9 +93,18 @@ using SnapshotPtr = std::shared_ptr<const Snapshot>;
 using LiveServerSource = std::function<std::shared_ptr<lb::LiveServer>(const config::Backend&,
                                                                        const config::Server&)>;
 
+// A server's effective weight (the configured one unless changed at run time).
+using WeightSource = std::function<uint32_t(const config::Backend&, const config::Server&)>;
+
 // Builds balancers and counters for `config`. Without `liveOf` every server gets a fresh record
-// (eligible, no connections): for tests and tools that have no control plane.
+// (eligible, no connections): for tests and tools that have no control plane. Without
+// `weightOf` the configured weights apply.
 SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config,
-                          const LiveServerSource& liveOf = {});
+                          const LiveServerSource& liveOf = {}, const WeightSource& weightOf = {});
+
+// A copy of `current` whose backend `backend` has its balancers rebuilt with `weightOf` (same
+// configuration, counters, live records; every other backend shared as it is). On the control
+// thread: a rendezvous rebuild takes time (docs/benchmarks.md).
+SnapshotPtr rebuildBackend(const Snapshot& current, std::size_t backend, const WeightSource& weightOf);
 
 }  // namespace ringlb::proxy

@@ -102,6 +102,9 @@ class Worker final : private RelayHost {
   // Applies what the mailbox holds (a safe point: between batches of completions).
   void applyCommands();
   void apply(const CloseServerSessions& command);
+  void apply(const UseSnapshot& command);
+  // pickers_ and backupPickers_ for snapshot_.
+  void makePickers();
   void beginStop();
   void expireSessions();
   std::chrono::milliseconds nextWait() const;
