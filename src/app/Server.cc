@@ -12,6 +12,7 @@
 #include <cstring>
 #include <future>
 
+#include "ringlb/health/SlowStart.h"
 #include "ringlb/net/Socket.h"
 
 namespace ringlb::app {
@@ -123,7 +124,7 @@ std::string Server::start() {
   };
   checker_ = std::make_unique<control::HealthChecker>(
       *loop_, registry_, *config_,
-      [this](const control::ServerRecord& record, const health::Transition& t) { onTransition(record, t); });
+      [this](control::ServerRecord& record, const health::Transition& t) { onTransition(record, t); });
   adminCommands_ = std::make_unique<control::AdminCommands>(
       registry_, std::move(info),
       [this](control::ServerRecord& record, const health::Transition& t) {
@@ -155,22 +156,70 @@ std::string Server::start() {
   return {};
 }
 
-void Server::onTransition(const control::ServerRecord& record, const health::Transition& t) {
+void Server::onTransition(control::ServerRecord& record, const health::Transition& t) {
   if (t.actions.has(health::Action::CloseSessions)) {
     for (auto& w : workers_) w->post(proxy::CloseServerSessions{record.live.get()});
   }
+  // Slow start: a server that just became eligible takes its weight in steps.
+  if (t.actions.has(health::Action::RecomputeEligibility) && health::eligible(record.state) &&
+      record.slowStart.count() > 0 && record.weight > 0) {
+    record.rampFrom = std::chrono::steady_clock::now();
+    spdlog::info("server {} slow start: full weight {} in {} ms", record.id(), record.weight,
+                 record.slowStart.count());
+    republish({record.backend});
+    if (rampTimer_ == 0) {
+      rampTimer_ = loop_->after(health::rampStep(record.slowStart), [this] { rampTick(); });
+    }
+  } else if (t.actions.has(health::Action::RecomputeEligibility) && record.rampFrom) {
+    record.rampFrom.reset();  // down again mid-ramp: the next return starts a new ramp
+    republish({record.backend});
+  }
+}
+
+void Server::rampTick() {
+  rampTimer_ = 0;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> backends;
+  std::chrono::milliseconds step{0};
+  for (control::ServerRecord* record : registry_.ordered()) {
+    if (!record->rampFrom) continue;
+    if (std::find(backends.begin(), backends.end(), record->backend) == backends.end()) {
+      backends.push_back(record->backend);
+    }
+    if (now - *record->rampFrom >= record->slowStart) {
+      record->rampFrom.reset();  // this rebuild gives it its full weight
+      spdlog::info("server {} slow start done: weight {}", record->id(), record->weight);
+    } else {
+      const auto s = health::rampStep(record->slowStart);
+      step = step.count() == 0 ? s : std::min(step, s);
+    }
+  }
+  republish(backends);
+  if (step.count() > 0) rampTimer_ = loop_->after(step, [this] { rampTick(); });
+}
+
+void Server::republish(const std::vector<std::string>& backends) {
+  if (backends.empty()) return;
+  const auto& all = config_->backends;
+  for (const std::string& name : backends) {
+    const auto it = std::find_if(all.begin(), all.end(),
+                                 [&](const config::Backend& b) { return b.name == name; });
+    if (it == all.end()) continue;
+    snapshot_ = proxy::rebuildBackend(*snapshot_, static_cast<std::size_t>(it - all.begin()),
+                                      registry_.weightSource());
+  }
+  for (auto& w : workers_) w->post(proxy::UseSnapshot{snapshot_});
 }
 
 std::string Server::onWeight(control::ServerRecord& record) {
   const auto& backends = config_->backends;
-  const auto it = std::find_if(backends.begin(), backends.end(),
-                               [&](const config::Backend& b) { return b.name == record.backend; });
-  if (it == backends.end()) return "backend '" + record.backend + "' is not in the running configuration";
+  if (std::none_of(backends.begin(), backends.end(),
+                   [&](const config::Backend& b) { return b.name == record.backend; })) {
+    return "backend '" + record.backend + "' is not in the running configuration";
+  }
   // Only this backend's balancers are rebuilt (off the workers); the workers switch at their next
   // turn, and open connections keep the snapshot they started with.
-  snapshot_ = proxy::rebuildBackend(*snapshot_, static_cast<std::size_t>(it - backends.begin()),
-                                    registry_.weightSource());
-  for (auto& w : workers_) w->post(proxy::UseSnapshot{snapshot_});
+  republish({record.backend});
   spdlog::warn("server {} weight set to {} by the admin socket", record.id(), record.weight);
   return {};
 }

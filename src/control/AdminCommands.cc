@@ -99,7 +99,7 @@ std::string AdminCommands::showServers() const {
     out += r->id() + " " + r->address.toString() + " " + health::toString(r->state.admin) + " " +
            healthText + " " + check + " " + latency + " " +
            std::to_string(r->live->active.load(std::memory_order_relaxed)) + " " +
-           std::to_string(r->weight) + "\n";
+           std::to_string(registry_.effectiveWeight(*r)) + "\n";
   }
   return out + "\n";
 }

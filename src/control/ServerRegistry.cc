@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ringlb/health/SlowStart.h"
+
 namespace ringlb::control {
 
 namespace {
@@ -57,6 +59,7 @@ void ServerRegistry::adopt(const config::Config& config) {
       }
       slot->address = server.address;
       slot->weight = server.weight;
+      slot->slowStart = server.slowStart;
       ordered_.push_back(slot.get());
     }
   }
@@ -91,10 +94,18 @@ proxy::LiveServerSource ServerRegistry::liveSource() {
   };
 }
 
+uint32_t ServerRegistry::effectiveWeight(const ServerRecord& record) {
+  if (!record.rampFrom) return record.weight;
+  return health::rampWeight(record.weight,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - *record.rampFrom),
+                            record.slowStart);
+}
+
 proxy::WeightSource ServerRegistry::weightSource() {
   return [this](const config::Backend& backend, const config::Server& server) {
     const ServerRecord* record = find(backend.name, server.name);
-    return record != nullptr ? record->weight : server.weight;
+    return record != nullptr ? effectiveWeight(*record) : server.weight;
   };
 }
 

@@ -244,5 +244,35 @@ TEST_F(HealthCheckTest, ConnectFailuresMarkAServerDownBeforeItsNextCheck) {
   EXPECT_EQ(two.accepted(), before + 10);
 }
 
+// slow_start: a server back from maintenance (and up again by its checks) starts with a small
+// share of new connections, growing to its full weight over slow_start. Smooth round robin is
+// deterministic for given weights, so the shares are exact up to the ramp's progress.
+TEST_F(HealthCheckTest, SlowStartRampsAServerThatComesBack) {
+  TestBackend one({.mode = BackendMode::Echo});
+  TestBackend two({.mode = BackendMode::Echo});
+  ProxyConfig cfg = config({one.address(), two.address()},
+                           "{ type: tcp, interval: 100ms, timeout: 100ms, rise: 1, fall: 1, initial: up }");
+  std::string yaml = cfg.toYaml();
+  yaml.replace(yaml.find("    health_check:"), 0, "    slow_start: 3s\n");
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(yaml));
+  ASSERT_EQ(adminCommand(cfg.adminSocket, "set server app/s2 state maintenance").rfind("ok:", 0), 0u);
+  ASSERT_EQ(adminCommand(cfg.adminSocket, "set server app/s2 state active").rfind("ok:", 0), 0u);
+  // Leaving maintenance it is DOWN until its next check passes; then the ramp starts.
+  ASSERT_TRUE(proxy.waitForLog("server app/s2 slow start", Deadline(5s))) << proxy.log();
+
+  auto shareOfTwo = [&](int n) {
+    const std::size_t before = two.accepted();
+    for (int i = 0; i < n; ++i) EXPECT_TRUE(served(proxy.port()));
+    return double(two.accepted() - before) / n;
+  };
+  const double early = shareOfTwo(100);
+  EXPECT_LT(early, 0.3) << "a server in slow start took a full share at once";
+  ASSERT_TRUE(proxy.waitForLog("server app/s2 slow start done", Deadline(10s))) << proxy.log();
+  const double late = shareOfTwo(100);
+  EXPECT_GT(late, 0.4) << "the ramp did not reach the full weight";
+  EXPECT_NE(serverLine(cfg.adminSocket, "s2").find(" 100"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ringlb::test

@@ -35,7 +35,12 @@ class Server {
   void joinWorkers();
   void onSignal();
   // Carries out a server state transition's actions that reach beyond the registry.
-  void onTransition(const control::ServerRecord& record, const health::Transition& transition);
+  void onTransition(control::ServerRecord& record, const health::Transition& transition);
+  // Rebuilds the balancers of the backends named in `backends` and hands the workers the new
+  // snapshot (weights: the registry's effective weights).
+  void republish(const std::vector<std::string>& backends);
+  // Slow start: re-applies every ramping server's weight, every health::rampStep.
+  void rampTick();
   // Publishes a record's new weight: rebuilds its backend's balancers, hands them to the workers.
   std::string onWeight(control::ServerRecord& record);
 
@@ -47,6 +52,7 @@ class Server {
   std::unique_ptr<control::AdminCommands> adminCommands_;
   std::unique_ptr<control::AdminServer> adminServer_;
   bool stopping_ = false;
+  io::EventLoop::TimerId rampTimer_ = 0;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::vector<std::thread> threads_;
   int signalFd_ = -1;

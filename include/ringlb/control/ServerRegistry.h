@@ -37,7 +37,10 @@ struct ServerRecord {
   std::string backend;
   std::string name;
   net::Address address;
-  uint32_t weight = 100;                 // effective: the config's, or set on the admin socket
+  uint32_t weight = 100;                 // the config's, or set on the admin socket
+  std::chrono::milliseconds slowStart{0};  // servers[].slow_start (resolved)
+  // Set while the server ramps up after coming back (slow start): when it came back.
+  std::optional<std::chrono::steady_clock::time_point> rampFrom;
   health::ServerState state;
   health::HealthParams params;
   std::shared_ptr<lb::LiveServer> live;  // eligibility mirrors health::eligible(state)
@@ -66,8 +69,9 @@ class ServerRegistry {
 
   // For proxy::buildSnapshot: each server's LiveServer, from its record (adopt() first).
   proxy::LiveServerSource liveSource();
-  // Each server's effective weight: its record's (the admin socket may have changed it).
+  // Each server's effective weight: its record's weight, ramped while in slow start.
   proxy::WeightSource weightSource();
+  static uint32_t effectiveWeight(const ServerRecord& record);
 
  private:
   std::map<std::string, std::unique_ptr<ServerRecord>, std::less<>> records_;  // by id()
