@@ -138,9 +138,11 @@ TEST_F(HealthCheckTest, DeadServerGoesDownGetsNothingAndComesBack) {
   ASSERT_NE(down.find(" DOWN "), std::string::npos) << down;
   EXPECT_NE(down.find(" refused "), std::string::npos) << down;
 
+  // Every client is served (by s1: s2 has nothing listening). s1's count may also include its
+  // health checks' connections, hence at least.
   const std::size_t before = one.accepted();
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(served(proxy.port())) << "client " << i << " failed";
-  EXPECT_EQ(one.accepted(), before + 20);
+  EXPECT_GE(one.accepted(), before + 20);
 
   Fd back = listenOn(twoPort);  // something listens again (a tcp check only needs handshakes)
   ASSERT_TRUE(back) << "port " << twoPort << " was taken meanwhile";
@@ -250,8 +252,12 @@ TEST_F(HealthCheckTest, ConnectFailuresMarkAServerDownBeforeItsNextCheck) {
 TEST_F(HealthCheckTest, SlowStartRampsAServerThatComesBack) {
   TestBackend one({.mode = BackendMode::Echo});
   TestBackend two({.mode = BackendMode::Echo});
+  // Checks go to their own server (one that accepts, or its backlog would fill up), so the
+  // backends count clients only.
+  TestBackend checks({.mode = BackendMode::Echo});
   ProxyConfig cfg = config({one.address(), two.address()},
-                           "{ type: tcp, interval: 100ms, timeout: 100ms, rise: 1, fall: 1, initial: up }");
+                           "{ type: tcp, interval: 100ms, timeout: 100ms, rise: 1, fall: 1, initial: up, port: " +
+                               std::to_string(checks.port()) + " }");
   std::string yaml = cfg.toYaml();
   yaml.replace(yaml.find("    health_check:"), 0, "    slow_start: 3s\n");
   RingLbProcess proxy(RINGLB_BINARY);
