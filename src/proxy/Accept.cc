@@ -206,17 +206,7 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
     input.keyHash = lb::hashClientKey({key, keyLength}, cfg.global.hashSeed);
   }
   const std::size_t want = std::min<std::size_t>(backend.retries + 1, lb::kMaxCandidates);
-  // Primaries first; the backups only when no primary can take the connection (every one
-  // ineligible or full). Candidates come back as group positions: map them to server indexes.
-  auto rankGroup = [&](const ServerGroup& group, lb::Picker& picker) {
-    input.live = group.live.get();
-    picker.rank(input, want, s.candidates);
-    for (std::size_t i = 0; i < s.candidates.count; ++i) {
-      s.candidates.index[i] = group.index[s.candidates.index[i]];
-    }
-  };
-  rankGroup(runtime.primary, *pickers_[s.backend]);
-  if (s.candidates.count == 0 && runtime.backup) rankGroup(*runtime.backup, *backupPickers_[s.backend]);
+  rankServers(runtime, *pickers_[s.backend], backupPickers_[s.backend].get(), input, want, s.candidates);
   if (s.candidates.count == 0) {
     ++stats_.noServer;
     if (warnAllowed(Warning::NoServer)) {

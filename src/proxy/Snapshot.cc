@@ -95,6 +95,18 @@ SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config, const Li
   return snapshot;
 }
 
+void rankServers(const BackendRuntime& runtime, lb::Picker& primary, lb::Picker* backup,
+                 lb::PickInput input, std::size_t want, lb::Candidates& out) {
+  // Candidates come back as group positions: map them to server indexes.
+  auto rankGroup = [&](const ServerGroup& group, lb::Picker& picker) {
+    input.live = group.live.get();
+    picker.rank(input, want, out);
+    for (std::size_t i = 0; i < out.count; ++i) out.index[i] = group.index[out.index[i]];
+  };
+  rankGroup(runtime.primary, primary);
+  if (out.count == 0 && runtime.backup && backup != nullptr) rankGroup(*runtime.backup, *backup);
+}
+
 SnapshotPtr rebuildBackend(const Snapshot& current, std::size_t backend, const WeightSource& weightOf) {
   auto next = std::make_shared<Snapshot>(current);
   const config::Backend& cfg = current.config->backends[backend];
