@@ -98,11 +98,15 @@ std::string Server::start() {
     std::string e = f.get();
     if (!e.empty() && error.empty()) error = e;
   }
-  if (!error.empty()) {
+  // A start that fails after the workers run leaves nothing running.
+  auto abandon = [this](std::string message) {
     stopWorkers();
     joinWorkers();
     workers_.clear();  // closes the listeners they own
-    return error;
+    return message;
+  };
+  if (!error.empty()) {
+    return abandon(error);
   }
   // Everything open now is overhead every session needs on top of its own two descriptors;
   // a little headroom covers pipes and the odd descriptor opened later (see descriptorBudget).
@@ -139,17 +143,11 @@ std::string Server::start() {
     std::string adminError;
     adminServer_ = control::AdminServer::open(*loop_, config_->admin, *adminCommands_, &adminError);
     if (!adminServer_) {
-      stopWorkers();
-      joinWorkers();
-      workers_.clear();
-      return adminError;
+      return abandon(adminError);
     }
   }
   if (!loop_->add(signalFd_, EPOLLIN, [this](uint32_t) { onSignal(); })) {
-    stopWorkers();
-    joinWorkers();
-    workers_.clear();
-    return std::string("epoll (signalfd): ") + std::strerror(errno);
+    return abandon(std::string("epoll (signalfd): ") + std::strerror(errno));
   }
   spdlog::info("ringlb ready: {} workers, {} frontends, {} backends", n, config_->frontends.size(),
                config_->backends.size());

@@ -23,12 +23,6 @@ struct ServerGroup {
   std::vector<uint32_t> index;            // group position -> server index in the backend
 };
 
-// A backend's candidates for one connection, as server indexes of the backend: the primaries'
-// ranking; the backups' only when no primary can take it (every one ineligible, of weight 0, or
-// full). `backup` may be null when the backend has no backups.
-void rankServers(const struct BackendRuntime& runtime, lb::Picker& primary, lb::Picker* backup,
-                 lb::PickInput input, std::size_t want, lb::Candidates& out);
-
 struct BackendRuntime {
   // The live state (eligibility, connection counts) of all the backend's servers, in config
   // order. Its records belong to the servers, not to this snapshot (see lb::LiveServer).
@@ -36,6 +30,12 @@ struct BackendRuntime {
   ServerGroup primary;
   std::optional<ServerGroup> backup;  // none when no server is a backup
 };
+
+// A backend's candidates for one connection, as server indexes of the backend: the primaries'
+// ranking; the backups' only when no primary can take it (every one ineligible, of weight 0, or
+// full). `backup` may be null when the backend has no backups.
+void rankServers(const BackendRuntime& runtime, lb::Picker& primary, lb::Picker* backup,
+                 lb::PickInput input, std::size_t want, lb::Candidates& out);
 
 // Connection counts shared by all workers, for global and per-frontend max_connections.
 // Relaxed atomics: a limit may be overshot by the few accepts already completed when a worker
