@@ -56,8 +56,13 @@ std::string Server::start() {
   // Every server gets its runtime record first; the snapshot points at the records' live state.
   registry_.adopt(*config_);
   auto snapshot = proxy::buildSnapshot(config_, registry_.liveSource());
-  snapshot_ = snapshot;
   snapshot->counters->workers = n;
+  builder_ = io::BackgroundThread::create(*loop_, &loopError);
+  if (!builder_) return loopError;
+  publisher_ = std::make_unique<control::SnapshotPublisher>(
+      *builder_, registry_, snapshot, [this](const proxy::SnapshotPtr& next) {
+        for (auto& w : workers_) w->post(proxy::UseSnapshot{next});
+      });
   // Every worker gets its own SO_REUSEPORT socket per address, so the kernel spreads new
   // connections across workers without any hand-off between threads. A port 0 in the config
   // is resolved by the first bind and reused for the other workers' sockets.
@@ -138,7 +143,15 @@ std::string Server::start() {
           checker_->reschedule(record);
         }
       },
-      [this](control::ServerRecord& record) { return onWeight(record); });
+      [this](control::ServerRecord& record, std::function<void()> applied) {
+        return onWeight(record, std::move(applied));
+      },
+      [this](control::ServerRecord& record) {
+        spdlog::warn("server {}: open connections reset by the admin socket", record.id());
+        for (auto& w : workers_) {
+          w->post(proxy::CloseServerSessions{record.live.get(), proxy::CloseReason::AdminKill});
+        }
+      });
   if (!config_->admin.socket.empty()) {
     std::string adminError;
     adminServer_ = control::AdminServer::open(*loop_, config_->admin, *adminCommands_, &adminError);
@@ -197,27 +210,16 @@ void Server::rampTick() {
 }
 
 void Server::republish(const std::vector<std::string>& backends) {
-  if (backends.empty()) return;
-  const auto& all = config_->backends;
-  for (const std::string& name : backends) {
-    const auto it = std::find_if(all.begin(), all.end(),
-                                 [&](const config::Backend& b) { return b.name == name; });
-    if (it == all.end()) continue;
-    snapshot_ = proxy::rebuildBackend(*snapshot_, static_cast<std::size_t>(it - all.begin()),
-                                      registry_.weightSource());
-  }
-  for (auto& w : workers_) w->post(proxy::UseSnapshot{snapshot_});
+  for (const std::string& name : backends) publisher_->rebuild(name);
 }
 
-std::string Server::onWeight(control::ServerRecord& record) {
-  const auto& backends = config_->backends;
-  if (std::none_of(backends.begin(), backends.end(),
-                   [&](const config::Backend& b) { return b.name == record.backend; })) {
+std::string Server::onWeight(control::ServerRecord& record, std::function<void()> applied) {
+  // Only this backend's balancers are rebuilt, off the loop and off the workers; the workers
+  // switch at their next turn after it is done, and open connections keep the snapshot they
+  // started with.
+  if (!publisher_->rebuild(record.backend, std::move(applied))) {
     return "backend '" + record.backend + "' is not in the running configuration";
   }
-  // Only this backend's balancers are rebuilt (off the workers); the workers switch at their next
-  // turn, and open connections keep the snapshot they started with.
-  republish({record.backend});
   spdlog::warn("server {} weight set to {} by the admin socket", record.id(), record.weight);
   return {};
 }

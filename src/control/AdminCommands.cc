@@ -47,18 +47,27 @@ std::optional<health::AdminState> parseAdminState(std::string_view word) {
 }  // namespace
 
 AdminCommands::AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition,
-                             WeightHandler onWeight)
+                             WeightHandler onWeight, KillHandler onKill)
     : registry_(registry), info_(std::move(info)), onTransition_(std::move(onTransition)),
-      onWeight_(std::move(onWeight)) {}
+      onWeight_(std::move(onWeight)), onKill_(std::move(onKill)) {}
 
-std::string AdminCommands::execute(std::string_view line) {
+void AdminCommands::execute(std::string_view line, Reply done) {
+  std::string reply = run(line, done);
+  if (!reply.empty()) done(std::move(reply));
+}
+
+std::string AdminCommands::run(std::string_view line, Reply& done) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const std::vector<std::string_view> w = words(line);
   if (w.empty()) return error("empty command (try 'help')");
   if (w[0] == "help" && w.size() == 1) return help();
   if (w[0] == "show" && w.size() == 2 && w[1] == "info") return showInfo();
   if (w[0] == "show" && w.size() == 2 && w[1] == "servers") return showServers();
-  if (w[0] == "set" && w.size() >= 2 && w[1] == "server") return setServer(w);
+  if (w[0] == "set" && w.size() >= 2 && w[1] == "server") return setServer(w, done);
+  if (w[0] == "shutdown" && w.size() >= 2 && w[1] == "sessions") {
+    if (w.size() != 4 || w[2] != "server") return error("usage: shutdown sessions server BACKEND/SERVER");
+    return shutdownSessions(w[3]);
+  }
   return error("unknown command " + quote(line) + " (try 'help')");
 }
 
@@ -68,6 +77,7 @@ std::string AdminCommands::help() const {
          "show servers                            every server's state, checks and load\n"
          "set server BACKEND/SERVER state STATE   STATE: active | draining | maintenance\n"
          "set server BACKEND/SERVER weight N      N: 0..1000 (0: no new connections)\n"
+         "shutdown sessions server BACKEND/SERVER reset the server's open connections\n"
          "\n";
 }
 
@@ -86,7 +96,7 @@ std::string AdminCommands::showServers() const {
   // One server per line, space-separated fields (no spaces inside a field), a header first:
   // easy to read and to cut/awk.
   std::string out =
-      "# backend/server address admin health last_check check_ms active weight\n";
+      "# backend/server address admin health last_check check_ms active weight transitions\n";
   for (const ServerRecord* r : registry_.ordered()) {
     std::string healthText = health::toString(r->state, r->params);
     std::replace(healthText.begin(), healthText.end(), ' ', '_');  // "UP 2/3" -> "UP_2/3"
@@ -99,24 +109,20 @@ std::string AdminCommands::showServers() const {
     out += r->id() + " " + r->address.toString() + " " + health::toString(r->state.admin) + " " +
            healthText + " " + check + " " + latency + " " +
            std::to_string(r->live->active.load(std::memory_order_relaxed)) + " " +
-           std::to_string(registry_.effectiveWeight(*r)) + "\n";
+           std::to_string(registry_.effectiveWeight(*r)) + " " + std::to_string(r->transitions) + "\n";
   }
   return out + "\n";
 }
 
-std::string AdminCommands::setServer(const std::vector<std::string_view>& w) {
+std::string AdminCommands::setServer(const std::vector<std::string_view>& w, Reply& done) {
   // set server BACKEND/SERVER state STATE | set server BACKEND/SERVER weight N
   if (w.size() != 5 || (w[3] != "state" && w[3] != "weight")) {
     return error("usage: set server BACKEND/SERVER state active|draining|maintenance, or "
                  "set server BACKEND/SERVER weight N");
   }
-  const std::string_view id = w[2];
-  const std::size_t slash = id.find('/');
-  if (slash == std::string_view::npos || slash == 0 || slash + 1 == id.size()) {
-    return error("expected BACKEND/SERVER, got " + quote(id));
-  }
-  ServerRecord* record = registry_.find(id.substr(0, slash), id.substr(slash + 1));
-  if (record == nullptr) return error("no server " + quote(id));
+  std::string reply;
+  ServerRecord* record = findServer(w[2], &reply);
+  if (record == nullptr) return reply;
   if (w[3] == "weight") {
     uint32_t weight = 0;
     const std::string_view n = w[4];
@@ -129,12 +135,19 @@ std::string AdminCommands::setServer(const std::vector<std::string_view>& w) {
     if (!onWeight_) return error("weights cannot be changed in this process");
     const uint32_t old = record->weight;
     record->weight = weight;
-    if (const std::string failed = onWeight_(*record); !failed.empty()) {
+    std::string ok = "ok: " + record->id() + " weight " + std::to_string(old) + " -> " +
+                     std::to_string(weight) + "\n\n";
+    // The handler keeps `applied` until the workers have the weight; should it fail instead,
+    // the reply is still ours to give.
+    auto later = std::make_shared<Reply>(std::move(done));
+    const std::string failed =
+        onWeight_(*record, [later, ok = std::move(ok)] { (*later)(ok); });
+    if (!failed.empty()) {
       record->weight = old;
+      done = std::move(*later);
       return error(failed);
     }
-    return "ok: " + record->id() + " weight " + std::to_string(old) + " -> " +
-           std::to_string(weight) + "\n\n";
+    return {};
   }
   const auto target = parseAdminState(w[4]);
   if (!target) {
@@ -145,6 +158,28 @@ std::string AdminCommands::setServer(const std::vector<std::string_view>& w) {
   if (onTransition_) onTransition_(*record, t);
   return "ok: " + record->id() + " is " + health::toString(record->state.admin) + " (" +
          health::toString(record->state, record->params) + ")\n\n";
+}
+
+ServerRecord* AdminCommands::findServer(std::string_view id, std::string* reply) {
+  const std::size_t slash = id.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == id.size()) {
+    *reply = error("expected BACKEND/SERVER, got " + quote(id));
+    return nullptr;
+  }
+  ServerRecord* record = registry_.find(id.substr(0, slash), id.substr(slash + 1));
+  if (record == nullptr) *reply = error("no server " + quote(id));
+  return record;
+}
+
+std::string AdminCommands::shutdownSessions(std::string_view id) {
+  std::string reply;
+  ServerRecord* record = findServer(id, &reply);
+  if (record == nullptr) return reply;
+  if (!onKill_) return error("sessions cannot be shut down in this process");
+  const uint64_t open = record->live->active.load(std::memory_order_relaxed);
+  onKill_(*record);
+  // The workers reset them at their next turn; the count is what was open when asked.
+  return "ok: resetting " + std::to_string(open) + " connection(s) of " + record->id() + "\n\n";
 }
 
 }  // namespace ringlb::control

@@ -108,6 +108,7 @@ void AdminServer::onAccept() {
       continue;
     }
     Client& client = clients_[fd];
+    client.id = nextClientId_++;
     if (!loop_.add(fd, EPOLLIN, [this, fd](uint32_t events) { onClient(fd, events); })) {
       clients_.erase(fd);
       ::close(fd);
@@ -133,27 +134,64 @@ void AdminServer::onClient(int fd, uint32_t events) {
   Client& client = it->second;
   if ((events & EPOLLOUT) != 0) flush(fd, client);
   if (!clients_.contains(fd)) return;
+  // Hung up for good while we only had replies left for it: nobody will read them.
+  if ((events & (EPOLLHUP | EPOLLERR)) != 0 && client.closing) {
+    drop(fd);
+    return;
+  }
   if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && !client.closing) readFrom(fd, client);
 }
 
 void AdminServer::readFrom(int fd, Client& client) {
   char buf[4096];
   const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-    drop(fd);  // the client left (mid-command or not): nothing to answer
+  if (n < 0 && errno != EAGAIN && errno != EINTR) {
+    drop(fd);  // the client is gone: nothing to answer
     return;
   }
   if (n < 0) return;
+  if (n == 0) {
+    // Half-closed (`echo cmd | nc -U`) or gone: what it sent in full still gets its replies
+    // (a closed reader makes the send fail and drops it); an unfinished last line does not.
+    client.in.erase(client.in.rfind('\n') == std::string::npos ? 0 : client.in.rfind('\n') + 1);
+    client.closing = true;
+    processLines(fd, client);
+    return;
+  }
   armIdle(fd, client);
   client.in.append(buf, static_cast<std::size_t>(n));
-  // Every complete line gets its reply, in order.
+  processLines(fd, client);
+}
+
+AdminCommands::Reply AdminServer::replyTo(int fd, uint64_t id) {
+  return [this, alive = std::weak_ptr<int>(alive_), fd, id](std::string reply) {
+    if (alive.expired()) return;
+    const auto it = clients_.find(fd);
+    if (it == clients_.end() || it->second.id != id) return;  // it left while we worked
+    Client& client = it->second;
+    client.out += reply;
+    client.waiting = false;
+    // A reply that comes after execute() returned: run the lines queued behind it, and send.
+    if (client.resumeOnReply) {
+      client.resumeOnReply = false;
+      processLines(fd, client);
+    }
+  };
+}
+
+void AdminServer::processLines(int fd, Client& client) {
   std::size_t start = 0;
-  for (std::size_t nl; (nl = client.in.find('\n', start)) != std::string::npos; start = nl + 1) {
-    if (nl - start > kMaxLine) break;
-    client.out += commands_.execute(std::string_view(client.in).substr(start, nl - start));
+  while (!client.waiting) {
+    const std::size_t nl = client.in.find('\n', start);
+    if (nl == std::string::npos || nl - start > kMaxLine) break;
+    const std::string_view line = std::string_view(client.in).substr(start, nl - start);
+    client.waiting = true;
+    commands_.execute(line, replyTo(fd, client.id));
+    start = nl + 1;
+    if (client.waiting) client.resumeOnReply = true;
   }
   client.in.erase(0, start);
-  if (client.in.size() > kMaxLine) {
+  if (!client.waiting && client.in.size() > kMaxLine) {
     client.out += "error: line longer than " + std::to_string(kMaxLine) + " bytes; closing\n\n";
     client.in.clear();
     client.closing = true;
@@ -171,7 +209,7 @@ void AdminServer::flush(int fd, Client& client) {
     }
     client.out.erase(0, static_cast<std::size_t>(n));
   }
-  if (client.out.empty() && client.closing) {
+  if (client.out.empty() && client.closing && !client.waiting) {
     drop(fd);
     return;
   }
@@ -179,8 +217,10 @@ void AdminServer::flush(int fd, Client& client) {
     drop(fd);  // it does not read its replies: stop working for it
     return;
   }
-  // A closing client is only written to: its unread input must not keep waking the loop.
-  loop_.modify(fd, client.closing ? EPOLLOUT : client.out.empty() ? EPOLLIN : (EPOLLIN | EPOLLOUT));
+  // A closing client, or one whose reply is awaited, is only written to: its unread input must
+  // not keep waking the loop (nor pile up behind the awaited reply).
+  const uint32_t out = client.out.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT);
+  loop_.modify(fd, client.closing || client.waiting ? out : (EPOLLIN | out));
 }
 
 void AdminServer::drop(int fd) {

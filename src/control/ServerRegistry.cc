@@ -102,11 +102,14 @@ uint32_t ServerRegistry::effectiveWeight(const ServerRecord& record) {
                             record.slowStart);
 }
 
-proxy::WeightSource ServerRegistry::weightSource() {
-  return [this](const config::Backend& backend, const config::Server& server) {
+std::vector<uint32_t> ServerRegistry::effectiveWeights(const config::Backend& backend) {
+  std::vector<uint32_t> weights;
+  weights.reserve(backend.servers.size());
+  for (const config::Server& server : backend.servers) {
     const ServerRecord* record = find(backend.name, server.name);
-    return record != nullptr ? effectiveWeight(*record) : server.weight;
-  };
+    weights.push_back(record != nullptr ? effectiveWeight(*record) : server.weight);
+  }
+  return weights;
 }
 
 }  // namespace ringlb::control

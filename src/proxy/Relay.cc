@@ -606,6 +606,7 @@ const char* toString(CloseReason reason) {
     case CloseReason::ResourceShortage: return "resource_shortage";
     case CloseReason::Shutdown: return "shutdown";
     case CloseReason::ServerShutdown: return "server_shutdown";
+    case CloseReason::AdminKill: return "admin_kill";
     case CloseReason::Internal: return "internal";
   }
   return "unknown";

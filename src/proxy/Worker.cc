@@ -136,7 +136,6 @@ void Worker::loop() {
     if (stopping_ && stopNowRequested_.load(std::memory_order_acquire) && stopDeadline_ > now_) {
       stopDeadline_ = now_;  // a second signal: the grace is over now
     }
-    applyCommands();
     updateAccepting();
     if (stopping_) {
       const bool listenersDone = [this] {
@@ -176,6 +175,10 @@ void Worker::loop() {
     // must carry the time it happened, not the time the worker went to sleep (that stamp would
     // cut a connection that sends once per idle spell a whole wait too early).
     now_ = Clock::now();
+    // Commands first: one posted before a client connected (the admin socket replies once its
+    // change is posted) applies to that client's accept even when the wake-up and the accept
+    // complete in the same batch.
+    applyCommands();
     lastBatch = completions.size();
     for (const io::Completion& completion : completions) dispatch(completion);
     expireSessions();

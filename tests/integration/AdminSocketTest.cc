@@ -2,6 +2,8 @@
 // connections away while open ones keep flowing, every server unavailable closes clients at
 // once, and no admin client (garbage, silence, huge lines, too many of them, leaving
 // mid-command) can hurt the process or other clients.
+#include <poll.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -137,6 +139,71 @@ TEST_F(AdminSocketTest, WeightChangeReachesTheWorkers) {
   ASSERT_EQ(adminCommand(cfg_.adminSocket, "set server app/s1 weight 100").rfind("ok:", 0), 0u);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(served(proxy.port()));
   EXPECT_GT(one_.accepted(), oneBefore) << "s1 got nothing after its weight came back";
+}
+
+// Maintenance leaves open connections alone (HAProxy's MAINT does too); `shutdown sessions
+// server` then resets exactly that server's connections, and the other server's keep flowing.
+TEST_F(AdminSocketTest, ShutdownSessionsResetsOnlyThatServersConnections) {
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg_.toYaml()));
+  ConnectResult toOne = connectLocal(proxy.port());
+  ASSERT_TRUE(toOne.fd && echoes(toOne.fd.get(), "one"));
+  ConnectResult toTwo = connectLocal(proxy.port());
+  ASSERT_TRUE(toTwo.fd && echoes(toTwo.fd.get(), "two"));
+  ASSERT_EQ(one_.accepted(), 1u);
+  ASSERT_EQ(two_.accepted(), 1u);
+
+  ASSERT_EQ(adminCommand(cfg_.adminSocket, "set server app/s1 state maintenance").rfind("ok:", 0), 0u);
+  EXPECT_TRUE(echoes(toOne.fd.get(), "still open in maintenance"));
+
+  const CommandResult killed = ctl({"--socket", cfg_.adminSocket, "shutdown", "sessions", "server", "app/s1"});
+  ASSERT_TRUE(killed.status && killed.status->ok()) << killed.out << killed.err;
+  EXPECT_EQ(killed.out, "ok: resetting 1 connection(s) of app/s1\n");
+  const ReadResult r = readUntilEnd(toOne.fd.get(), Deadline(5s));
+  EXPECT_EQ(r.end, StreamEnd::Reset) << "a killed session must not look complete";
+  EXPECT_TRUE(echoes(toTwo.fd.get(), "untouched"));
+  EXPECT_TRUE(proxy.waitForLog("closed 1 sessions of a server (admin_kill)", Deadline(5s))) << proxy.log();
+}
+
+// A weight change on a 4,096-server rendezvous backend rebuilds a table that takes most of a
+// second (docs/benchmarks.md). The rebuild runs off the control loop: another admin client is
+// answered while it runs, and the weight command replies once the workers have the new table.
+TEST_F(AdminSocketTest, LargeRebuildDoesNotBlockTheAdminSocket) {
+  cfg_.balance = "rendezvous";
+  cfg_.servers.clear();
+  for (int i = 0; i < 4096; ++i) cfg_.servers.push_back("127.0.0.2:" + std::to_string(10000 + i));
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg_.toYaml()));
+  AdminClient slow(cfg_.adminSocket);
+  ASSERT_TRUE(slow.valid());
+  ASSERT_TRUE(sendAll(slow.fd(), "set server app/s1 weight 50\n", Deadline(5s)));
+  // Answered at once while the table is being built...
+  const std::string info = adminCommand(cfg_.adminSocket, "show info");
+  EXPECT_EQ(info.rfind("version: ", 0), 0u) << info;
+  pollfd pfd{slow.fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&pfd, 1, 0), 0) << "the weight reply came before the show info reply: was the "
+                                      "rebuild that quick, or did it block the loop?";
+  // ...and the weight command once the rebuild is published.
+  EXPECT_EQ(slow.reply(Deadline(60s)).rfind("ok: app/s1 weight 100 -> 50\n", 0), 0u);
+}
+
+// `printf 'cmd\ncmd\n' | nc -U sock` half-closes after its commands: every complete line still
+// gets its reply, in order (a deferred one too), then the connection closes; an unfinished last
+// line gets none.
+TEST_F(AdminSocketTest, HalfClosedClientGetsEveryReply) {
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg_.toYaml()));
+  AdminClient client(cfg_.adminSocket);
+  ASSERT_TRUE(client.valid());
+  ASSERT_TRUE(sendAll(client.fd(), "set server app/s2 weight 7\nshow servers\nhelp", Deadline(5s)));
+  ::shutdown(client.fd(), SHUT_WR);
+  const ReadResult r = readUntilEnd(client.fd(), Deadline(10s));
+  EXPECT_EQ(r.end, StreamEnd::Eof);
+  ASSERT_EQ(r.data.rfind("ok: app/s2 weight 100 -> 7\n\n# backend/server", 0), 0u) << r.data;
+  EXPECT_NE(r.data.find("app/s2 " + two_.address() + " active no_check - - 0 7 0\n\n"), std::string::npos)
+      << r.data;
+  EXPECT_EQ(r.data.find("show info"), std::string::npos) << "the unfinished 'help' line was run";
+  EXPECT_TRUE(r.data.ends_with("\n\n")) << r.data;
 }
 
 // With every server unavailable a new client is closed at once, not left hanging until a

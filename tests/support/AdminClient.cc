@@ -23,6 +23,11 @@ AdminClient::AdminClient(const std::string& path) {
 
 std::string AdminClient::command(const std::string& line, const Deadline& deadline) {
   if (!fd_ || !sendAll(fd_.get(), line + "\n", deadline)) return {};
+  return reply(deadline);
+}
+
+std::string AdminClient::reply(const Deadline& deadline) {
+  if (!fd_) return {};
   for (;;) {
     const std::size_t end = pending_.find("\n\n");
     if (end != std::string::npos) {

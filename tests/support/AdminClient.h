@@ -17,6 +17,8 @@ class AdminClient {
   // Sends `line` + "\n" and returns the reply without its terminating empty line ("" if the
   // connection ended or the deadline passed first).
   std::string command(const std::string& line, const Deadline& deadline = Deadline(5s));
+  // The next reply, without sending anything (for a command sent by hand).
+  std::string reply(const Deadline& deadline = Deadline(5s));
 
  private:
   Fd fd_;

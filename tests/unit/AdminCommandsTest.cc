@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -90,10 +91,30 @@ class AdminCommandsTest : public testing::Test {
     commands_ = std::make_unique<AdminCommands>(
         registry_, std::move(info),
         [this](const ServerRecord& r, const health::Transition& t) { calls_.push_back({&r, t}); },
-        [this](ServerRecord& r) {
+        [this](ServerRecord& r, std::function<void()> applied) {
           weightCalls_.push_back({&r, r.weight});
-          return weightFailure_;
-        });
+          if (!weightFailure_.empty()) return weightFailure_;
+          if (deferWeights_) {
+            pendingApplied_ = std::move(applied);
+          } else {
+            applied();
+          }
+          return std::string();
+        },
+        [this](ServerRecord& r) { killCalls_.push_back(&r); });
+  }
+
+  // Runs a command that must reply at once; returns the reply.
+  std::string execute(std::string_view line, AdminCommands* commands = nullptr) {
+    std::string reply;
+    bool replied = false;
+    (commands != nullptr ? *commands : *commands_).execute(line, [&](std::string r) {
+      EXPECT_FALSE(replied) << "two replies";
+      replied = true;
+      reply = std::move(r);
+    });
+    EXPECT_TRUE(replied) << "no reply yet to " << line.substr(0, 80);
+    return reply;
   }
 
   ServerRecord& record(std::string_view backend, std::string_view server) {
@@ -116,18 +137,21 @@ class AdminCommandsTest : public testing::Test {
   std::vector<Call> calls_;
   std::vector<std::pair<const ServerRecord*, uint32_t>> weightCalls_;  // record, weight seen
   std::string weightFailure_;  // what the weight handler answers
+  bool deferWeights_ = false;  // the weight handler keeps `applied` instead of calling it
+  std::function<void()> pendingApplied_;
+  std::vector<const ServerRecord*> killCalls_;
   std::unique_ptr<AdminCommands> commands_;
 };
 
 // ---- help, show ---------------------------------------------------------------------------------
 
 TEST_F(AdminCommandsTest, HelpListsEveryCommand) {
-  const std::string reply = commands_->execute("help");
+  const std::string reply = execute("help");
   ASSERT_TRUE(reply.ends_with("\n\n")) << reply;
   EXPECT_FALSE(AdminCommands::isError(reply));
   const std::vector<std::string> l = lines(reply);
   // One line per command, then the empty line.
-  ASSERT_EQ(l.size(), 6u) << reply;
+  ASSERT_EQ(l.size(), 7u) << reply;
   EXPECT_TRUE(l[0].starts_with("help ")) << l[0];
   EXPECT_TRUE(l[1].starts_with("show info ")) << l[1];
   EXPECT_TRUE(l[2].starts_with("show servers ")) << l[2];
@@ -136,24 +160,26 @@ TEST_F(AdminCommandsTest, HelpListsEveryCommand) {
     EXPECT_NE(l[3].find(state), std::string::npos) << state;
   }
   EXPECT_TRUE(l[4].starts_with("set server BACKEND/SERVER weight ")) << l[4];
-  EXPECT_EQ(l[5], "");
+  EXPECT_TRUE(l[5].starts_with("shutdown sessions server BACKEND/SERVER ")) << l[5];
+  EXPECT_EQ(l[6], "");
 }
 
 TEST_F(AdminCommandsTest, ShowServersHasHeaderAndOneLinePerServerInConfigOrder) {
-  const std::string reply = commands_->execute("show servers");
+  const std::string reply = execute("show servers");
   ASSERT_TRUE(reply.ends_with("\n\n")) << reply;
   EXPECT_FALSE(AdminCommands::isError(reply));
   const std::vector<std::string> l = lines(reply);
   ASSERT_EQ(l.size(), 5u) << reply;  // header, three servers, the empty line
-  EXPECT_EQ(l[0], "# backend/server address admin health last_check check_ms active weight");
-  // No spaces inside a field: every line splits into the header's eight fields.
+  EXPECT_EQ(l[0], "# backend/server address admin health last_check check_ms active weight "
+                  "transitions");
+  // No spaces inside a field: every line splits into the header's nine fields.
   EXPECT_EQ(fields(l[1]), (std::vector<std::string>{"app/s1", "10.0.0.1:80", "active",
-                                                    "no_check", "-", "-", "0", "100"}));
+                                                    "no_check", "-", "-", "0", "100", "0"}));
   EXPECT_EQ(fields(l[2]), (std::vector<std::string>{"app/s2", "10.0.0.2:81", "draining", "DRAIN",
-                                                    "-", "-", "0", "50"}));
+                                                    "-", "-", "0", "50", "0"}));
   // Checked, initial down (the default): one success from UP, "DOWN 1/2" with its space replaced.
   EXPECT_EQ(fields(l[3]), (std::vector<std::string>{"db/d1", "10.0.1.1:5432", "active",
-                                                    "DOWN_1/2", "-", "-", "0", "7"}));
+                                                    "DOWN_1/2", "-", "-", "0", "7", "0"}));
   EXPECT_EQ(l[4], "");
 }
 
@@ -161,17 +187,17 @@ TEST_F(AdminCommandsTest, ShowServersReportsActiveCountAndLastCheck) {
   record("app", "s1").live->active.store(12);
   record("db", "d1").lastCheck = CheckReport{false, health::FailureReason::Refused,
                                              "connection refused", 3ms};
-  const std::vector<std::string> l = lines(commands_->execute("show servers"));
+  const std::vector<std::string> l = lines(execute("show servers"));
   ASSERT_EQ(l.size(), 5u);
   EXPECT_EQ(fields(l[1])[6], "12");
   const std::vector<std::string> d1 = fields(l[3]);
-  ASSERT_EQ(d1.size(), 8u) << l[3];
+  ASSERT_EQ(d1.size(), 9u) << l[3];
   EXPECT_EQ(d1[4], "refused");
   EXPECT_EQ(d1[5], "3");
 }
 
 TEST_F(AdminCommandsTest, ShowInfoReportsVersionUptimeWorkersAndConnections) {
-  const std::string reply = commands_->execute("show info");
+  const std::string reply = execute("show info");
   ASSERT_TRUE(reply.ends_with("\n\n")) << reply;
   EXPECT_FALSE(AdminCommands::isError(reply));
   const std::vector<std::string> l = lines(reply);
@@ -188,7 +214,7 @@ TEST_F(AdminCommandsTest, ShowInfoReportsVersionUptimeWorkersAndConnections) {
 
 TEST_F(AdminCommandsTest, ShowInfoWithoutConnectionsCallbackSaysZero) {
   AdminCommands bare(registry_, AdminInfo{"v", std::chrono::steady_clock::now(), 1, {}}, {});
-  const std::vector<std::string> l = lines(bare.execute("show info"));
+  const std::vector<std::string> l = lines(execute("show info", &bare));
   ASSERT_EQ(l.size(), 5u);
   EXPECT_EQ(l[3], "connections: 0");
 }
@@ -198,7 +224,7 @@ TEST_F(AdminCommandsTest, ShowInfoWithoutConnectionsCallbackSaysZero) {
 TEST_F(AdminCommandsTest, SetDrainingChangesStateEligibilityAndReportsTransitionOnce) {
   ServerRecord& s1 = record("app", "s1");
   ASSERT_TRUE(s1.live->eligible.load());
-  const std::string reply = commands_->execute("set server app/s1 state draining");
+  const std::string reply = execute("set server app/s1 state draining");
   EXPECT_EQ(reply, "ok: app/s1 is draining (DRAIN)\n\n");
   EXPECT_FALSE(AdminCommands::isError(reply));
   EXPECT_EQ(s1.state.admin, health::AdminState::Draining);
@@ -217,7 +243,7 @@ TEST_F(AdminCommandsTest, SetDrainingChangesStateEligibilityAndReportsTransition
 
 TEST_F(AdminCommandsTest, SetMaintenanceChangesStateAndEligibility) {
   ServerRecord& s1 = record("app", "s1");
-  const std::string reply = commands_->execute("set server app/s1 state maintenance");
+  const std::string reply = execute("set server app/s1 state maintenance");
   EXPECT_EQ(reply, "ok: app/s1 is maintenance (MAINT)\n\n");
   EXPECT_EQ(s1.state.admin, health::AdminState::Maintenance);
   EXPECT_FALSE(s1.live->eligible.load());
@@ -229,7 +255,7 @@ TEST_F(AdminCommandsTest, SetMaintenanceChangesStateAndEligibility) {
 TEST_F(AdminCommandsTest, SetActiveMakesDrainingServerEligible) {
   ServerRecord& s2 = record("app", "s2");
   ASSERT_FALSE(s2.live->eligible.load());  // configured draining
-  const std::string reply = commands_->execute("set server app/s2 state active");
+  const std::string reply = execute("set server app/s2 state active");
   EXPECT_EQ(reply, "ok: app/s2 is active (no check)\n\n");
   EXPECT_EQ(s2.state.admin, health::AdminState::Active);
   EXPECT_TRUE(s2.live->eligible.load());
@@ -243,7 +269,7 @@ TEST_F(AdminCommandsTest, SetActiveOnCheckedServerLeavesItToTheChecks) {
   // d1 is active but DOWN until a check succeeds: `set ... active` changes nothing.
   ServerRecord& d1 = record("db", "d1");
   const health::ServerState before = d1.state;
-  EXPECT_EQ(commands_->execute("set server db/d1 state active"), "ok: db/d1 is active (DOWN 1/2)\n\n");
+  EXPECT_EQ(execute("set server db/d1 state active"), "ok: db/d1 is active (DOWN 1/2)\n\n");
   EXPECT_EQ(d1.state, before);
   EXPECT_FALSE(d1.live->eligible.load());
   ASSERT_EQ(calls_.size(), 1u);
@@ -251,15 +277,15 @@ TEST_F(AdminCommandsTest, SetActiveOnCheckedServerLeavesItToTheChecks) {
 }
 
 TEST_F(AdminCommandsTest, TrailingCarriageReturnIsAccepted) {
-  EXPECT_EQ(commands_->execute("help\r"), commands_->execute("help"));
-  EXPECT_EQ(commands_->execute("set server app/s1 state draining\r"),
+  EXPECT_EQ(execute("help\r"), execute("help"));
+  EXPECT_EQ(execute("set server app/s1 state draining\r"),
             "ok: app/s1 is draining (DRAIN)\n\n");
   EXPECT_EQ(record("app", "s1").state.admin, health::AdminState::Draining);
 }
 
 TEST_F(AdminCommandsTest, TabsAndRepeatedBlanksSeparateWords) {
-  EXPECT_EQ(commands_->execute("show\tservers"), commands_->execute("show servers"));
-  EXPECT_EQ(commands_->execute("\t set \tserver  app/s1\t\tstate maintenance \t"),
+  EXPECT_EQ(execute("show\tservers"), execute("show servers"));
+  EXPECT_EQ(execute("\t set \tserver  app/s1\t\tstate maintenance \t"),
             "ok: app/s1 is maintenance (MAINT)\n\n");
   EXPECT_EQ(record("app", "s1").state.admin, health::AdminState::Maintenance);
 }
@@ -282,7 +308,7 @@ class AdminCommandsErrorTest : public AdminCommandsTest,
 TEST_P(AdminCommandsErrorTest, RepliesOneErrorLineAndChangesNothing) {
   std::vector<health::ServerState> before;
   for (const ServerRecord* r : registry_.ordered()) before.push_back(r->state);
-  const std::string line = expectOneErrorLine(commands_->execute(GetParam().line));
+  const std::string line = expectOneErrorLine(execute(GetParam().line));
   EXPECT_NE(line.find(GetParam().mentions), std::string::npos) << line;
   EXPECT_TRUE(calls_.empty());
   std::vector<health::ServerState> after;
@@ -311,6 +337,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"EmptyBackendName", "set server /s1 state draining", "expected BACKEND/SERVER"},
         BadLine{"UnknownState", "set server app/s1 state sleeping", "unknown state 'sleeping'"},
         BadLine{"StateCaseMatters", "set server app/s1 state Active", "unknown state 'Active'"},
+        BadLine{"ShutdownAlone", "shutdown", "unknown command"},
+        BadLine{"ShutdownSessionsAlone", "shutdown sessions", "usage: shutdown sessions server"},
+        BadLine{"ShutdownSessionsNotServer", "shutdown sessions backend app",
+                "usage: shutdown sessions server"},
+        BadLine{"ShutdownSessionsUnknown", "shutdown sessions server app/s9", "no server 'app/s9'"},
+        BadLine{"ShutdownSessionsNoSlash", "shutdown sessions server s1", "expected BACKEND/SERVER"},
         BadLine{"ControlBytesQuotedPrintably", std::string("bad\x01\x7f", 5), "'bad?" "?'"}),
     [](const testing::TestParamInfo<BadLine>& p) { return std::string(p.param.name); });
 
@@ -326,7 +358,7 @@ TEST_F(AdminCommandsTest, HugeWordIsQuotedCutShort) {
        "'app/" + std::string(60, 'x') + "...'"},
   };
   for (const auto& [input, quoted] : cases) {
-    const std::string reply = commands_->execute(input);
+    const std::string reply = execute(input);
     const std::string line = expectOneErrorLine(reply);
     EXPECT_LT(reply.size(), 200u) << line.substr(0, 200);
     EXPECT_NE(line.find(quoted), std::string::npos) << line;
@@ -337,7 +369,7 @@ TEST_F(AdminCommandsTest, HugeWordIsQuotedCutShort) {
 // A quoted word of exactly 64 characters is shown whole, without the "..." of a cut one.
 TEST_F(AdminCommandsTest, WordOfSixtyFourCharactersIsQuotedWhole) {
   const std::string word(64, 'y');
-  const std::string line = expectOneErrorLine(commands_->execute(word));
+  const std::string line = expectOneErrorLine(execute(word));
   EXPECT_NE(line.find("'" + word + "'"), std::string::npos) << line;
 }
 
@@ -354,18 +386,18 @@ TEST(AdminCommandsIsErrorTest, OnlyErrorRepliesAreErrors) {
 // set server ... weight N: the record takes the weight, the handler publishes it once, and the
 // reply says old -> new.
 TEST_F(AdminCommandsTest, SetWeightUpdatesTheRecordAndPublishesOnce) {
-  EXPECT_EQ(commands_->execute("set server app/s1 weight 250"), "ok: app/s1 weight 100 -> 250\n\n");
+  EXPECT_EQ(execute("set server app/s1 weight 250"), "ok: app/s1 weight 100 -> 250\n\n");
   EXPECT_EQ(record("app", "s1").weight, 250u);
   ASSERT_EQ(weightCalls_.size(), 1u);
   EXPECT_EQ(weightCalls_[0].first, &record("app", "s1"));
   EXPECT_EQ(weightCalls_[0].second, 250u) << "the handler must see the new weight";
-  EXPECT_EQ(commands_->execute("set server app/s1 weight 0"), "ok: app/s1 weight 250 -> 0\n\n");
+  EXPECT_EQ(execute("set server app/s1 weight 0"), "ok: app/s1 weight 250 -> 0\n\n");
 }
 
 // A weight outside 0..1000 or not a plain integer is refused without touching anything.
 TEST_F(AdminCommandsTest, SetWeightRejectsBadValues) {
   for (const char* bad : {"1001", "-1", "12a", "1e3", "99999", "+5"}) {
-    expectOneErrorLine(commands_->execute(std::string("set server app/s1 weight ") + bad));
+    expectOneErrorLine(execute(std::string("set server app/s1 weight ") + bad));
   }
   EXPECT_EQ(record("app", "s1").weight, 100u);
   EXPECT_TRUE(weightCalls_.empty());
@@ -374,8 +406,48 @@ TEST_F(AdminCommandsTest, SetWeightRejectsBadValues) {
 // When publishing fails the record keeps its old weight and the reply is the error.
 TEST_F(AdminCommandsTest, SetWeightFailureKeepsTheOldWeight) {
   weightFailure_ = "backend gone";
-  EXPECT_EQ(commands_->execute("set server app/s1 weight 7"), "error: backend gone\n\n");
+  EXPECT_EQ(execute("set server app/s1 weight 7"), "error: backend gone\n\n");
   EXPECT_EQ(record("app", "s1").weight, 100u);
+}
+
+// Every transition counts in `show servers`' last field; a no-op command does not.
+TEST_F(AdminCommandsTest, ShowServersCountsTransitions) {
+  execute("set server app/s1 state draining");
+  execute("set server app/s1 state draining");  // already draining: no transition
+  execute("set server app/s1 state active");
+  const std::vector<std::string> l = lines(execute("show servers"));
+  ASSERT_GE(l.size(), 2u);
+  const std::vector<std::string> f = fields(l[1]);
+  ASSERT_EQ(f.size(), 9u) << l[1];
+  EXPECT_EQ(f[0], "app/s1");
+  EXPECT_EQ(f[8], "2") << l[1];
+}
+
+// shutdown sessions server B/S (HAProxy's form): asks the workers, through the handler, to reset
+// that server's connections, says how many were open, and leaves its state alone.
+TEST_F(AdminCommandsTest, ShutdownSessionsAsksOnceAndKeepsTheState) {
+  ServerRecord& s1 = record("app", "s1");
+  s1.live->active.store(3, std::memory_order_relaxed);
+  const health::ServerState before = s1.state;
+  EXPECT_EQ(execute("shutdown sessions server app/s1"),
+            "ok: resetting 3 connection(s) of app/s1\n\n");
+  ASSERT_EQ(killCalls_.size(), 1u);
+  EXPECT_EQ(killCalls_[0], &s1);
+  EXPECT_EQ(s1.state, before);
+  EXPECT_TRUE(calls_.empty()) << "no state transition";
+}
+
+// `set server ... weight` replies only once the handler says the workers have the weight, so
+// that an "ok" means new connections see it.
+TEST_F(AdminCommandsTest, SetWeightRepliesOnceApplied) {
+  deferWeights_ = true;
+  std::vector<std::string> replies;
+  commands_->execute("set server app/s1 weight 30", [&](std::string r) { replies.push_back(std::move(r)); });
+  EXPECT_TRUE(replies.empty()) << "replied before the workers had the weight";
+  EXPECT_EQ(record("app", "s1").weight, 30u);
+  ASSERT_TRUE(pendingApplied_);
+  pendingApplied_();
+  EXPECT_EQ(replies, (std::vector<std::string>{"ok: app/s1 weight 100 -> 30\n\n"}));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // the control event loop (io::EventLoop) on the main thread: signals, the admin socket, and the
 // server registry whose state the workers read. Workers run on their own threads and hear from
 // the control thread only through their mailboxes and the LiveServer atomics.
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -13,6 +14,8 @@
 #include "ringlb/control/AdminServer.h"
 #include "ringlb/control/HealthChecker.h"
 #include "ringlb/control/ServerRegistry.h"
+#include "ringlb/control/SnapshotPublisher.h"
+#include "ringlb/io/BackgroundThread.h"
 #include "ringlb/io/EventLoop.h"
 #include "ringlb/proxy/Worker.h"
 
@@ -36,18 +39,22 @@ class Server {
   void onSignal();
   // Carries out a server state transition's actions that reach beyond the registry.
   void onTransition(control::ServerRecord& record, const health::Transition& transition);
-  // Rebuilds the balancers of the backends named in `backends` and hands the workers the new
-  // snapshot (weights: the registry's effective weights).
+  // Has the balancers of the backends named in `backends` rebuilt off the loop (weights: the
+  // registry's effective weights); the workers get the new snapshot when it is done.
   void republish(const std::vector<std::string>& backends);
   // Slow start: re-applies every ramping server's weight, every health::rampStep.
   void rampTick();
-  // Publishes a record's new weight: rebuilds its backend's balancers, hands them to the workers.
-  std::string onWeight(control::ServerRecord& record);
+  // Publishes a record's new weight: has its backend's balancers rebuilt and handed to the
+  // workers, then calls `applied`.
+  std::string onWeight(control::ServerRecord& record, std::function<void()> applied);
 
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<io::EventLoop> loop_;
   control::ServerRegistry registry_;
-  proxy::SnapshotPtr snapshot_;
+  // Declared after the loop (it watches an eventfd on it) and before the publisher whose
+  // continuations it carries.
+  std::unique_ptr<io::BackgroundThread> builder_;
+  std::unique_ptr<control::SnapshotPublisher> publisher_;
   std::unique_ptr<control::HealthChecker> checker_;
   std::unique_ptr<control::AdminCommands> adminCommands_;
   std::unique_ptr<control::AdminServer> adminServer_;

@@ -9,6 +9,7 @@
 //   show servers
 //   set server BACKEND/SERVER state active|draining|maintenance
 //   set server BACKEND/SERVER weight N          (0..1000; 0: no new connections)
+//   shutdown sessions server BACKEND/SERVER     (reset its open connections: HAProxy's form)
 // A reply is zero or more lines, each ending in "\n", then an empty line. Errors are one line
 // starting with "error: ". Words are separated by spaces or tabs; a trailing "\r" is ignored
 // (telnet, nc -C).
@@ -34,15 +35,24 @@ class AdminCommands {
   // `onTransition` carries out a transition's actions (CloseSessions: tell the workers).
   using TransitionHandler = std::function<void(ServerRecord&, const health::Transition&)>;
 
-  // `onWeight` applies a record's new weight (rebuilds its backend's balancers and hands them
-  // to the workers); returns "" or what went wrong.
-  using WeightHandler = std::function<std::string(ServerRecord&)>;
+  // `onWeight` applies a record's new weight: has its backend's balancers rebuilt and handed to
+  // the workers, then calls `applied` (later, from the loop). Returns "" or, without calling
+  // `applied`, what went wrong.
+  using WeightHandler = std::function<std::string(ServerRecord&, std::function<void()> applied)>;
+
+  // `onKill` resets every open connection of a server (tells the workers).
+  using KillHandler = std::function<void(ServerRecord&)>;
 
   AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition,
-                WeightHandler onWeight = {});
+                WeightHandler onWeight = {}, KillHandler onKill = {});
 
-  // `line` without its "\n". Returns the complete reply, the empty line included.
-  std::string execute(std::string_view line);
+  // Receives a command's complete reply, the empty line included.
+  using Reply = std::function<void(std::string reply)>;
+
+  // Runs `line` (without its "\n"); `done` gets the reply exactly once. Every command replies
+  // before execute() returns except `set server ... weight`, which replies once the workers have
+  // been handed the rebuilt balancers, so that "ok" means new connections see the weight.
+  void execute(std::string_view line, Reply done);
 
   // True if the reply is an error reply (for ringlb ctl's exit status).
   static bool isError(std::string_view reply) { return reply.starts_with("error: "); }
@@ -51,12 +61,18 @@ class AdminCommands {
   std::string help() const;
   std::string showInfo() const;
   std::string showServers() const;
-  std::string setServer(const std::vector<std::string_view>& words);
+  // Each returns the reply; an empty string means it took `done` and replies later.
+  std::string run(std::string_view line, Reply& done);
+  std::string setServer(const std::vector<std::string_view>& words, Reply& done);
+  std::string shutdownSessions(std::string_view id);
+  // The record BACKEND/SERVER names, or nullptr with *reply set to the error reply.
+  ServerRecord* findServer(std::string_view id, std::string* reply);
 
   ServerRegistry& registry_;
   AdminInfo info_;
   TransitionHandler onTransition_;
   WeightHandler onWeight_;
+  KillHandler onKill_;
 };
 
 }  // namespace ringlb::control

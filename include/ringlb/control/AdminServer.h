@@ -5,6 +5,10 @@
 // closed, a client silent for kIdleTimeout is closed, one that does not read its replies is
 // closed once kMaxPendingOutput is queued, and at most kMaxClients are served at once (further
 // ones get an error line and are closed).
+//
+// Replies go out in command order. A command whose reply comes later (`set server ... weight`
+// waits for the rebuilt balancers) holds the client's further lines until it has replied; a
+// client that half-closes after its commands still gets every reply.
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -37,13 +41,19 @@ class AdminServer {
     std::string in;   // bytes received, not yet a complete line
     std::string out;  // replies not yet written
     io::EventLoop::TimerId idle = 0;
-    bool closing = false;  // close once `out` is written
+    uint64_t id = 0;       // unique for the process's life (descriptors are reused)
+    bool closing = false;  // close once `out` is written and no reply is awaited
+    bool waiting = false;  // a command's reply is awaited; later lines wait for it
+    bool resumeOnReply = false;  // the awaited reply comes after execute() returned
   };
 
   AdminServer(io::EventLoop& loop, AdminCommands& commands) : loop_(loop), commands_(commands) {}
   void onAccept();
   void onClient(int fd, uint32_t events);
   void readFrom(int fd, Client& client);
+  // Runs the complete lines received, in order, until one's reply is awaited; then flushes.
+  void processLines(int fd, Client& client);
+  AdminCommands::Reply replyTo(int fd, uint64_t id);
   void flush(int fd, Client& client);
   void armIdle(int fd, Client& client);
   void drop(int fd);
@@ -53,6 +63,9 @@ class AdminServer {
   std::string path_;
   int listener_ = -1;
   std::map<int, Client> clients_;
+  uint64_t nextClientId_ = 1;
+  // Replies that arrive after this server is gone find the token expired and are dropped.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace ringlb::control

@@ -69,8 +69,10 @@ class ServerRegistry {
 
   // For proxy::buildSnapshot: each server's LiveServer, from its record (adopt() first).
   proxy::LiveServerSource liveSource();
-  // Each server's effective weight: its record's weight, ramped while in slow start.
-  proxy::WeightSource weightSource();
+  // A server's effective weight: its record's weight, ramped while in slow start.
+  // The effective weights of `backend`'s servers now, in its config order: a copy a build on
+  // another thread may read while this registry moves on.
+  std::vector<uint32_t> effectiveWeights(const config::Backend& backend);
   static uint32_t effectiveWeight(const ServerRecord& record);
 
  private:

@@ -21,7 +21,7 @@
 namespace ringlb::proxy {
 
 // Close (reset) every session connected or connecting to `server`: the server was marked down
-// with on_marked_down: shutdown, or put in maintenance with its sessions killed.
+// with on_marked_down: shutdown (ServerShutdown), or an operator asked (AdminKill).
 struct CloseServerSessions {
   const lb::LiveServer* server = nullptr;
   CloseReason reason = CloseReason::ServerShutdown;

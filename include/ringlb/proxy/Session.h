@@ -60,8 +60,8 @@ enum class CloseReason : uint8_t {
   ConnectFailed,    // every connect attempt failed or timed out
   ResourceShortage, // no descriptor or memory for the server socket, and none came in time
   Shutdown,         // stop: shutdown_grace ended with the session still open
-  ServerShutdown,   // its server was marked down (on_marked_down: shutdown) or put in
-                    // maintenance with its sessions killed
+  ServerShutdown,   // its server was marked down (on_marked_down: shutdown)
+  AdminKill,        // killed by the admin socket (`shutdown sessions server B/S`)
   Internal,         // an impossible state was caught; closed abortively to be safe
 };
 const char* toString(CloseReason reason);
