@@ -55,10 +55,12 @@ std::string Server::start() {
   const unsigned n = workerCount();
   // Every server gets its runtime record first; the snapshot points at the records' live state.
   registry_.adopt(*config_);
-  auto snapshot = proxy::buildSnapshot(config_, registry_.liveSource());
+  auto snapshot = proxy::buildSnapshot(
+      config_, registry_.liveSource(), {},
+      proxy::SlotSources{[this](std::string_view name) { return frontendSlots_.slotOf(name); },
+                         [this](std::string_view name) { return backendSlots_.slotOf(name); }});
   snapshot->counters->workers = n;
-  builder_ = io::BackgroundThread::create(*loop_, &loopError);
-  if (!builder_) return loopError;
+  builder_ = std::make_unique<io::BackgroundThread>(*loop_);
   publisher_ = std::make_unique<control::SnapshotPublisher>(
       *builder_, registry_, snapshot, [this](const proxy::SnapshotPtr& next) {
         for (auto& w : workers_) w->post(proxy::UseSnapshot{next});

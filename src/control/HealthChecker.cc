@@ -209,6 +209,7 @@ void HealthChecker::finish(Target& t, std::optional<health::FailureReason> failu
                                           " (" + report.detail + ")"
                                     : "check passed (" + report.detail + ")";
   record.lastCheck = std::move(report);
+  if (failure) ++record.checkFailures;
   const health::Transition transition = registry_.apply(
       record, failure ? health::Event::checkFailed(*failure) : health::Event::checkSucceeded(), cause);
   if (onTransition_) onTransition_(record, transition);

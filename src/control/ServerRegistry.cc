@@ -46,6 +46,7 @@ void ServerRegistry::adopt(const config::Config& config) {
         slot->backend = backend.name;
         slot->name = server.name;
         slot->live = std::make_shared<lb::LiveServer>();
+        slot->live->id = static_cast<uint32_t>(records_.size() - 1);  // never reused: records stay
         slot->params = paramsOf(backend);
         const bool checked = backend.healthCheck.type != config::CheckType::None;
         slot->state = health::initialState(slot->params, checked);
@@ -66,6 +67,11 @@ void ServerRegistry::adopt(const config::Config& config) {
 }
 
 ServerRecord* ServerRegistry::find(std::string_view backend, std::string_view server) {
+  const auto it = records_.find(key(backend, server));
+  return it == records_.end() ? nullptr : it->second.get();
+}
+
+const ServerRecord* ServerRegistry::find(std::string_view backend, std::string_view server) const {
   const auto it = records_.find(key(backend, server));
   return it == records_.end() ? nullptr : it->second.get();
 }

@@ -1,28 +1,9 @@
 #include "ringlb/io/BackgroundThread.h"
 
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 namespace ringlb::io {
 
-std::unique_ptr<BackgroundThread> BackgroundThread::create(EventLoop& loop, std::string* error) {
-  std::unique_ptr<BackgroundThread> self(new BackgroundThread(loop));
-  self->eventFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (self->eventFd_ < 0) {
-    if (error != nullptr) *error = std::string("eventfd: ") + std::strerror(errno);
-    return nullptr;
-  }
-  BackgroundThread* raw = self.get();
-  if (!loop.add(self->eventFd_, EPOLLIN, [raw](uint32_t) { raw->deliver(); })) {
-    if (error != nullptr) *error = std::string("epoll (background thread): ") + std::strerror(errno);
-    return nullptr;  // the destructor closes the eventfd; no thread was started
-  }
-  self->thread_ = std::thread([raw] { raw->main(); });
-  return self;
+BackgroundThread::BackgroundThread(EventLoop& loop) : loop_(loop) {
+  thread_ = std::thread([this] { main(); });
 }
 
 BackgroundThread::~BackgroundThread() {
@@ -33,10 +14,8 @@ BackgroundThread::~BackgroundThread() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
-  if (eventFd_ >= 0) {
-    loop_.remove(eventFd_);
-    ::close(eventFd_);
-  }
+  // Continuations already posted to the loop find the token expired and do nothing.
+  alive_.reset();
 }
 
 void BackgroundThread::submit(Job job) {
@@ -61,26 +40,11 @@ void BackgroundThread::main() {
     {
       std::lock_guard lock(mutex_);
       if (stop_) return;
-      finished_.push_back(std::move(next));
     }
-    const uint64_t one = 1;
-    // Cannot fail short of a counter overflow (2^64 - 1 wake-ups); EAGAIN would mean the loop
-    // has a wake-up pending already, which is all we need.
-    [[maybe_unused]] const ssize_t n = ::write(eventFd_, &one, sizeof one);
-  }
-}
-
-void BackgroundThread::deliver() {
-  uint64_t count = 0;
-  [[maybe_unused]] const ssize_t n = ::read(eventFd_, &count, sizeof count);
-  std::deque<Continuation> ready;
-  {
-    std::lock_guard lock(mutex_);
-    ready.swap(finished_);
-  }
-  // Outside the lock: a continuation may submit the next job.
-  for (Continuation& c : ready) {
-    if (c) c();
+    if (!next) continue;
+    loop_.post([alive = std::weak_ptr<int>(alive_), next = std::move(next)] {
+      if (!alive.expired()) next();
+    });
   }
 }
 

@@ -1,6 +1,7 @@
 #include "ringlb/io/EventLoop.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,11 +18,39 @@ std::unique_ptr<EventLoop> EventLoop::create(std::string* error) {
     if (error != nullptr) *error = std::string("epoll_create1: ") + std::strerror(errno);
     return nullptr;
   }
+  loop->postFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  EventLoop* raw = loop.get();
+  if (loop->postFd_ < 0 || !loop->add(loop->postFd_, EPOLLIN, [raw](uint32_t) { raw->runPosted(); })) {
+    if (error != nullptr) *error = std::string("eventfd (event loop): ") + std::strerror(errno);
+    return nullptr;
+  }
   return loop;
 }
 
 EventLoop::~EventLoop() {
+  if (postFd_ >= 0) ::close(postFd_);
   if (epoll_ >= 0) ::close(epoll_);
+}
+
+void EventLoop::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(postMutex_);
+    posted_.push_back(std::move(task));
+  }
+  const uint64_t one = 1;
+  // Fails only with EAGAIN (counter at its maximum): a wake-up is pending then anyway.
+  [[maybe_unused]] const ssize_t n = ::write(postFd_, &one, sizeof one);
+}
+
+void EventLoop::runPosted() {
+  uint64_t count = 0;
+  [[maybe_unused]] const ssize_t n = ::read(postFd_, &count, sizeof count);
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(postMutex_);
+    tasks.swap(posted_);
+  }
+  for (auto& task : tasks) task();  // outside the lock: a task may post()
 }
 
 bool EventLoop::add(int fd, uint32_t events, Handler handler) {

@@ -125,6 +125,7 @@ io_uring_sqe* Ring::sqe() {
     makeRoom(1);
     s = io_uring_get_sqe(ring_.get());
   }
+  ++prepared_;
   return s;
 }
 

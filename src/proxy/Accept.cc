@@ -69,6 +69,7 @@ void Worker::servePending() {
       // Waited its queue timeout: refuse it. A reset says "not served", where a FIN would say
       // the server answered with nothing.
       net::closeWithReset(p.fd);
+      counters_->add(snapshot_->frontendSlots[p.frontend], stats::FrontendStat::Limited);
       it = pendingAccepts_.erase(it);
       if (warnAllowed(Warning::Accept)) {
         spdlog::warn("frontend '{}': a connection waited {} ms at the connection limit; refused",
@@ -102,6 +103,7 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
         pendingAccepts_.push_back(PendingAccept{res, l.socket.frontend, now_});
       } else {
         net::closeWithReset(res);
+        counters_->add(snapshot_->frontendSlots[l.socket.frontend], stats::FrontendStat::Limited);
         if (warnAllowed(Warning::Accept)) {
           spdlog::warn("worker {}: at the connection limit with {} accepted connections queued; "
                        "refusing more", id_, pendingAccepts_.size());
@@ -182,7 +184,10 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
   s.frontend = frontendIndex;
   s.backend = static_cast<uint16_t>(frontend.backendIndex);
   s.snapshot = snapshot_;
+  s.frontendSlot = static_cast<uint16_t>(snapshot_->frontendSlots[frontendIndex]);
   s.started = s.clientActive = s.serverActive = now_;
+  counters_->add(s.frontendSlot, stats::FrontendStat::Accepted);
+  counters_->add(snapshot_->backendSlots[s.backend], stats::BackendStat::Opened);
   snapshot_->counters->active.fetch_add(1, std::memory_order_relaxed);
   snapshot_->counters->frontendActive[frontendIndex].fetch_add(1, std::memory_order_relaxed);
   transition(s, slot, SessionState::Connecting);
@@ -209,6 +214,7 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
   rankServers(runtime, *pickers_[s.backend], backupPickers_[s.backend].get(), input, want, s.candidates);
   if (s.candidates.count == 0) {
     ++stats_.noServer;
+    counters_->add(snapshot_->backendSlots[s.backend], stats::BackendStat::NoServer);
     if (warnAllowed(Warning::NoServer)) {
       spdlog::warn("backend '{}': no server available; closing client", backend.name);
     }

@@ -38,6 +38,7 @@ void Worker::connectNext(Session& s, uint32_t slot) {
         // More sessions than the limit can ever serve (accepted in one burst before the limit
         // was known): parking them would only let them starve each other. Shed the excess.
         ++stats_.connectFailures;
+        counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
         close(s, slot, false, CloseReason::ResourceShortage);
         return;
       }
@@ -45,6 +46,7 @@ void Worker::connectNext(Session& s, uint32_t slot) {
       return;
     }
     ++stats_.connectFailures;
+    counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
     if (warnAllowed(Warning::Socket)) {
       spdlog::error("backend '{}': cannot create a socket: {}", backend.name, std::strerror(-fd));
     }
@@ -54,6 +56,9 @@ void Worker::connectNext(Session& s, uint32_t slot) {
   s.serverFd = fd;
   runtime.live->acquire(s.server);
   s.serverCounted = true;
+  s.serverSlot = runtime.live->record(s.server)->id;
+  s.serverActive = now_;  // the attempt's start, for its connect time
+  if (s.attempt > 1) counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::Retries);
   ring_->connect(fd, server.address.sockaddr_ptr(), server.address.length(),
                  backend.timeouts.connect, tag(Op::Connect, slot), tag(Op::ConnectTimeout, slot));
   s.inflight += 2;
@@ -70,6 +75,7 @@ void Worker::retrySocketWaiters() {
     const config::Backend& backend = s.snapshot->config->backends[s.backend];
     if (now_ - s.clientActive >= backend.timeouts.connect) {
       ++stats_.connectFailures;
+      counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
       close(s, slot, false, CloseReason::ResourceShortage);
       continue;
     }
@@ -89,12 +95,17 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
     if (server.failureStreak.load(std::memory_order_relaxed) != 0) {
       server.failureStreak.store(0, std::memory_order_relaxed);
     }
+    counters_->connected(s.serverSlot, static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now_ - s.serverActive).count()));
+    s.serverActive = now_;  // the server's idle time starts now
     transition(s, slot, SessionState::Relaying);
     relay_->start(s, slot);
     return;
   }
   const config::Backend& backend = s.snapshot->config->backends[s.backend];
   ++stats_.connectFailures;
+  counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
+  counters_->add(s.serverSlot, stats::ServerStat::ConnectErrors);
   // Passive health: the control thread reads the run (HealthChecker) and marks the server down
   // once it reaches passive.consecutive_failures, before its next active check.
   server.failureStreak.fetch_add(1, std::memory_order_relaxed);

@@ -61,8 +61,9 @@ RelayOutcome relayOutcome(const Session& s) {
   return RelayOutcome::Continue;
 }
 
-Relay::Relay(RelayIo& io, RelayHost& host, const Clock::time_point& now, RelayOptions options)
-    : io_(io), host_(host), now_(now), options_(options) {}
+Relay::Relay(RelayIo& io, RelayHost& host, const Clock::time_point& now, stats::WorkerCounters& stats,
+             RelayOptions options)
+    : io_(io), host_(host), now_(now), stats_(stats), options_(options) {}
 
 uint64_t Relay::tag(const Session& s, uint32_t slot, bool c2s) {
   const Op op = c2s ? Op::ClientToServer : Op::ServerToClient;
@@ -586,6 +587,10 @@ void Relay::releaseHeld(Session& s) {
 void Relay::delivered(Session& s, bool c2s, uint64_t n) {
   direction(s, c2s).bytes += n;
   (c2s ? counters_.bytesClientToServer : counters_.bytesServerToClient) += n;
+  // Counted as they are delivered, so a rate query sees a long transfer while it runs, and the
+  // totals equal what crossed the sockets once the sessions closed.
+  stats_.add(s.frontendSlot, c2s ? stats::FrontendStat::BytesIn : stats::FrontendStat::BytesOut, n);
+  stats_.add(s.serverSlot, c2s ? stats::ServerStat::BytesIn : stats::ServerStat::BytesOut, n);
   touch(s, !c2s);
 }
 

@@ -11,6 +11,9 @@
 
 namespace ringlb::proxy {
 
+// Sessions closed are counted by reason in a fixed array; Internal is the last reason.
+static_assert(static_cast<std::size_t>(CloseReason::Internal) < stats::kCloseReasons);
+
 
 bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
   if (!transitionAllowed(s.state, to)) {
@@ -56,6 +59,14 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
       SharedCounters& counters = *s.snapshot->counters;  // the snapshot that counted it
       counters.active.fetch_sub(1, std::memory_order_relaxed);
       counters.frontendActive[s.frontend].fetch_sub(1, std::memory_order_relaxed);
+      counters_->add(s.frontendSlot, stats::FrontendStat::Closed);
+      counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::Closed);
+      counters_->closed[static_cast<std::size_t>(s.closeReason)].add();
+      for (const Direction* d : {&s.c2s, &s.s2c}) {
+        if (d->bytes > 0) {
+          counters_->add(d->splice ? stats::WorkerStat::SpliceDirections : stats::WorkerStat::CopyDirections);
+        }
+      }
       sessions_.release(slot);
       ++stats_.closed;
       break;

@@ -77,18 +77,34 @@ void buildGroups(BackendRuntime& runtime, const config::Backend& backend, uint64
 }  // namespace
 
 SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config, const LiveServerSource& liveOf,
-                          const WeightSource& weightOf) {
+                          const WeightSource& weightOf, const SlotSources& slots) {
   auto snapshot = std::make_shared<Snapshot>();
+  Snapshot::SlotLimits& limits = snapshot->slotLimits;
+  uint32_t nextId = 0;
   for (const config::Backend& backend : config->backends) {
     std::vector<std::shared_ptr<lb::LiveServer>> live;
-    if (!liveOf) live = lb::allocateLiveServers(backend.servers.size());
+    if (!liveOf) {
+      live = lb::allocateLiveServers(backend.servers.size());
+      for (auto& record : live) record->id = nextId++;
+    }
     for (const config::Server& server : backend.servers) {
       if (liveOf) live.push_back(liveOf(backend, server));
+      limits.servers = std::max(limits.servers, live.back()->id + 1);
     }
     BackendRuntime runtime;
     buildGroups(runtime, backend, config->global.hashSeed, live, weightOf);
     runtime.live = std::make_shared<lb::LiveServers>(std::move(live));
     snapshot->backends.push_back(std::move(runtime));
+  }
+  for (std::size_t i = 0; i < config->frontends.size(); ++i) {
+    const uint32_t slot = slots.frontend ? slots.frontend(config->frontends[i].name) : static_cast<uint32_t>(i);
+    snapshot->frontendSlots.push_back(slot);
+    limits.frontends = std::max(limits.frontends, slot + 1);
+  }
+  for (std::size_t i = 0; i < config->backends.size(); ++i) {
+    const uint32_t slot = slots.backend ? slots.backend(config->backends[i].name) : static_cast<uint32_t>(i);
+    snapshot->backendSlots.push_back(slot);
+    limits.backends = std::max(limits.backends, slot + 1);
   }
   snapshot->counters = std::make_shared<SharedCounters>(config->frontends.size());
   snapshot->config = std::move(config);

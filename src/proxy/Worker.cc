@@ -29,6 +29,7 @@ Worker::Worker(unsigned id, SnapshotPtr snapshot, std::vector<ListenerSocket> li
       pipes_(options.pipeSize, 0) {
   for (const ListenerSocket& socket : listeners) listeners_.push_back(Listener{socket});
   makePickers();
+  reserveCounters(*snapshot_);
   // The pool keeps nothing until the control thread has derived its limit from the descriptor
   // budget (SharedCounters::pipePoolLimit, applied each loop turn).
   pipes_.countIn(&snapshot_->counters->pooledPipes);
@@ -83,6 +84,20 @@ void Worker::apply(const UseSnapshot& command) {
   // connections get. Round-robin and random pickers restart their sequences: harmless.
   snapshot_ = command.snapshot;
   makePickers();
+  reserveCounters(*snapshot_);
+}
+
+void Worker::reserveCounters(const Snapshot& snapshot) {
+  // Past the tables' capacity (262,144 servers over the process's life) counting would write
+  // out of bounds; the control plane never names that many, but say so rather than corrupt.
+  const bool ok = counters_->frontends.reserve(snapshot.slotLimits.frontends) &&
+                  counters_->backends.reserve(snapshot.slotLimits.backends) &&
+                  counters_->servers.reserve(snapshot.slotLimits.servers);
+  if (!ok) {
+    spdlog::critical("worker {}: more counter slots than the tables hold; aborting", id_);
+    spdlog::default_logger()->flush();
+    std::abort();
+  }
 }
 
 void Worker::apply(const CloseServerSessions& command) {
@@ -120,7 +135,8 @@ void Worker::run(std::promise<std::string> ready) {
     return;
   }
   relayIo_ = std::make_unique<RingRelayIo>(*ring_, *buffers_, pipes_, *snapshot_->counters);
-  relay_ = std::make_unique<Relay>(*relayIo_, static_cast<RelayHost&>(*this), now_, options_.relay);
+  relay_ = std::make_unique<Relay>(*relayIo_, static_cast<RelayHost&>(*this), now_, *counters_,
+                                   options_.relay);
   if (id_ == 0) spdlog::info("io_uring features:{}", " " + ring_->features().describe());
   ready.set_value({});
   ring_->read(wakeFd_, &wakeValue_, sizeof wakeValue_, tag(Op::Wake, 0));
@@ -180,6 +196,9 @@ void Worker::loop() {
     // complete in the same batch.
     applyCommands();
     lastBatch = completions.size();
+    counters_->add(stats::WorkerStat::Completions, completions.size());
+    counters_->add(stats::WorkerStat::Submissions, ring_->prepared() - countedSqes_);
+    countedSqes_ = ring_->prepared();
     for (const io::Completion& completion : completions) dispatch(completion);
     expireSessions();
   }

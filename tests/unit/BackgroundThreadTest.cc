@@ -25,8 +25,7 @@ struct Fixture {
     std::string error;
     loop = EventLoop::create(&error);
     EXPECT_NE(loop, nullptr) << error;
-    thread = BackgroundThread::create(*loop, &error);
-    EXPECT_NE(thread, nullptr) << error;
+    thread = std::make_unique<BackgroundThread>(*loop);
   }
   // Turns the loop until `done` or a generous deadline; false on the deadline.
   bool turnUntil(const std::function<bool()>& done) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ringlb::io {
@@ -334,6 +335,49 @@ TEST(EventLoopTest, StopFromATimerEndsRunAndRunCanStartAgain) {
   EXPECT_EQ(stops, 2);
   EXPECT_FALSE(guard);
   loop->cancel(guardId);
+}
+
+// post() from other threads: every task runs on the loop's thread, each thread's in the order it
+// posted them, and a task may post another.
+TEST(EventLoopTest, PostedTasksRunOnTheLoopThreadInOrder) {
+  auto loop = makeLoop();
+  const std::thread::id loopThread = std::this_thread::get_id();
+  std::vector<int> seen[2];
+  bool offThread = false;
+  std::vector<std::thread> posters;
+  for (int t = 0; t < 2; ++t) {
+    posters.emplace_back([&, t] {
+      for (int i = 0; i < 1000; ++i) {
+        loop->post([&, t, i] {
+          offThread |= std::this_thread::get_id() != loopThread;
+          seen[t].push_back(i);
+        });
+      }
+    });
+  }
+  for (std::thread& p : posters) p.join();
+  bool chained = false;
+  loop->post([&] { loop->post([&] { chained = true; }); });
+  const auto deadline = Clock::now() + 20s;
+  while ((seen[0].size() < 1000 || seen[1].size() < 1000 || !chained) && Clock::now() < deadline) {
+    loop->runOnce(50ms);
+  }
+  EXPECT_FALSE(offThread);
+  EXPECT_TRUE(chained);
+  for (const auto& s : seen) {
+    ASSERT_EQ(s.size(), 1000u);
+    for (int i = 0; i < 1000; ++i) EXPECT_EQ(s[static_cast<std::size_t>(i)], i);
+  }
+}
+
+// A task still queued when the loop goes away is dropped, not run.
+TEST(EventLoopTest, TasksQueuedAtDestructionAreDropped) {
+  auto ran = std::make_shared<bool>(false);
+  {
+    auto loop = makeLoop();
+    loop->post([ran] { *ran = true; });
+  }
+  EXPECT_FALSE(*ran);
 }
 
 }  // namespace

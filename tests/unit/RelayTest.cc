@@ -161,7 +161,10 @@ class FakeWorld final : public RelayIo, public RelayHost {
 
 class RelayTest : public ::testing::Test {
  protected:
-  explicit RelayTest(unsigned buffers = 4) : world(buffers), relay(world, world, now) {}
+  explicit RelayTest(unsigned buffers = 4) : world(buffers), relay(world, world, now, *stats) {
+    stats->frontends.reserve(1);
+    stats->servers.reserve(1);
+  }
 
   Session& session(uint32_t slot) { return world.sessions[slot]; }
   Direction& dir(uint32_t slot, bool c2s) { return c2s ? session(slot).c2s : session(slot).s2c; }
@@ -181,6 +184,7 @@ class RelayTest : public ::testing::Test {
 
   Clock::time_point now = Clock::now();
   FakeWorld world;
+  std::unique_ptr<stats::WorkerCounters> stats = std::make_unique<stats::WorkerCounters>();
   Relay relay;
 };
 

@@ -45,8 +45,7 @@ class SnapshotPublisherTest : public testing::Test {
     std::string error;
     loop_ = io::EventLoop::create(&error);
     ASSERT_NE(loop_, nullptr) << error;
-    builder_ = io::BackgroundThread::create(*loop_, &error);
-    ASSERT_NE(builder_, nullptr) << error;
+    builder_ = std::make_unique<io::BackgroundThread>(*loop_);
     publisher_ = std::make_unique<SnapshotPublisher>(
         *builder_, registry_, initial_,
         [this](const proxy::SnapshotPtr& s) { published_.push_back(s); });

@@ -18,6 +18,7 @@
 #include "ringlb/io/BackgroundThread.h"
 #include "ringlb/io/EventLoop.h"
 #include "ringlb/proxy/Worker.h"
+#include "ringlb/stats/Counters.h"
 
 namespace ringlb::app {
 
@@ -51,6 +52,9 @@ class Server {
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<io::EventLoop> loop_;
   control::ServerRegistry registry_;
+  // Counter slots of frontends and backends by name, for the process's life (stats/Counters.h).
+  stats::SlotNames frontendSlots_;
+  stats::SlotNames backendSlots_;
   // Declared after the loop (it watches an eventfd on it) and before the publisher whose
   // continuations it carries.
   std::unique_ptr<io::BackgroundThread> builder_;

@@ -46,6 +46,7 @@ struct ServerRecord {
   std::shared_ptr<lb::LiveServer> live;  // eligibility mirrors health::eligible(state)
   std::optional<CheckReport> lastCheck;
   uint64_t transitions = 0;              // logged state changes (health or admin)
+  uint64_t checkFailures = 0;            // failed health checks (active), total
 
   std::string id() const { return backend + "/" + name; }
 };
@@ -59,6 +60,7 @@ class ServerRegistry {
 
   // nullptr if unknown.
   ServerRecord* find(std::string_view backend, std::string_view server);
+  const ServerRecord* find(std::string_view backend, std::string_view server) const;
   // Every record, in the order of the last adopted config (backend, then server order).
   const std::vector<ServerRecord*>& ordered() const { return ordered_; }
 

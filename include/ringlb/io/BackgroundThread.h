@@ -5,10 +5,10 @@
 // control loop never blocks on a build, and everything a continuation touches stays
 // single-threaded.
 //
-// Contracts: submit() from the loop's thread only. A job must not touch loop-owned state; give
-// it copies or immutable data (a snapshot, a vector of weights). The destructor waits for the
-// running job and drops queued jobs and undelivered continuations: destroy this before
-// anything its continuations point at can dangle, and after the loop's last turn.
+// Contracts: submit() and the destructor on the loop's thread only. A job must not touch
+// loop-owned state; give it copies or immutable data (a snapshot, a vector of weights). The
+// destructor waits for the running job and drops queued jobs and undelivered continuations
+// (posted ones then do nothing): nothing a continuation points at is touched after it.
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -26,8 +26,7 @@ class BackgroundThread {
   using Continuation = std::function<void()>;
   using Job = std::function<Continuation()>;
 
-  // nullptr (and *error set) if the wake-up eventfd cannot be made or watched.
-  static std::unique_ptr<BackgroundThread> create(EventLoop& loop, std::string* error);
+  explicit BackgroundThread(EventLoop& loop);
   ~BackgroundThread();
   BackgroundThread(const BackgroundThread&) = delete;
   BackgroundThread& operator=(const BackgroundThread&) = delete;
@@ -35,18 +34,15 @@ class BackgroundThread {
   void submit(Job job);
 
  private:
-  explicit BackgroundThread(EventLoop& loop) : loop_(loop) {}
   void main();
-  void deliver();  // on the loop's thread, when the eventfd fires
 
-  EventLoop& loop_;
-  int eventFd_ = -1;
+  EventLoop& loop_;  // continuations reach it through EventLoop::post
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Job> jobs_;                // guarded by mutex_
-  std::deque<Continuation> finished_;   // guarded by mutex_
-  bool stop_ = false;                   // guarded by mutex_
-  std::thread thread_;
+  std::deque<Job> jobs_;  // guarded by mutex_
+  bool stop_ = false;     // guarded by mutex_
+  std::thread thread_;    // last: started once everything above exists
 };
 
 }  // namespace ringlb::io

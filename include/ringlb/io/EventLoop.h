@@ -5,13 +5,15 @@
 // because the control plane is readiness-driven (accept, line-by-line reads, connect
 // completion), and a blocking syscall here can only delay the control plane, never a worker.
 //
-// Contracts: single-threaded (the thread that calls run()). Handlers may add, modify and remove
-// any descriptor or timer, including their own, and may call stop(). A descriptor removed during
-// a turn gets no further callback in that turn, even if it was reported ready.
+// Contracts: single-threaded (the thread that calls run()), except post(). Handlers may add,
+// modify and remove any descriptor or timer, including their own, and may call stop(). A
+// descriptor removed during a turn gets no further callback in that turn, even if it was
+// reported ready.
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -38,6 +40,10 @@ class EventLoop {
   // Stops watching fd (does not close it). Call before closing the descriptor.
   void remove(int fd);
 
+  // Any thread: runs `task` on the loop's thread during a coming turn (tasks run in the order
+  // posted). A task still queued when the loop is destroyed is dropped, never run.
+  void post(std::function<void()> task);
+
   // Runs `handler` once, `after` from now. Ids are never reused.
   TimerId after(std::chrono::milliseconds after, TimerHandler handler);
   void cancel(TimerId id);
@@ -62,7 +68,12 @@ class EventLoop {
     }
   };
 
+  void runPosted();
+
   int epoll_ = -1;
+  int postFd_ = -1;  // eventfd: written by post(), watched by the loop
+  std::mutex postMutex_;
+  std::vector<std::function<void()>> posted_;  // guarded by postMutex_
   bool stopped_ = false;
   Clock::time_point now_ = Clock::now();
   // Handlers by descriptor; a generation per registration so that a descriptor removed and

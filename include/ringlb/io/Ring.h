@@ -75,6 +75,8 @@ class Ring {
   Ring& operator=(const Ring&) = delete;
 
   const Features& features() const { return features_; }
+  // SQEs prepared so far (each is submitted by the next wait(), or earlier to make room).
+  uint64_t prepared() const { return prepared_; }
   io_uring* raw() { return ring_.get(); }
 
   // Multishot accept (single shot where unsupported: then re-arm on every completion, which the
@@ -139,6 +141,7 @@ class Ring {
   std::vector<Completion> deferred_;  // reaped by makeRoom(), returned first by the next wait()
   // io_uring_submit; tests replace it (RingTestAccess) to play a kernel that refuses submissions,
   // which no current kernel can be made to do on demand.
+  uint64_t prepared_ = 0;
   int (*submit_)(io_uring*) = nullptr;
   friend struct RingTestAccess;
 };

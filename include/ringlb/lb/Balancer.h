@@ -37,7 +37,7 @@ struct ServerSet {
 // points at the same one, so its state survives reloads and no position crosses snapshots.
 // Relaxed atomics: a pick that reads a state a moment old only decides one connection; the next
 // pick sees the change (the control thread's store is visible within the workers' next turn).
-// Twelve bytes, allocated in blocks (allocateLiveServers): a pick reads several servers' records,
+// Sixteen bytes, allocated in blocks (allocateLiveServers): a pick reads several servers' records,
 // and at thousands of servers cache footprint costs more than the false sharing of `active`
 // between workers (measured: docs/benchmarks.md, "Selection cost").
 struct LiveServer {
@@ -46,6 +46,10 @@ struct LiveServer {
   // health checking, read by the control thread.
   std::atomic<uint32_t> failureStreak{0};
   std::atomic<bool> eligible{true};
+  // The server's identity for the process's life, set by whoever creates the record (the control
+  // plane's registry) and never changed: it indexes per-server tables such as the workers'
+  // counters (stats::WorkerCounters), which positions in a snapshot could not.
+  uint32_t id = 0;
 };
 
 // `count` fresh records (eligible, no connections) in one contiguous block; each keeps the block

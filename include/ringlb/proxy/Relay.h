@@ -28,6 +28,7 @@
 #include "ringlb/io/Ring.h"
 #include "ringlb/proxy/RelayIo.h"
 #include "ringlb/proxy/Session.h"
+#include "ringlb/stats/Counters.h"
 
 namespace ringlb::proxy {
 
@@ -47,8 +48,10 @@ struct RelayCounters {
 
 class Relay {
  public:
-  // `now` is the worker's loop clock, read when activity is recorded.
-  Relay(RelayIo& io, RelayHost& host, const Clock::time_point& now, RelayOptions options = {});
+  // `now` is the worker's loop clock, read when activity is recorded. Delivered bytes are counted
+  // in `stats` (the session's frontend and server slots, reserved by the worker).
+  Relay(RelayIo& io, RelayHost& host, const Clock::time_point& now, stats::WorkerCounters& stats,
+        RelayOptions options = {});
 
   // The connect succeeded: the session is Relaying; starts both directions.
   void start(Session& s, uint32_t slot);
@@ -105,6 +108,7 @@ class Relay {
   RelayIo& io_;
   RelayHost& host_;
   const Clock::time_point& now_;
+  stats::WorkerCounters& stats_;
   RelayOptions options_;
   RelayCounters counters_;
   std::deque<Waiter> waiters_;

@@ -173,15 +173,17 @@ struct Session {
   uint8_t attempt = 0;      // connect attempts made
   uint16_t frontend = 0;
   uint16_t backend = 0;
+  uint16_t frontendSlot = 0;  // its frontend's counter slot (Snapshot::frontendSlots)
   int clientFd = -1;
   int serverFd = -1;
   uint32_t server = 0;      // index of the server connected or being connected to
+  uint32_t serverSlot = 0;  // that server's counter slot (lb::LiveServer::id)
   lb::Candidates candidates;
   Direction c2s;            // client -> server
   Direction s2c;            // server -> client
   Clock::time_point started;
   Clock::time_point clientActive;
-  Clock::time_point serverActive;
+  Clock::time_point serverActive;  // while Connecting: when the current attempt started
   SnapshotPtr snapshot;     // the configuration this session started with
 };
 

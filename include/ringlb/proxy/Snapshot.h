@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ringlb/config/Config.h"
@@ -90,6 +91,16 @@ struct Snapshot {
   std::shared_ptr<const config::Config> config;
   std::vector<BackendRuntime> backends;  // parallel to config->backends
   std::shared_ptr<SharedCounters> counters;
+  // The frontends' and backends' counter slots (stats::WorkerCounters), parallel to the config's
+  // lists, and one past the highest slot of each kind this snapshot names (servers: their
+  // LiveServer ids), so a worker can make its counters ready before it counts.
+  std::vector<uint32_t> frontendSlots;
+  std::vector<uint32_t> backendSlots;
+  struct SlotLimits {
+    uint32_t frontends = 0;
+    uint32_t backends = 0;
+    uint32_t servers = 0;
+  } slotLimits;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
@@ -102,11 +113,20 @@ using LiveServerSource = std::function<std::shared_ptr<lb::LiveServer>(const con
 // A server's effective weight (the configured one unless changed at run time).
 using WeightSource = std::function<uint32_t(const config::Backend&, const config::Server&)>;
 
+// Where a snapshot gets its frontends' and backends' counter slots, by name (the control plane's
+// stats::SlotNames, so that a name keeps its slot across snapshots).
+struct SlotSources {
+  std::function<uint32_t(std::string_view frontend)> frontend;
+  std::function<uint32_t(std::string_view backend)> backend;
+};
+
 // Builds balancers and counters for `config`. Without `liveOf` every server gets a fresh record
-// (eligible, no connections): for tests and tools that have no control plane. Without
-// `weightOf` the configured weights apply.
+// (eligible, no connections, ids numbered across the snapshot): for tests and tools that have
+// no control plane. Without `weightOf` the configured weights apply; without `slots` the
+// positions are the slots.
 SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config,
-                          const LiveServerSource& liveOf = {}, const WeightSource& weightOf = {});
+                          const LiveServerSource& liveOf = {}, const WeightSource& weightOf = {},
+                          const SlotSources& slots = {});
 
 // A copy of `current` whose backend `backend` has its balancers rebuilt with `weightOf` (same
 // configuration, counters, live records; every other backend shared as it is). On the control

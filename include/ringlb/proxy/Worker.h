@@ -82,6 +82,8 @@ class Worker final : private RelayHost {
 
   // True once run() has returned (thread-safe).
   bool finished() const { return finished_.load(std::memory_order_acquire); }
+  // The worker's counters: written by the worker only, readable from any thread at any time.
+  const stats::WorkerCounters& counters() const { return *counters_; }
   // Call only after run() returned (the thread was joined).
   WorkerStats stats() const;
 
@@ -105,6 +107,8 @@ class Worker final : private RelayHost {
   void apply(const UseSnapshot& command);
   // pickers_ and backupPickers_ for snapshot_.
   void makePickers();
+  // Makes counters_ ready for every slot `snapshot` names (before a session of it counts).
+  void reserveCounters(const Snapshot& snapshot);
   void beginStop();
   void expireSessions();
   std::chrono::milliseconds nextWait() const;
@@ -155,6 +159,7 @@ class Worker final : private RelayHost {
   std::unique_ptr<io::BufferRing> buffers_;
   io::PipePool pipes_;
   std::unique_ptr<RelayIo> relayIo_;  // over ring_, buffers_ and pipes_ (created in run())
+  std::unique_ptr<stats::WorkerCounters> counters_ = std::make_unique<stats::WorkerCounters>();
   std::unique_ptr<Relay> relay_;
   // Per backend of snapshot_: the primaries' picker, and the backups' (null without backups).
   std::vector<std::unique_ptr<lb::Picker>> pickers_;
@@ -179,6 +184,7 @@ class Worker final : private RelayHost {
   std::deque<std::pair<uint32_t, uint32_t>> socketWaiters_;  // (slot, generation)
 
   uint64_t pipeTrimEpoch_ = 0;
+  uint64_t countedSqes_ = 0;  // ring_->prepared() when Submissions was last counted
   Mailbox mailbox_;
   int wakeFd_ = -1;
   uint64_t wakeValue_ = 0;
