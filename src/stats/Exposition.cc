@@ -250,7 +250,7 @@ std::vector<prometheus::MetricFamily> exposition(const Model& model, Compat comp
   appendServers(model.servers, out);
   appendSessions(model, out);
   appendWorkers(model.workers, out);
-  (void)compat;  // None is the only one so far
+  if (compat == Compat::HAProxy) detail::appendHAProxy(model, out);
   return out;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Builders of metric families (private to src/stats/).
+// Builders shared by the ringlb and HAProxy families (private to src/stats/).
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/metric_type.h>
@@ -38,5 +38,8 @@ inline void add(Family& f, std::vector<Label> labels, double value) {
 }
 
 inline double asValue(uint64_t v) { return static_cast<double>(v); }
+
+// The HAProxy families appended after ringlb's under Compat::HAProxy (HAProxyCompat.cc).
+void appendHAProxy(const Model& model, std::vector<Family>& out);
 
 }  // namespace ringlb::stats::detail

@@ -1,10 +1,11 @@
 // stats::exposition: the family names, types, labels and values a scrape shows (the contract in
-// docs/metrics.md), checked on a hand-made Model.
+// docs/metrics.md), with and without the HAProxy names, checked on a hand-made Model.
 #include <gtest/gtest.h>
 #include <prometheus/check_names.h>
 #include <prometheus/text_serializer.h>
 
 #include <cmath>
+#include <map>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -191,6 +192,32 @@ const std::vector<Expected> kRinglbFamilies = {
     {"ringlb_worker_relay_directions_total", MetricType::Counter, {"worker", "mode"}},
 };
 
+// Every haproxy_ family under compat: names, types and labels of HAProxy's exporter.
+const std::vector<Expected> kHAProxyFamilies = {
+    {"haproxy_process_nbthread", MetricType::Gauge, {}},
+    {"haproxy_process_start_time_seconds", MetricType::Gauge, {}},
+    {"haproxy_frontend_current_sessions", MetricType::Gauge, {"proxy"}},
+    {"haproxy_frontend_sessions_total", MetricType::Counter, {"proxy"}},
+    {"haproxy_frontend_connections_total", MetricType::Counter, {"proxy"}},
+    {"haproxy_frontend_bytes_in_total", MetricType::Counter, {"proxy"}},
+    {"haproxy_frontend_bytes_out_total", MetricType::Counter, {"proxy"}},
+    {"haproxy_backend_current_sessions", MetricType::Gauge, {"proxy"}},
+    {"haproxy_backend_connection_errors_total", MetricType::Counter, {"proxy"}},
+    {"haproxy_backend_retry_warnings_total", MetricType::Counter, {"proxy"}},
+    {"haproxy_backend_active_servers", MetricType::Gauge, {"proxy"}},
+    {"haproxy_backend_backup_servers", MetricType::Gauge, {"proxy"}},
+    {"haproxy_backend_bytes_in_total", MetricType::Counter, {"proxy"}},
+    {"haproxy_backend_bytes_out_total", MetricType::Counter, {"proxy"}},
+    {"haproxy_backend_status", MetricType::Gauge, {"proxy", "state"}},
+    {"haproxy_server_current_sessions", MetricType::Gauge, {"proxy", "server"}},
+    {"haproxy_server_sessions_total", MetricType::Counter, {"proxy", "server"}},
+    {"haproxy_server_bytes_in_total", MetricType::Counter, {"proxy", "server"}},
+    {"haproxy_server_bytes_out_total", MetricType::Counter, {"proxy", "server"}},
+    {"haproxy_server_connection_errors_total", MetricType::Counter, {"proxy", "server"}},
+    {"haproxy_server_weight", MetricType::Gauge, {"proxy", "server"}},
+    {"haproxy_server_status", MetricType::Gauge, {"proxy", "server", "state"}},
+};
+
 void expectFamilies(const std::vector<MetricFamily>& families,
                     const std::vector<Expected>& expected) {
   ASSERT_EQ(families.size(), expected.size());
@@ -215,7 +242,7 @@ TEST(ExpositionTest, RinglbFamiliesHaveTheContractNamesTypesAndLabels) {
 
 // A counter's name ends in _total, and no other family's does (units are in the names).
 TEST(ExpositionTest, CountersAndOnlyCountersEndInTotal) {
-  for (const MetricFamily& f : exposition(sampleModel(), Compat::None)) {
+  for (const MetricFamily& f : exposition(sampleModel(), Compat::HAProxy)) {
     const bool total = f.name.ends_with("_total");
     EXPECT_EQ(total, f.type == MetricType::Counter) << f.name;
   }
@@ -369,11 +396,105 @@ TEST(ExpositionTest, WorkerValues) {
   EXPECT_EQ(value(fs, directions, {{"worker", "1"}, {"mode", "copy"}}), 20);
 }
 
+// ---- compat: haproxy ---------------------------------------------------------------------------
+
+// Compat off shows no haproxy_ family at all.
+TEST(ExpositionTest, CompatOffHasNoHAProxyFamily) {
+  for (const MetricFamily& f : exposition(sampleModel(), Compat::None)) {
+    EXPECT_FALSE(f.name.starts_with("haproxy_")) << f.name;
+  }
+}
+
+// Compat on keeps every ringlb_ family, unchanged and first, then adds HAProxy's, each with its
+// type and HAProxy's label names.
+TEST(ExpositionTest, CompatOnAddsTheHAProxyFamiliesAfterRinglbs) {
+  const Model model = sampleModel();
+  const auto plain = exposition(model, Compat::None);
+  auto all = exposition(model, Compat::HAProxy);
+  ASSERT_EQ(all.size(), kRinglbFamilies.size() + kHAProxyFamilies.size());
+  const std::vector<MetricFamily> haproxy(all.begin() + static_cast<long>(plain.size()), all.end());
+  all.resize(plain.size());
+  expectFamilies(all, kRinglbFamilies);
+  expectFamilies(haproxy, kHAProxyFamilies);
+}
+
+// Frontend values under HAProxy's names; sessions are accepted connections not refused at a limit.
+TEST(ExpositionTest, CompatFrontendValues) {
+  const auto fs = exposition(sampleModel(), Compat::HAProxy);
+  EXPECT_EQ(value(fs, "haproxy_frontend_current_sessions", {{"proxy", "web"}}), 7);
+  EXPECT_EQ(value(fs, "haproxy_frontend_connections_total", {{"proxy", "web"}}), 100);
+  EXPECT_EQ(value(fs, "haproxy_frontend_sessions_total", {{"proxy", "web"}}), 97);
+  EXPECT_EQ(value(fs, "haproxy_frontend_sessions_total", {{"proxy", "api"}}), 200);
+  EXPECT_EQ(value(fs, "haproxy_frontend_bytes_in_total", {{"proxy", "web"}}), 1000);
+  EXPECT_EQ(value(fs, "haproxy_frontend_bytes_out_total", {{"proxy", "api"}}), 6000);
+}
+
+// Backend values under HAProxy's names; bytes are the sums of the backend's servers; status is
+// UP while some server is up with a weight.
+TEST(ExpositionTest, CompatBackendValues) {
+  const auto fs = exposition(sampleModel(), Compat::HAProxy);
+  EXPECT_EQ(value(fs, "haproxy_backend_current_sessions", {{"proxy", "app"}}), 5);
+  EXPECT_EQ(value(fs, "haproxy_backend_connection_errors_total", {{"proxy", "app"}}), 4);
+  EXPECT_EQ(value(fs, "haproxy_backend_retry_warnings_total", {{"proxy", "db"}}), 6);
+  EXPECT_EQ(value(fs, "haproxy_backend_active_servers", {{"proxy", "app"}}), 0);
+  EXPECT_EQ(value(fs, "haproxy_backend_backup_servers", {{"proxy", "app"}}), 1);
+  EXPECT_EQ(value(fs, "haproxy_backend_bytes_in_total", {{"proxy", "app"}}), 700);
+  EXPECT_EQ(value(fs, "haproxy_backend_bytes_out_total", {{"proxy", "app"}}), 7000);
+  EXPECT_EQ(value(fs, "haproxy_backend_bytes_in_total", {{"proxy", "db"}}), 0);
+  EXPECT_EQ(value(fs, "haproxy_backend_status", {{"proxy", "app"}, {"state", "UP"}}), 1);
+  EXPECT_EQ(value(fs, "haproxy_backend_status", {{"proxy", "app"}, {"state", "DOWN"}}), 0);
+  EXPECT_EQ(value(fs, "haproxy_backend_status", {{"proxy", "db"}, {"state", "UP"}}), 0);
+  EXPECT_EQ(value(fs, "haproxy_backend_status", {{"proxy", "db"}, {"state", "DOWN"}}), 1);
+}
+
+// Server values under HAProxy's names and labels (proxy = the backend).
+TEST(ExpositionTest, CompatServerValues) {
+  const auto fs = exposition(sampleModel(), Compat::HAProxy);
+  const Labels a1 = {{"proxy", "app"}, {"server", "a1"}};
+  EXPECT_EQ(value(fs, "haproxy_server_current_sessions", a1), 3);
+  EXPECT_EQ(value(fs, "haproxy_server_sessions_total", a1), 40);
+  EXPECT_EQ(value(fs, "haproxy_server_bytes_in_total", a1), 400);
+  EXPECT_EQ(value(fs, "haproxy_server_bytes_out_total", a1), 4000);
+  EXPECT_EQ(value(fs, "haproxy_server_connection_errors_total", a1), 1);
+  EXPECT_EQ(value(fs, "haproxy_server_weight", a1), 50);
+  const Labels d1 = {{"proxy", "db"}, {"server", "d1"}};
+  EXPECT_EQ(value(fs, "haproxy_server_connection_errors_total", d1), 11);
+}
+
+// haproxy_server_status: HAProxy's five states for every server, 1 on the one ours maps to
+// (up UP, down DOWN, draining DRAIN, maintenance MAINT); NOLB has no ringlb state and stays 0.
+TEST(ExpositionTest, CompatServerStatusMapsOurStates) {
+  Model model = sampleModel();
+  ServerValues m1;
+  m1.backend = "db";
+  m1.name = "m1";
+  m1.state = "maintenance";
+  model.servers.push_back(m1);
+  const auto fs = exposition(model, Compat::HAProxy);
+  const std::map<std::string, std::string> expected = {
+      {"a1", "DRAIN"}, {"b1", "UP"}, {"d1", "DOWN"}, {"m1", "MAINT"}};
+  for (const ServerValues& s : model.servers) {
+    for (const char* state : {"DOWN", "UP", "MAINT", "DRAIN", "NOLB"}) {
+      EXPECT_EQ(value(fs, "haproxy_server_status",
+                      {{"proxy", s.backend}, {"server", s.name}, {"state", state}}),
+                expected.at(s.name) == state ? 1 : 0)
+          << s.name << " " << state;
+    }
+  }
+}
+
+// Process values under HAProxy's names.
+TEST(ExpositionTest, CompatProcessValues) {
+  const auto fs = exposition(sampleModel(), Compat::HAProxy);
+  EXPECT_EQ(value(fs, "haproxy_process_nbthread", {}), 2);
+  EXPECT_EQ(value(fs, "haproxy_process_start_time_seconds", {}), 1700000000.5);
+}
+
 // ---- names and text ----------------------------------------------------------------------------
 
-// Every family and label name is valid for Prometheus.
+// Every family and label name is valid for Prometheus, with and without compat.
 TEST(ExpositionTest, NamesPassPrometheusRules) {
-  for (const MetricFamily& f : exposition(sampleModel(), Compat::None)) {
+  for (const MetricFamily& f : exposition(sampleModel(), Compat::HAProxy)) {
     EXPECT_TRUE(prometheus::CheckMetricName(f.name)) << f.name;
     for (const ClientMetric& m : f.metric) {
       for (const ClientMetric::Label& l : m.label) {
@@ -394,9 +515,9 @@ TEST(ExpositionTest, OddLabelValuesAreEscapedInTheTextFormat) {
 }
 
 // The full text of a scrape, as Prometheus reads it: HELP and TYPE lines, counters, labelled
-// gauges, histogram buckets with le.
+// gauges, histogram buckets with le, and the HAProxy names under compat.
 TEST(ExpositionTest, RendersTheTextFormat) {
-  const std::string text = render(exposition(sampleModel(), Compat::None));
+  const std::string text = render(exposition(sampleModel(), Compat::HAProxy));
   for (const char* line : {
            "# TYPE ringlb_frontend_connections_total counter",
            "ringlb_frontend_connections_total{frontend=\"web\"} 100",
@@ -410,6 +531,8 @@ TEST(ExpositionTest, RendersTheTextFormat) {
            "ringlb_server_connect_time_seconds_sum{backend=\"app\",server=\"a1\"} 1.5",
            "ringlb_build_info{version=\"0.1.0\",liburing=\"2.3\",kernel=\"6.1.0-test\"} 1",
            "ringlb_worker_relay_directions_total{worker=\"0\",mode=\"splice\"} 6",
+           "haproxy_server_status{proxy=\"app\",server=\"a1\",state=\"DRAIN\"} 1",
+           "haproxy_frontend_sessions_total{proxy=\"web\"} 97",
        }) {
     EXPECT_TRUE(hasLine(text, line)) << "missing: " << line << "\n" << text;
   }
