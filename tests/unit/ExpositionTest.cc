@@ -5,7 +5,10 @@
 #include <prometheus/text_serializer.h>
 
 #include <cmath>
+#include <fstream>
 #include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -537,6 +540,38 @@ TEST(ExpositionTest, RendersTheTextFormat) {
     EXPECT_TRUE(hasLine(text, line)) << "missing: " << line << "\n" << text;
   }
   EXPECT_NE(text.find("# HELP ringlb_sessions_closed_total "), std::string::npos);
+}
+
+// ---- the Grafana dashboard ---------------------------------------------------------------------
+
+// Every ringlb_ name the shipped dashboard mentions is a family exposition() produces (a
+// histogram's _bucket/_sum/_count series count as its family): renaming a family without the
+// dashboard fails here.
+TEST(ExpositionTest, DashboardUsesOnlyExportedFamilies) {
+  std::ifstream in(RINGLB_TEST_DATA "/../../conf/grafana-dashboard.json");
+  ASSERT_TRUE(in) << "conf/grafana-dashboard.json not found";
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string json = text.str();
+
+  std::set<std::string> exported;
+  std::set<std::string> histograms;
+  for (const MetricFamily& f : exposition(sampleModel(), Compat::None)) {
+    exported.insert(f.name);
+    if (f.type == MetricType::Histogram) histograms.insert(f.name);
+  }
+
+  const std::regex name("ringlb_[a-z_]+");
+  const std::regex suffix("_(bucket|sum|count)$");
+  std::set<std::string> used;
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), name);
+       it != std::sregex_iterator(); ++it) {
+    const std::string n = it->str();
+    const std::string base = std::regex_replace(n, suffix, "");
+    used.insert(histograms.count(base) != 0 ? base : n);
+  }
+  EXPECT_GE(used.size(), 10u) << "the dashboard should chart most families";
+  for (const std::string& n : used) EXPECT_EQ(exported.count(n), 1u) << n << " is not exported";
 }
 
 }  // namespace
