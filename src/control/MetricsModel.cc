@@ -48,10 +48,11 @@ stats::Model buildModel(const MetricsInputs& in) {
     stats::FrontendValues v;
     v.name = config.frontends[f].name;
     v.accepted = get(FrontendStat::Accepted);
+    v.sessions = get(FrontendStat::Sessions);
+    // Read after `sessions`: a session started and closed between the two reads makes this
+    // briefly one too low, clamped at 0, never wrapped.
     const uint64_t closed = get(FrontendStat::Closed);
-    // Read after `accepted`: a session closing between the two reads cannot make this negative
-    // unless it was also accepted in between, which only makes it briefly one too high.
-    v.current = v.accepted > closed ? v.accepted - closed : 0;
+    v.current = v.sessions > closed ? v.sessions - closed : 0;
     v.limited = get(FrontendStat::Limited);
     v.bytesIn = get(FrontendStat::BytesIn);
     v.bytesOut = get(FrontendStat::BytesOut);

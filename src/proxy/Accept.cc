@@ -93,6 +93,7 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
   const int res = completion.res;
   if (res >= 0) {
     ++stats_.accepted;
+    counters_->add(snapshot_->frontendSlots[l.socket.frontend], stats::FrontendStat::Accepted);
     if (stopping_) {
       net::closeWithReset(res);  // refused: a reset says "not served", a FIN "served nothing"
     } else if (!mayAccept(l.socket.frontend) || hasPending(l.socket.frontend)) {
@@ -186,7 +187,7 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
   s.snapshot = snapshot_;
   s.frontendSlot = static_cast<uint16_t>(snapshot_->frontendSlots[frontendIndex]);
   s.started = s.clientActive = s.serverActive = now_;
-  counters_->add(s.frontendSlot, stats::FrontendStat::Accepted);
+  counters_->add(s.frontendSlot, stats::FrontendStat::Sessions);
   counters_->add(snapshot_->backendSlots[s.backend], stats::BackendStat::Opened);
   snapshot_->counters->active.fetch_add(1, std::memory_order_relaxed);
   snapshot_->counters->frontendActive[frontendIndex].fetch_add(1, std::memory_order_relaxed);

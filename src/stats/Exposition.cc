@@ -78,9 +78,13 @@ void appendProcess(const ProcessValues& p, std::vector<Family>& out) {
 
 void appendFrontends(const std::vector<FrontendValues>& fes, std::vector<Family>& out) {
   out.push_back(perItem("ringlb_frontend_connections_total",
-                        "Client connections accepted (including those later refused at a limit).",
+                        "Client connections accepted (including those then refused at a limit or during a stop).",
                         MetricType::Counter, fes, frontendLabels,
                         [](const FrontendValues& v) { return asValue(v.accepted); }));
+  out.push_back(perItem("ringlb_frontend_sessions_total",
+                        "Client connections that became sessions (were not refused first).",
+                        MetricType::Counter, fes, frontendLabels,
+                        [](const FrontendValues& v) { return asValue(v.sessions); }));
   out.push_back(perItem("ringlb_frontend_current_connections", "Client sessions open now.",
                         MetricType::Gauge, fes, frontendLabels,
                         [](const FrontendValues& v) { return asValue(v.current); }));
@@ -146,7 +150,7 @@ void appendServers(const std::vector<ServerValues>& servers, std::vector<Family>
                         MetricType::Gauge, servers, serverLabels,
                         [](const ServerValues& v) { return asValue(v.current); }));
   out.push_back(perItem("ringlb_server_connections_total",
-                        "Sessions that chose the server (connected or not).",
+                        "Connections established to the server.",
                         MetricType::Counter, servers, serverLabels,
                         [](const ServerValues& v) { return asValue(v.connections); }));
   out.push_back(perItem("ringlb_server_bytes_in_total",

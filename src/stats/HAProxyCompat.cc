@@ -51,8 +51,7 @@ void appendFrontends(const std::vector<FrontendValues>& fes, std::vector<Family>
   Family current = family("haproxy_frontend_current_sessions",
                           "Current number of sessions on the frontend.", MetricType::Gauge);
   Family sessions = family("haproxy_frontend_sessions_total",
-                           "Total number of sessions (ringlb: accepted connections not refused "
-                           "at a connection limit).",
+                           "Total number of sessions.",
                            MetricType::Counter);
   Family connections = family("haproxy_frontend_connections_total",
                               "Total number of new connections accepted on this frontend.",
@@ -65,10 +64,7 @@ void appendFrontends(const std::vector<FrontendValues>& fes, std::vector<Family>
                            MetricType::Counter);
   for (const FrontendValues& v : fes) {
     add(current, proxyLabels(v.name), asValue(v.current));
-    // A limited connection was accepted, then refused before it became a session: HAProxy's
-    // sessions_total leaves out connections refused before the session, as ringlb's are.
-    const uint64_t sessionCount = v.accepted >= v.limited ? v.accepted - v.limited : 0;
-    add(sessions, proxyLabels(v.name), asValue(sessionCount));
+    add(sessions, proxyLabels(v.name), asValue(v.sessions));
     add(connections, proxyLabels(v.name), asValue(v.accepted));
     add(bytesIn, proxyLabels(v.name), asValue(v.bytesIn));
     add(bytesOut, proxyLabels(v.name), asValue(v.bytesOut));
@@ -140,7 +136,7 @@ void appendServers(const std::vector<ServerValues>& servers, std::vector<Family>
   Family current = family("haproxy_server_current_sessions",
                           "Current number of sessions on the server.", MetricType::Gauge);
   Family sessions = family("haproxy_server_sessions_total",
-                           "Total number of sessions (ringlb: sessions that chose the server).",
+                           "Total number of sessions (ringlb: connections established to the server).",
                            MetricType::Counter);
   Family bytesIn = family("haproxy_server_bytes_in_total",
                           "Total number of request bytes (client to server).",

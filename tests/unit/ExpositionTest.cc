@@ -48,9 +48,9 @@ Model sampleModel() {
                .lastReloadSeconds = 1700000100,
                .lastReloadOk = false};
   m.frontends = {
-      {.name = "web", .accepted = 100, .current = 7, .limited = 3, .bytesIn = 1000,
+      {.name = "web", .accepted = 100, .sessions = 97, .current = 7, .limited = 3, .bytesIn = 1000,
        .bytesOut = 5000},
-      {.name = "api", .accepted = 200, .current = 9, .limited = 0, .bytesIn = 2000,
+      {.name = "api", .accepted = 200, .sessions = 200, .current = 9, .limited = 0, .bytesIn = 2000,
        .bytesOut = 6000},
   };
   m.backends = {
@@ -167,6 +167,7 @@ const std::vector<Expected> kRinglbFamilies = {
     {"ringlb_config_last_reload_seconds", MetricType::Gauge, {}},
     {"ringlb_config_last_reload_success", MetricType::Gauge, {}},
     {"ringlb_frontend_connections_total", MetricType::Counter, {"frontend"}},
+    {"ringlb_frontend_sessions_total", MetricType::Counter, {"frontend"}},
     {"ringlb_frontend_current_connections", MetricType::Gauge, {"frontend"}},
     {"ringlb_frontend_limited_total", MetricType::Counter, {"frontend"}},
     {"ringlb_frontend_bytes_in_total", MetricType::Counter, {"frontend"}},
@@ -421,7 +422,8 @@ TEST(ExpositionTest, CompatOnAddsTheHAProxyFamiliesAfterRinglbs) {
   expectFamilies(haproxy, kHAProxyFamilies);
 }
 
-// Frontend values under HAProxy's names; sessions are accepted connections not refused at a limit.
+// Frontend values under HAProxy's names: connections are what was accepted, sessions what
+// became a session.
 TEST(ExpositionTest, CompatFrontendValues) {
   const auto fs = exposition(sampleModel(), Compat::HAProxy);
   EXPECT_EQ(value(fs, "haproxy_frontend_current_sessions", {{"proxy", "web"}}), 7);

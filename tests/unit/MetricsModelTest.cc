@@ -70,8 +70,10 @@ TEST_F(MetricsModelTest, SumsWorkersBySlotInConfigOrder) {
   const uint32_t web = snapshot_->frontendSlots[0];
   const uint32_t app = snapshot_->backendSlots[0];
   EXPECT_NE(web, 0u) << "the test wants slots that differ from positions";
-  workers_[0]->add(web, stats::FrontendStat::Accepted, 5);
+  workers_[0]->add(web, stats::FrontendStat::Accepted, 7);
   workers_[1]->add(web, stats::FrontendStat::Accepted, 3);
+  workers_[0]->add(web, stats::FrontendStat::Sessions, 5);
+  workers_[1]->add(web, stats::FrontendStat::Sessions, 3);
   workers_[0]->add(web, stats::FrontendStat::Closed, 6);
   workers_[1]->add(web, stats::FrontendStat::BytesIn, 100);
   workers_[0]->add(web, stats::FrontendStat::BytesOut, 7);
@@ -90,7 +92,8 @@ TEST_F(MetricsModelTest, SumsWorkersBySlotInConfigOrder) {
   const stats::Model m = build();
   ASSERT_EQ(m.frontends.size(), 2u);
   EXPECT_EQ(m.frontends[0].name, "web");
-  EXPECT_EQ(m.frontends[0].accepted, 8u);
+  EXPECT_EQ(m.frontends[0].accepted, 10u);
+  EXPECT_EQ(m.frontends[0].sessions, 8u);
   EXPECT_EQ(m.frontends[0].current, 2u);
   EXPECT_EQ(m.frontends[0].bytesIn, 100u);
   EXPECT_EQ(m.frontends[0].bytesOut, 7u);

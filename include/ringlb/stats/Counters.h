@@ -35,8 +35,9 @@ class Counter {
 };
 
 enum class FrontendStat : uint8_t {
-  Accepted,  // sessions started
-  Closed,    // sessions ended (Accepted - Closed are open)
+  Accepted,  // connections accepted from the kernel (sessions or not)
+  Sessions,  // sessions started
+  Closed,    // sessions ended (Sessions - Closed are open)
   Limited,   // connections refused at a connection limit
   BytesIn,   // client -> server, delivered
   BytesOut,  // server -> client, delivered

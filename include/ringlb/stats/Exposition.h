@@ -13,12 +13,12 @@
 //
 // Preconditions the Model's filler keeps (Model.h states most of them):
 //   - every FrontendValues::limited connection is also counted in `accepted` (a limited
-//     connection was accepted, then refused);
+//     connection was accepted, then refused), never in `sessions`;
 //   - a Histogram's buckets hold bounds.size() + 1 counts and `count` is their sum;
 //   - ServerValues::state is one of kServerStates;
 //   - names are unique within frontends, within backends, and within a backend's servers.
 // A broken one never reads out of bounds: missing buckets count as 0, an unknown state sets no
-// state series to 1, and limited > accepted gives 0 sessions under compat.
+// state series to 1.
 #include <prometheus/metric_family.h>
 
 #include <vector>

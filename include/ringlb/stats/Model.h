@@ -25,7 +25,9 @@ struct Histogram {
 
 struct FrontendValues {
   std::string name;
-  uint64_t accepted = 0;  // connections accepted, total
+  uint64_t accepted = 0;  // connections accepted from the kernel, total (with those refused at a
+                          // limit, or during a stop, before they became sessions)
+  uint64_t sessions = 0;  // sessions started, total
   uint64_t current = 0;   // sessions open now
   uint64_t limited = 0;   // connections refused at a connection limit (waited too long, or the
                           // accept queue was full), total
@@ -56,7 +58,7 @@ struct ServerValues {
   std::string state;           // one of kServerStates
   bool backup = false;
   uint64_t current = 0;        // sessions open now
-  uint64_t connections = 0;    // sessions that chose it (connected or not), total
+  uint64_t connections = 0;    // connections established to it, total
   uint64_t bytesIn = 0;        // client -> server, total
   uint64_t bytesOut = 0;       // server -> client, total
   uint64_t connectErrors = 0;  // failed connect attempts, total

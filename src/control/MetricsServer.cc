@@ -1,0 +1,59 @@
+#include "ringlb/control/MetricsServer.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+
+#include <future>
+#include <stdexcept>
+
+namespace ringlb::control {
+
+class MetricsServer::Collector : public prometheus::Collectable {
+ public:
+  Collector(io::EventLoop& loop, stats::Compat compat, ModelSource collect)
+      : loop_(loop), compat_(compat), collect_(std::move(collect)) {}
+
+  // On an exposer thread.
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    auto promise = std::make_shared<std::promise<stats::Model>>();
+    std::future<stats::Model> model = promise->get_future();
+    // The task owns what it needs: should the wait below give up, the loop still finds the
+    // promise (and the collect function's owner outlives the loop's turns: see ~MetricsServer).
+    loop_.post([promise, collect = collect_] { promise->set_value(collect()); });
+    if (model.wait_for(kLoopWait) != std::future_status::ready) return {};
+    return stats::exposition(model.get(), compat_);
+  }
+
+ private:
+  io::EventLoop& loop_;
+  stats::Compat compat_;
+  MetricsServer::ModelSource collect_;
+};
+
+std::unique_ptr<MetricsServer> MetricsServer::open(io::EventLoop& loop, const net::Address& listen,
+                                                   stats::Compat compat, ModelSource collect,
+                                                   std::string* error) {
+  std::unique_ptr<MetricsServer> server(new MetricsServer());
+  server->collector_ = std::make_shared<Collector>(loop, compat, std::move(collect));
+  // civetweb's syntax: "127.0.0.1:9100", "[::1]:9100" (what Address::toString writes).
+  const std::string bind = listen.toString();
+  try {
+    // Two threads: one scraper being slow (or a connection held open) leaves one for the rest.
+    server->exposer_ = std::make_unique<prometheus::Exposer>(bind, 2);
+  } catch (const std::exception& e) {
+    *error = "metrics: cannot listen on " + bind + ": " + e.what();
+    return nullptr;
+  }
+  server->exposer_->RegisterCollectable(server->collector_);
+  const std::vector<int> ports = server->exposer_->GetListeningPorts();
+  if (ports.empty()) {
+    *error = "metrics: cannot listen on " + bind;
+    return nullptr;
+  }
+  server->port_ = static_cast<uint16_t>(ports.front());
+  return server;
+}
+
+MetricsServer::~MetricsServer() = default;
+
+}  // namespace ringlb::control
