@@ -90,9 +90,19 @@ struct GlobalDraft {
   bool sizingUnread = false;
 };
 
+// `metrics:` as read, with where its listen address was written, for the check against the
+// frontends' addresses in Resolve.cc.
+struct MetricsDraft {
+  Metrics value;  // final once read
+  std::string listenPath;
+  int listenLine = 0;
+};
+
 struct DocumentDraft {
   GlobalDraft global;
   Admin admin;  // final once read
+  MetricsDraft metrics;
+  AccessLog accessLog;  // final once read
   DefaultsDraft defaults;
   std::vector<FrontendDraft> frontends;
   std::vector<BackendDraft> backends;

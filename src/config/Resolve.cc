@@ -1,5 +1,6 @@
 // Rules that relate several values of the document: names unique in their scope, a frontend's
-// backend exists, no listen address used twice, the receive buffers fit in memory, a health
+// backend exists, no listen address used twice (the metrics endpoint's included), the receive
+// buffers fit in memory, a health
 // check's keys agree, a backend has a server that is not a backup; then inheritance from
 // `defaults` and the values that default to others (check intervals, servers' slow_start).
 #include <algorithm>
@@ -73,6 +74,27 @@ void checkListenAddresses(const DocumentDraft& draft, Diagnostics& diags) {
                         std::to_string(it->second->line),
                     listen.line);
       }
+    }
+  }
+}
+
+// The metrics endpoint must not take a frontend's address: with SO_REUSEPORT on the frontend's
+// sockets the two might even bind together and split the connections between them. Compared by
+// value, as frontends are; port 0 never collides.
+void checkMetricsListen(const DocumentDraft& draft, Diagnostics& diags) {
+  const MetricsDraft& metrics = draft.metrics;
+  if (!metrics.value.listen || metrics.value.listen->port() == 0) return;
+  const std::string canonical = metrics.value.listen->toString();
+  for (const FrontendDraft& fe : draft.frontends) {
+    for (const ListenDraft& listen : fe.listen) {
+      if (listen.address.toString() != canonical) continue;
+      // The name is left out when it did not read (already reported).
+      const std::string owner = fe.name ? " (frontend " + quoted(fe.name->text) + ")" : "";
+      diags.error(metrics.listenPath,
+                  canonical + " is already used by " + listen.path + owner + " on line " +
+                      std::to_string(listen.line),
+                  metrics.listenLine);
+      return;  // one error is enough, even if several frontends repeat the address
     }
   }
 }
@@ -210,6 +232,8 @@ Config resolveValues(DocumentDraft& draft) {
   if (!serverFinSet) config.defaultTimeouts.serverFin = config.defaultTimeouts.server;
   config.defaultRetries = draft.defaults.retries.value_or(config.defaultRetries);
   config.admin = std::move(draft.admin);
+  config.metrics = draft.metrics.value;
+  config.accessLog = std::move(draft.accessLog);
   for (BackendDraft& be : draft.backends) {
     Backend backend = std::move(be.value);
     backend.retries = be.retries.value_or(config.defaultRetries);
@@ -247,6 +271,7 @@ Config resolve(DocumentDraft draft, const Machine& machine, Diagnostics& diags) 
   }
   linkBackends(draft, diags);
   checkListenAddresses(draft, diags);
+  checkMetricsListen(draft, diags);
   checkBufferMemory(draft.global, machine, diags);
   return resolveValues(draft);
 }

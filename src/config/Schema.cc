@@ -420,7 +420,34 @@ constexpr std::array<Key<Admin>, 2> kAdminKeys{{
      }},
 }};
 
-constexpr std::array<Key<DocumentDraft>, 5> kDocumentKeys{{
+constexpr std::array<Key<MetricsDraft>, 2> kMetricsKeys{{
+    {"listen", Optional,
+     [](const Field& f, MetricsDraft& m, Diagnostics& d) {
+       // Port 0 is allowed as for frontends: the kernel picks one (tests rely on it).
+       if (auto v = readAddress(f, AddressUse::Listen, d)) {
+         m.value.listen = *v;
+         m.listenPath = f.path;
+         m.listenLine = f.line;
+       }
+     }},
+    {"compat", Optional,
+     [](const Field& f, MetricsDraft& m, Diagnostics& d) {
+       if (auto v = readMetricsCompat(f, d)) m.value.compat = *v;
+     }},
+}};
+
+constexpr std::array<Key<AccessLog>, 2> kAccessLogKeys{{
+    {"path", Optional,
+     [](const Field& f, AccessLog& a, Diagnostics& d) {
+       if (auto v = readAccessLogPath(f, d)) a.path = std::move(*v);
+     }},
+    {"format", Optional,
+     [](const Field& f, AccessLog& a, Diagnostics& d) {
+       if (auto v = readAccessLogFormat(f, d)) a.format = *v;
+     }},
+}};
+
+constexpr std::array<Key<DocumentDraft>, 7> kDocumentKeys{{
     {"global", Optional,
      [](const Field& f, DocumentDraft& doc, Diagnostics& d) {
        readOptionalMap<GlobalDraft>(f, kGlobalKeys, doc.global, d);
@@ -434,6 +461,14 @@ constexpr std::array<Key<DocumentDraft>, 5> kDocumentKeys{{
     {"admin", Optional,
      [](const Field& f, DocumentDraft& doc, Diagnostics& d) {
        readOptionalMap<Admin>(f, kAdminKeys, doc.admin, d);
+     }},
+    {"metrics", Optional,
+     [](const Field& f, DocumentDraft& doc, Diagnostics& d) {
+       readOptionalMap<MetricsDraft>(f, kMetricsKeys, doc.metrics, d);
+     }},
+    {"access_log", Optional,
+     [](const Field& f, DocumentDraft& doc, Diagnostics& d) {
+       readOptionalMap<AccessLog>(f, kAccessLogKeys, doc.accessLog, d);
      }},
 }};
 

@@ -111,6 +111,29 @@ std::string_view onMarkedDownName(OnMarkedDown action) {
 std::string_view boolName(bool value) { return value ? "true" : "false"; }
 std::string_view upDownName(bool up) { return up ? "up" : "down"; }
 
+std::string_view metricsCompatName(MetricsCompat compat) {
+  switch (compat) {
+    case MetricsCompat::None:
+      return "none";
+    case MetricsCompat::HAProxy:
+      return "haproxy";
+  }
+  return "?";
+}
+
+std::string_view accessLogFormatName(AccessLogFormat format) {
+  switch (format) {
+    case AccessLogFormat::Text:
+      return "text";
+    case AccessLogFormat::Json:
+      return "json";
+  }
+  return "?";
+}
+
+constexpr std::array kMetricsCompats{MetricsCompat::None, MetricsCompat::HAProxy};
+constexpr std::array kAccessLogFormats{AccessLogFormat::Text, AccessLogFormat::Json};
+
 constexpr std::array kCheckTypes{CheckType::Tcp, CheckType::Http, CheckType::None};
 constexpr std::array kAdminStates{AdminState::Active, AdminState::Draining,
                                   AdminState::Maintenance};
@@ -125,6 +148,8 @@ constexpr uint64_t kMinStatus = 100;
 constexpr uint64_t kMaxStatus = 599;
 // sockaddr_un::sun_path is 108 bytes on Linux, and the path needs its terminating NUL there.
 constexpr std::size_t kMaxSocketPathBytes = 107;
+// PATH_MAX (4096) counts the terminating NUL: open() refuses anything longer with ENAMETOOLONG.
+constexpr std::size_t kMaxFilePathBytes = 4095;
 
 // What may go into a request line or header as it is: printable ASCII other than space.
 bool isVisibleAscii(char c) {
@@ -445,6 +470,48 @@ std::optional<uint32_t> readFileMode(const Field& field, Diagnostics& diags) {
     return std::nullopt;
   }
   return static_cast<uint32_t>(*value);
+}
+
+std::optional<MetricsCompat> readMetricsCompat(const Field& field, Diagnostics& diags) {
+  return readChoice<MetricsCompat>(field, kMetricsCompats, &metricsCompatName, diags);
+}
+
+std::optional<AccessLogFormat> readAccessLogFormat(const Field& field, Diagnostics& diags) {
+  return readChoice<AccessLogFormat>(field, kAccessLogFormats, &accessLogFormatName, diags);
+}
+
+std::optional<std::string> readAccessLogPath(const Field& field, Diagnostics& diags) {
+  const std::string_view expected = "an absolute path such as /var/log/ringlb/access.log, or stdout";
+  const std::string* text = scalarOf(field, expected, diags);
+  if (text == nullptr) return std::nullopt;
+  if (text->empty()) {
+    // Empty is how Config says "off"; written out it is more likely a variable that expanded
+    // to nothing than a wish for no log.
+    diags.error(field.path, "must not be empty (leave access_log.path out for no access log)",
+                field.line);
+    return std::nullopt;
+  }
+  if (*text == kAccessLogStdout) return *text;
+  if (text->front() != '/') {
+    // A relative path would depend on the working directory at start and at each reopen.
+    diags.error(field.path, "expected " + std::string(expected) + ", got " + quoted(*text),
+                field.line);
+    return std::nullopt;
+  }
+  if (text->size() > kMaxFilePathBytes) {
+    diags.error(field.path,
+                quoted(*text) + " is longer than a file path may be (" +
+                    std::to_string(kMaxFilePathBytes) + " bytes, PATH_MAX)",
+                field.line);
+    return std::nullopt;
+  }
+  if (text->find('\0') != std::string::npos) {
+    // open() would take the path only up to the NUL: a different file than the one written.
+    diags.error(field.path, "invalid path " + quoted(*text) + ": contains a NUL byte",
+                field.line);
+    return std::nullopt;
+  }
+  return *text;
 }
 
 }  // namespace ringlb::config::detail

@@ -83,4 +83,12 @@ std::optional<std::string> readSocketPath(const Field& field, Diagnostics& diags
 // admin.mode: permission bits in octal, 1 to 4 digits ("0600", "660"), at most 0777.
 std::optional<uint32_t> readFileMode(const Field& field, Diagnostics& diags);
 
+// ---- metrics, access log -----------------------------------------------------------------------
+
+std::optional<MetricsCompat> readMetricsCompat(const Field& field, Diagnostics& diags);
+std::optional<AccessLogFormat> readAccessLogFormat(const Field& field, Diagnostics& diags);
+// access_log.path: "stdout", or an absolute path of at most 4095 bytes (PATH_MAX with its NUL)
+// without NUL bytes. Empty is an error: leaving the key out is how the log is turned off.
+std::optional<std::string> readAccessLogPath(const Field& field, Diagnostics& diags);
+
 }  // namespace ringlb::config::detail

@@ -4,7 +4,9 @@
 // at `defaults` themselves. Immutable once loaded: a reload builds a new Config.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ringlb/lb/Algorithm.h"
@@ -93,6 +95,35 @@ struct Admin {
   uint32_t mode = 0600;  // permission bits of the socket file, <= 0777
 };
 
+// ---- observability: the metrics endpoint and the access log ------------------------------------
+// Parsed, validated and defaulted by the loader. Until the metrics endpoint and the workers'
+// access logging consume them, a loaded value changes nothing at run time.
+
+// Which names GET /metrics exports: ringlb's own always; with HAProxy, also the names HAProxy's
+// built-in Prometheus exporter uses, so existing dashboards and alerts keep working.
+enum class MetricsCompat : uint8_t { None, HAProxy };
+
+struct Metrics {
+  // Where GET /metrics is served; none: no metrics endpoint. Once loaded it differs from every
+  // frontend's listen address (port 0, "the kernel picks", never collides).
+  std::optional<net::Address> listen;
+  MetricsCompat compat = MetricsCompat::None;
+};
+
+enum class AccessLogFormat : uint8_t { Text, Json };
+
+// One line per finished session (log/AccessFormat.h has both formats).
+struct AccessLog {
+  // Empty: no access log. kAccessLogStdout: standard output. Otherwise, once loaded, an absolute
+  // path of at most 4095 bytes without NUL bytes, opened in append mode (and reopened on
+  // rotation).
+  std::string path;
+  AccessLogFormat format = AccessLogFormat::Text;
+};
+
+// The one `access_log.path` that is not a file. Unambiguous: a file path must be absolute.
+inline constexpr std::string_view kAccessLogStdout = "stdout";
+
 struct Server {
   std::string name;
   net::Address address;
@@ -151,6 +182,8 @@ struct Config {
   std::vector<Frontend> frontends;
   std::vector<Backend> backends;
   Admin admin;
+  Metrics metrics;
+  AccessLog accessLog;
 };
 
 }  // namespace ringlb::config
