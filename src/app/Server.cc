@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <future>
 
+#include "ringlb/control/MetricsModel.h"
 #include "ringlb/health/SlowStart.h"
 #include "ringlb/net/Socket.h"
 
@@ -161,12 +163,40 @@ std::string Server::start() {
       return abandon(adminError);
     }
   }
+  process_.workers = n;
+  process_.version = RINGLB_VERSION;
+  process_.liburingVersion = RINGLB_LIBURING_VERSION;
+  utsname uts{};
+  process_.kernel = ::uname(&uts) == 0 ? uts.release : "unknown";
+  process_.startTimeSeconds = std::chrono::duration<double>(
+      std::chrono::system_clock::now().time_since_epoch()).count();
+  if (config_->metrics.listen) {
+    std::string metricsError;
+    metricsServer_ = control::MetricsServer::open(
+        *loop_, *config_->metrics.listen,
+        config_->metrics.compat == config::MetricsCompat::HAProxy ? stats::Compat::HAProxy : stats::Compat::None,
+        [this] { return collectMetrics(); }, &metricsError);
+    if (!metricsServer_) return abandon(metricsError);
+    net::Address bound = *config_->metrics.listen;
+    bound.setPort(metricsServer_->port());
+    spdlog::info("metrics on http://{}/metrics", bound.toString());
+  }
   if (!loop_->add(signalFd_, EPOLLIN, [this](uint32_t) { onSignal(); })) {
     return abandon(std::string("epoll (signalfd): ") + std::strerror(errno));
   }
   spdlog::info("ringlb ready: {} workers, {} frontends, {} backends", n, config_->frontends.size(),
                config_->backends.size());
   return {};
+}
+
+stats::Model Server::collectMetrics() const {
+  control::MetricsInputs in;
+  const proxy::SnapshotPtr snapshot = publisher_->current();
+  in.snapshot = snapshot.get();
+  in.registry = &registry_;
+  for (const auto& w : workers_) in.workers.push_back(&w->counters());
+  in.process = process_;
+  return control::buildModel(in);
 }
 
 void Server::onTransition(control::ServerRecord& record, const health::Transition& t) {

@@ -38,8 +38,12 @@ std::unique_ptr<MetricsServer> MetricsServer::open(io::EventLoop& loop, const ne
   // civetweb's syntax: "127.0.0.1:9100", "[::1]:9100" (what Address::toString writes).
   const std::string bind = listen.toString();
   try {
-    // Two threads: one scraper being slow (or a connection held open) leaves one for the rest.
-    server->exposer_ = std::make_unique<prometheus::Exposer>(bind, 2);
+    // civetweb serves one connection per thread: a scraper that connects and stays silent holds
+    // a thread until the request timeout. Four threads and a 3 s timeout keep a few such
+    // connections from starving a real scrape for long.
+    server->exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", bind, "num_threads", std::to_string(kThreads), "request_timeout_ms",
+        std::to_string(kRequestTimeout.count())});
   } catch (const std::exception& e) {
     *error = "metrics: cannot listen on " + bind + ": " + e.what();
     return nullptr;

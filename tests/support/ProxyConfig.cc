@@ -43,6 +43,16 @@ std::string ProxyConfig::toYaml() const {
     y << " }\n";
   }
   if (!adminSocket.empty()) y << "admin: { socket: \"" << adminSocket << "\", mode: \"0600\" }\n";
+  if (!metricsListen.empty()) {
+    y << "metrics: { listen: \"" << metricsListen << "\"";
+    if (!metricsCompat.empty()) y << ", compat: " << metricsCompat;
+    y << " }\n";
+  }
+  if (!accessLogPath.empty()) {
+    y << "access_log: { path: \"" << accessLogPath << "\"";
+    if (!accessLogFormat.empty()) y << ", format: " << accessLogFormat;
+    y << " }\n";
+  }
   return y.str();
 }
 

@@ -36,6 +36,10 @@ struct ProxyConfig {
   std::vector<std::string> serverStates;
   std::vector<bool> serverBackup;    // servers[i] is a backup when serverBackup[i]
   std::string adminSocket;           // admin.socket; not written if empty
+  std::string metricsListen;         // metrics.listen; not written if empty
+  std::string metricsCompat;         // metrics.compat; not written if empty
+  std::string accessLogPath;         // access_log.path; not written if empty
+  std::string accessLogFormat;       // access_log.format; not written if empty
   // The backend's `health_check:` as a YAML flow mapping, e.g. "{ type: tcp, interval: 200ms }";
   // not written if empty.
   std::string healthCheck;

@@ -13,6 +13,7 @@
 #include "ringlb/control/AdminCommands.h"
 #include "ringlb/control/AdminServer.h"
 #include "ringlb/control/HealthChecker.h"
+#include "ringlb/control/MetricsServer.h"
 #include "ringlb/control/ServerRegistry.h"
 #include "ringlb/control/SnapshotPublisher.h"
 #include "ringlb/io/BackgroundThread.h"
@@ -45,6 +46,8 @@ class Server {
   void republish(const std::vector<std::string>& backends);
   // Slow start: re-applies every ramping server's weight, every health::rampStep.
   void rampTick();
+  // One scrape's values (control thread).
+  stats::Model collectMetrics() const;
   // Publishes a record's new weight: has its backend's balancers rebuilt and handed to the
   // workers, then calls `applied`.
   std::string onWeight(control::ServerRecord& record, std::function<void()> applied);
@@ -62,6 +65,8 @@ class Server {
   std::unique_ptr<control::HealthChecker> checker_;
   std::unique_ptr<control::AdminCommands> adminCommands_;
   std::unique_ptr<control::AdminServer> adminServer_;
+  std::unique_ptr<control::MetricsServer> metricsServer_;
+  stats::ProcessValues process_;  // the scrape's constant part
   bool stopping_ = false;
   io::EventLoop::TimerId rampTimer_ = 0;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;

@@ -28,6 +28,8 @@ class MetricsServer {
   // scrape shows up in Prometheus as missing series, which alerting on `up` catches) rather
   // than hanging the scraper.
   static constexpr std::chrono::milliseconds kLoopWait{2000};
+  static constexpr int kThreads = 4;
+  static constexpr std::chrono::milliseconds kRequestTimeout{3000};
 
   // Listens on `listen` (port 0: any; port() tells which). nullptr and *error set if it cannot.
   static std::unique_ptr<MetricsServer> open(io::EventLoop& loop, const net::Address& listen,
