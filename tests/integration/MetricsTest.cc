@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -176,6 +181,102 @@ TEST_F(MetricsTest, MisbehavingScrapersHurtNothing) {
   ASSERT_TRUE(body.has_value()) << "a well-behaved scrape was not served";
   EXPECT_NE(body->find("ringlb_frontend_connections_total{frontend=\"web\"}"), std::string::npos);
   EXPECT_TRUE(proxy.running());
+}
+
+// After traffic, every HAProxy-compatible name carries the same value as its ringlb twin.
+TEST_F(MetricsTest, CompatNamesEqualTheirTwins) {
+  cfg_.metricsCompat = "haproxy";
+  RingLbProcess proxy(RINGLB_BINARY);
+  start(proxy);
+  std::vector<ConnectResult> open;
+  for (int i = 0; i < 6; ++i) {
+    ConnectResult& c = open.emplace_back(connectLocal(proxy.port()));
+    ASSERT_TRUE(c.fd);
+    const std::string payload(5000 * static_cast<std::size_t>(i + 1), 'q');
+    ASSERT_TRUE(sendAll(c.fd.get(), payload, Deadline(5s)));
+    ASSERT_EQ(recvExact(c.fd.get(), payload.size(), Deadline(5s)), payload);
+  }
+  // Six sessions still open, each with its bytes counted (poll: a send is counted when its
+  // completion is handled).
+  std::string body;
+  const Deadline counted(10s);
+  do {
+    body = scrapeOk();
+  } while (sample(body, "ringlb_frontend_bytes_out_total{frontend=\"web\"}").value_or(0) < 105000 &&
+           !counted.passed());
+  const std::vector<std::pair<std::string, std::string>> twins = {
+      {"haproxy_frontend_current_sessions{proxy=\"web\"}", "ringlb_frontend_current_connections{frontend=\"web\"}"},
+      {"haproxy_frontend_connections_total{proxy=\"web\"}", "ringlb_frontend_connections_total{frontend=\"web\"}"},
+      {"haproxy_frontend_sessions_total{proxy=\"web\"}", "ringlb_frontend_sessions_total{frontend=\"web\"}"},
+      {"haproxy_frontend_bytes_in_total{proxy=\"web\"}", "ringlb_frontend_bytes_in_total{frontend=\"web\"}"},
+      {"haproxy_frontend_bytes_out_total{proxy=\"web\"}", "ringlb_frontend_bytes_out_total{frontend=\"web\"}"},
+      {"haproxy_backend_current_sessions{proxy=\"app\"}", "ringlb_backend_current_connections{backend=\"app\"}"},
+      {"haproxy_backend_active_servers{proxy=\"app\"}", "ringlb_backend_active_servers{backend=\"app\"}"},
+      {"haproxy_server_current_sessions{proxy=\"app\",server=\"s1\"}", "ringlb_server_current_connections{backend=\"app\",server=\"s1\"}"},
+      {"haproxy_server_sessions_total{proxy=\"app\",server=\"s2\"}", "ringlb_server_connections_total{backend=\"app\",server=\"s2\"}"},
+      {"haproxy_server_bytes_in_total{proxy=\"app\",server=\"s1\"}", "ringlb_server_bytes_in_total{backend=\"app\",server=\"s1\"}"},
+      {"haproxy_server_bytes_out_total{proxy=\"app\",server=\"s2\"}", "ringlb_server_bytes_out_total{backend=\"app\",server=\"s2\"}"},
+      {"haproxy_server_weight{proxy=\"app\",server=\"s1\"}", "ringlb_server_weight{backend=\"app\",server=\"s1\"}"},
+  };
+  for (const auto& [theirs, ours] : twins) EXPECT_EQ(value(body, theirs), value(body, ours)) << theirs;
+  EXPECT_EQ(value(body, "haproxy_frontend_current_sessions{proxy=\"web\"}"), 6);
+  EXPECT_EQ(value(body, "haproxy_frontend_bytes_in_total{proxy=\"web\"}"), 105000);
+}
+
+// 50 scrapes at once, with garbage requests among them: every scrape gets a whole answer, and
+// traffic flows throughout.
+TEST_F(MetricsTest, FiftyConcurrentScrapesAndGarbage) {
+  RingLbProcess proxy(RINGLB_BINARY);
+  start(proxy);
+  std::atomic<int> good{0};
+  std::vector<std::thread> scrapers;
+  for (int i = 0; i < 50; ++i) {
+    scrapers.emplace_back([&, i] {
+      if (i % 10 == 9) {  // garbage: a bogus request line, then leave
+        ConnectResult c = connectLocal(port_);
+        if (c.fd) sendAll(c.fd.get(), "\x16\x03\x01 not http at all\r\n\r\n", Deadline(2s));
+        return;
+      }
+      const std::optional<std::string> body = scrape(port_, Deadline(60s));
+      if (body && body->find("ringlb_workers 2") != std::string::npos) ++good;
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    ConnectResult c = connectLocal(proxy.port());
+    ASSERT_TRUE(c.fd);
+    ASSERT_TRUE(sendAll(c.fd.get(), "ping", Deadline(5s)));
+    ASSERT_EQ(recvExact(c.fd.get(), 4, Deadline(5s)), "ping") << "connection " << i;
+  }
+  for (std::thread& t : scrapers) t.join();
+  EXPECT_EQ(good.load(), 45);
+  EXPECT_TRUE(proxy.running());
+}
+
+// The shipped dashboard's queries name only families a live ringlb exports.
+TEST_F(MetricsTest, DashboardNamesExistInALiveScrape) {
+  RingLbProcess proxy(RINGLB_BINARY);
+  start(proxy);
+  ConnectResult c = connectLocal(proxy.port());  // so per-session families have samples
+  ASSERT_TRUE(c.fd && sendAll(c.fd.get(), "x", Deadline(5s)) && recvExact(c.fd.get(), 1, Deadline(5s)) == "x");
+  const std::string body = scrapeOk();
+  std::ifstream file(std::string(RINGLB_SOURCE_DIR) + "/conf/grafana-dashboard.json");
+  ASSERT_TRUE(file.good());
+  std::ostringstream text;
+  text << file.rdbuf();
+  const std::string dashboard = text.str();
+  const std::regex name("ringlb_[a-z_]+");
+  std::set<std::string> names;
+  for (auto it = std::sregex_iterator(dashboard.begin(), dashboard.end(), name); it != std::sregex_iterator(); ++it) {
+    std::string n = it->str();
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (n.ends_with(suffix)) n.resize(n.size() - std::string_view(suffix).size());
+    }
+    names.insert(n);
+  }
+  ASSERT_GT(names.size(), 10u);
+  for (const std::string& n : names) {
+    EXPECT_NE(body.find("# TYPE " + n + " "), std::string::npos) << n << " is not exported";
+  }
 }
 
 }  // namespace
