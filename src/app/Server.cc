@@ -45,6 +45,7 @@ std::string Server::start() {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGUSR1);  // reopen the access log (logrotate)
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   signalFd_ = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -93,9 +94,16 @@ std::string Server::start() {
     }
   }
 
+  if (!config_->accessLog.path.empty()) {
+    std::string logError;
+    accessLog_ = log::AccessLogWriter::open(config_->accessLog, n, &logError);
+    if (!accessLog_) return fail(logError);
+  }
   std::vector<std::future<std::string>> ready;
   for (unsigned w = 0; w < n; ++w) {
-    workers_.push_back(std::make_unique<proxy::Worker>(w, snapshot, std::move(perWorker[w])));
+    proxy::WorkerOptions options;
+    if (accessLog_) options.accessLog = &accessLog_->ring(w);
+    workers_.push_back(std::make_unique<proxy::Worker>(w, snapshot, std::move(perWorker[w]), options));
     std::promise<std::string> promise;
     ready.push_back(promise.get_future());
     threads_.emplace_back([worker = workers_.back().get(), p = std::move(promise)]() mutable {
@@ -196,6 +204,7 @@ stats::Model Server::collectMetrics() const {
   in.registry = &registry_;
   for (const auto& w : workers_) in.workers.push_back(&w->counters());
   in.process = process_;
+  if (accessLog_) in.process.accessLogDropped = accessLog_->dropped();
   return control::buildModel(in);
 }
 
@@ -260,6 +269,16 @@ void Server::onSignal() {
   signalfd_siginfo info{};
   const ssize_t got = ::read(signalFd_, &info, sizeof info);
   if (got != sizeof info) return;  // EAGAIN/EINTR: level-triggered, we will be called again
+  if (info.ssi_signo == SIGUSR1) {
+    if (!accessLog_) {
+      spdlog::info("SIGUSR1: no access log to reopen");
+    } else if (const std::string error = accessLog_->reopen(); !error.empty()) {
+      spdlog::error("SIGUSR1: {}; still writing to the old file", error);
+    } else {
+      spdlog::info("SIGUSR1: access log reopened");
+    }
+    return;
+  }
   if (info.ssi_signo == SIGHUP) {
     spdlog::warn("SIGHUP: configuration reload is not implemented yet; keeping the running configuration");
     return;

@@ -195,11 +195,15 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
 
   const BackendRuntime& runtime = snapshot_->backends[s.backend];
   lb::PickInput input;
-  // The client's address is the affinity key, needed only by rendezvous: the other algorithms
-  // ignore it, so they skip the getpeername system call. Failing getpeername means the client
-  // is already gone: hashing an empty key is harmless, the connect or relay will notice.
-  if (backend.balance == lb::Algorithm::Rendezvous) {
-    const net::Address peer = net::peerAddress(clientFd);
+  // The client's address is the affinity key, needed only by rendezvous, and the access log's
+  // first field: without either, the getpeername system call is skipped. Failing getpeername
+  // means the client is already gone: hashing an empty key is harmless, the connect or relay
+  // will notice.
+  const bool rendezvous = backend.balance == lb::Algorithm::Rendezvous;
+  net::Address peer;
+  if (rendezvous || options_.accessLog != nullptr) peer = net::peerAddress(clientFd);
+  if (options_.accessLog != nullptr) noteClient(slot, peer);
+  if (rendezvous) {
     uint8_t key[18] = {};
     const auto ip = peer.ipBytes();
     std::size_t keyLength = ip.size();

@@ -98,6 +98,10 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
     counters_->connected(s.serverSlot, static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(now_ - s.serverActive).count()));
     s.serverActive = now_;  // the server's idle time starts now
+    if (options_.accessLog != nullptr) {
+      logInfo_[slot].connectMs = static_cast<uint32_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(now_ - s.started).count());
+    }
     transition(s, slot, SessionState::Relaying);
     relay_->start(s, slot);
     return;

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "ringlb/io/UserData.h"
+#include "ringlb/log/AccessFormat.h"
+#include "ringlb/log/AccessRecord.h"
 #include "ringlb/net/Socket.h"
 #include "ringlb/proxy/Worker.h"
 
@@ -59,6 +61,7 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
       SharedCounters& counters = *s.snapshot->counters;  // the snapshot that counted it
       counters.active.fetch_sub(1, std::memory_order_relaxed);
       counters.frontendActive[s.frontend].fetch_sub(1, std::memory_order_relaxed);
+      if (options_.accessLog != nullptr) logSession(s, slot);
       counters_->add(s.frontendSlot, stats::FrontendStat::Closed);
       counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::Closed);
       counters_->closed[static_cast<std::size_t>(s.closeReason)].add();
@@ -145,6 +148,44 @@ uint64_t Worker::tag(Op op, uint32_t slot) const {
                          op == Op::ClientToServer || op == Op::ServerToClient;
   const uint32_t generation = sessionOp ? sessions_.at(slot).generation : 0;
   return io::UserData{static_cast<uint8_t>(op), generation, slot}.encode();
+}
+
+void Worker::noteClient(uint32_t slot, const net::Address& peer) {
+  if (logInfo_.size() <= slot) logInfo_.resize(sessions_.slots());  // grows with the table
+  LogInfo& info = logInfo_[slot];
+  const std::string text = peer.toString();  // fits the small-string buffer for IPv4
+  info.clientLength = static_cast<uint8_t>(std::min(text.size(), info.client.size()));
+  std::copy_n(text.data(), info.clientLength, info.client.data());
+  info.connectMs = UINT32_MAX;
+}
+
+void Worker::logSession(const Session& s, uint32_t slot) {
+  const config::Config& cfg = *s.snapshot->config;
+  const config::Backend& backend = cfg.backends[s.backend];
+  const LogInfo& info = logInfo_[slot];
+  const Clock::duration age = now_ - s.started;
+  log::AccessRecord r;
+  r.start = std::chrono::system_clock::now() -
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(age);
+  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(age);
+  if (info.connectMs != UINT32_MAX) r.connectTime = std::chrono::milliseconds(info.connectMs);
+  r.clientAddress = std::string_view(info.client.data(), info.clientLength);
+  r.frontend = cfg.frontends[s.frontend].name;
+  r.backend = backend.name;
+  if (s.attempt > 0) r.server = backend.servers[s.server].name;  // the last one tried
+  r.bytesIn = s.c2s.bytes;
+  r.bytesOut = s.s2c.bytes;
+  r.reason = toString(s.closeReason);
+  r.attempts = s.attempt;
+  r.worker = id_;
+  logLine_.clear();
+  if (cfg.accessLog.format == config::AccessLogFormat::Json) {
+    log::formatJson(r, logLine_);
+  } else {
+    log::formatText(r, logLine_);
+  }
+  // Full (the writer is behind): the line is dropped and counted by the ring, never waited for.
+  options_.accessLog->push(std::string_view(logLine_.data(), logLine_.size()));
 }
 
 }  // namespace ringlb::proxy

@@ -74,6 +74,13 @@ void appendProcess(const ProcessValues& p, std::vector<Family>& out) {
                           MetricType::Gauge);
   add(success, {}, p.lastReloadOk ? 1 : 0);
   out.push_back(std::move(success));
+
+  Family dropped = family("ringlb_access_log_dropped_total",
+                          "Access log lines dropped because the writer could not keep up "
+                          "(a worker's ring was full).",
+                          MetricType::Counter);
+  add(dropped, {}, static_cast<double>(p.accessLogDropped));
+  out.push_back(std::move(dropped));
 }
 
 void appendFrontends(const std::vector<FrontendValues>& fes, std::vector<Family>& out) {

@@ -166,6 +166,7 @@ const std::vector<Expected> kRinglbFamilies = {
     {"ringlb_config_reloads_total", MetricType::Counter, {"result"}},
     {"ringlb_config_last_reload_seconds", MetricType::Gauge, {}},
     {"ringlb_config_last_reload_success", MetricType::Gauge, {}},
+    {"ringlb_access_log_dropped_total", MetricType::Counter, {}},
     {"ringlb_frontend_connections_total", MetricType::Counter, {"frontend"}},
     {"ringlb_frontend_sessions_total", MetricType::Counter, {"frontend"}},
     {"ringlb_frontend_current_connections", MetricType::Gauge, {"frontend"}},

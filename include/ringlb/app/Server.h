@@ -18,6 +18,7 @@
 #include "ringlb/control/SnapshotPublisher.h"
 #include "ringlb/io/BackgroundThread.h"
 #include "ringlb/io/EventLoop.h"
+#include "ringlb/log/AccessLogWriter.h"
 #include "ringlb/proxy/Worker.h"
 #include "ringlb/stats/Counters.h"
 
@@ -69,6 +70,8 @@ class Server {
   stats::ProcessValues process_;  // the scrape's constant part
   bool stopping_ = false;
   io::EventLoop::TimerId rampTimer_ = 0;
+  // Before the workers: they push into its rings until they are joined.
+  std::unique_ptr<log::AccessLogWriter> accessLog_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   std::vector<std::thread> threads_;
   int signalFd_ = -1;

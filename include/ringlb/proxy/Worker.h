@@ -17,9 +17,12 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "ringlb/io/BufferRing.h"
 #include "ringlb/io/PipePool.h"
 #include "ringlb/io/Ring.h"
+#include "ringlb/log/LineRing.h"
 #include "ringlb/proxy/Mailbox.h"
 #include "ringlb/proxy/Ops.h"
 #include "ringlb/proxy/Relay.h"
@@ -54,6 +57,9 @@ struct WorkerOptions {
   std::size_t pipePoolIdle = 256;    // idle pipes kept per worker, at most (see
                                      // SharedCounters::pipePoolLimit for the actual bound)
   RelayOptions relay;
+  // The access log ring this worker formats its finished sessions' lines into (the snapshot's
+  // access_log.format); null: no access log.
+  log::LineRing* accessLog = nullptr;
   // Batched waiting when busy (see io::Ring::Options): measured to cut proxy CPU per request by
   // about a quarter on keep-alive loads (docs/performance.md).
   unsigned batchWaitUsec = 50;
@@ -185,6 +191,19 @@ class Worker final : private RelayHost {
 
   uint64_t pipeTrimEpoch_ = 0;
   uint64_t countedSqes_ = 0;  // ring_->prepared() when Submissions was last counted
+
+  // --- access log (SessionLifecycle.cc) ---
+  // What only the access log needs of a session, by slot, kept only with an access log so
+  // sessions stay small without one.
+  struct LogInfo {
+    std::array<char, 48> client{};  // "ip:port" or "[v6]:port"
+    uint8_t clientLength = 0;
+    uint32_t connectMs = UINT32_MAX;  // from the session's start; none yet
+  };
+  std::vector<LogInfo> logInfo_;
+  fmt::memory_buffer logLine_;  // reused for every line
+  void noteClient(uint32_t slot, const net::Address& peer);
+  void logSession(const Session& s, uint32_t slot);
   Mailbox mailbox_;
   int wakeFd_ = -1;
   uint64_t wakeValue_ = 0;

@@ -86,6 +86,7 @@ struct ProcessValues {
   uint64_t reloadsFailed = 0;
   double lastReloadSeconds = 0;  // unix time of the last reload attempt; 0: none yet
   bool lastReloadOk = true;
+  uint64_t accessLogDropped = 0;  // access log lines dropped because a worker's ring was full
 };
 
 struct Model {
