@@ -431,6 +431,27 @@ std::optional<std::string> readHttpHost(const Field& field, Diagnostics& diags) 
   return *text;
 }
 
+namespace {
+// What every configured path shares past "is it absolute": at most `maxBytes` (`bound` says
+// whose limit) and no NUL byte (the kernel would take the path only up to it: a different file
+// than the one written). Reports and returns false on the first violation.
+bool checkPathBounds(const Field& field, const std::string& text, std::size_t maxBytes,
+                     std::string_view what, std::string_view bound, Diagnostics& diags) {
+  if (text.size() > maxBytes) {
+    diags.error(field.path,
+                quoted(text) + " is longer than " + std::string(what) + " may be (" +
+                    std::to_string(maxBytes) + " bytes, " + std::string(bound) + ")",
+                field.line);
+    return false;
+  }
+  if (text.find('\0') != std::string::npos) {
+    diags.error(field.path, "invalid path " + quoted(text) + ": contains a NUL byte", field.line);
+    return false;
+  }
+  return true;
+}
+}  // namespace
+
 std::optional<std::string> readSocketPath(const Field& field, Diagnostics& diags) {
   const std::string* text = scalarOf(field, "an absolute path such as /run/ringlb/admin.sock",
                                      diags);
@@ -442,17 +463,7 @@ std::optional<std::string> readSocketPath(const Field& field, Diagnostics& diags
                 field.line);
     return std::nullopt;
   }
-  if (text->size() > kMaxSocketPathBytes) {
-    diags.error(field.path,
-                quoted(*text) + " is longer than a Unix socket path may be (" +
-                    std::to_string(kMaxSocketPathBytes) + " bytes, sun_path)",
-                field.line);
-    return std::nullopt;
-  }
-  if (text->find('\0') != std::string::npos) {
-    // bind() would take the path only up to the NUL: a different file than the one written.
-    diags.error(field.path, "invalid path " + quoted(*text) + ": contains a NUL byte",
-                field.line);
+  if (!checkPathBounds(field, *text, kMaxSocketPathBytes, "a Unix socket path", "sun_path", diags)) {
     return std::nullopt;
   }
   return *text;
@@ -498,17 +509,7 @@ std::optional<std::string> readAccessLogPath(const Field& field, Diagnostics& di
                 field.line);
     return std::nullopt;
   }
-  if (text->size() > kMaxFilePathBytes) {
-    diags.error(field.path,
-                quoted(*text) + " is longer than a file path may be (" +
-                    std::to_string(kMaxFilePathBytes) + " bytes, PATH_MAX)",
-                field.line);
-    return std::nullopt;
-  }
-  if (text->find('\0') != std::string::npos) {
-    // open() would take the path only up to the NUL: a different file than the one written.
-    diags.error(field.path, "invalid path " + quoted(*text) + ": contains a NUL byte",
-                field.line);
+  if (!checkPathBounds(field, *text, kMaxFilePathBytes, "a file path", "PATH_MAX", diags)) {
     return std::nullopt;
   }
   return *text;

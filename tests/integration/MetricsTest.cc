@@ -47,6 +47,16 @@ class MetricsTest : public ::testing::Test {
     EXPECT_TRUE(body.has_value()) << "scrape failed";
     return body.value_or("");
   }
+  // Scrapes until `series` reaches at least `atLeast` (bounded): sessions and sends are counted
+  // when the worker handles their completion, a moment after the client saw their effect.
+  std::string scrapeUntil(const std::string& series, double atLeast) {
+    std::string body;
+    const Deadline deadline(10s);
+    do {
+      body = scrapeOk();
+    } while (sample(body, series).value_or(0) < atLeast && !deadline.passed());
+    return body;
+  }
   double value(const std::string& body, const std::string& series) {
     const std::optional<double> v = sample(body, series);
     EXPECT_TRUE(v.has_value()) << series << " missing from:\n" << body.substr(0, 4000);
@@ -76,13 +86,7 @@ TEST_F(MetricsTest, ByteAndSessionCountersAreExactAfterClose) {
     ASSERT_EQ(readUntilEnd(c.fd.get(), Deadline(5s)).end, StreamEnd::Eof);
     sent += payload.size();
   }
-  // Sessions are counted when freed, a moment after the client saw EOF: wait for the last.
-  std::string body;
-  const Deadline settle(10s);
-  do {
-    body = scrapeOk();
-  } while (sample(body, "ringlb_sessions_closed_total{reason=\"completed\"}").value_or(0) < 20 &&
-           !settle.passed());
+  const std::string body = scrapeUntil("ringlb_sessions_closed_total{reason=\"completed\"}", 20);
   EXPECT_EQ(value(body, "ringlb_frontend_bytes_in_total{frontend=\"web\"}"), static_cast<double>(sent));
   EXPECT_EQ(value(body, "ringlb_frontend_bytes_out_total{frontend=\"web\"}"), static_cast<double>(sent));
   const double s1In = value(body, "ringlb_server_bytes_in_total{backend=\"app\",server=\"s1\"}");
@@ -120,15 +124,8 @@ TEST_F(MetricsTest, LongTransferIsCountedWhileItRuns) {
   for (int round = 1; round <= 3; ++round) {
     ASSERT_TRUE(sendAll(c.fd.get(), chunk, Deadline(5s)));
     ASSERT_EQ(recvExact(c.fd.get(), chunk.size(), Deadline(5s)), chunk);
-    // The worker counts a send when its completion is handled, a moment after the client may
-    // have the bytes: poll briefly rather than race it.
     const double expected = static_cast<double>(chunk.size() * static_cast<std::size_t>(round));
-    std::string body;
-    const Deadline counted(10s);
-    do {
-      body = scrapeOk();
-    } while (sample(body, "ringlb_frontend_bytes_out_total{frontend=\"web\"}").value_or(0) < expected &&
-             !counted.passed());
+    const std::string body = scrapeUntil("ringlb_frontend_bytes_out_total{frontend=\"web\"}", expected);
     EXPECT_EQ(value(body, "ringlb_frontend_bytes_out_total{frontend=\"web\"}"), expected) << "round " << round;
     EXPECT_EQ(value(body, "ringlb_frontend_current_connections{frontend=\"web\"}"), 1);
   }
@@ -196,14 +193,8 @@ TEST_F(MetricsTest, CompatNamesEqualTheirTwins) {
     ASSERT_TRUE(sendAll(c.fd.get(), payload, Deadline(5s)));
     ASSERT_EQ(recvExact(c.fd.get(), payload.size(), Deadline(5s)), payload);
   }
-  // Six sessions still open, each with its bytes counted (poll: a send is counted when its
-  // completion is handled).
-  std::string body;
-  const Deadline counted(10s);
-  do {
-    body = scrapeOk();
-  } while (sample(body, "ringlb_frontend_bytes_out_total{frontend=\"web\"}").value_or(0) < 105000 &&
-           !counted.passed());
+  // Six sessions still open, each with its bytes counted.
+  const std::string body = scrapeUntil("ringlb_frontend_bytes_out_total{frontend=\"web\"}", 105000);
   const std::vector<std::pair<std::string, std::string>> twins = {
       {"haproxy_frontend_current_sessions{proxy=\"web\"}", "ringlb_frontend_current_connections{frontend=\"web\"}"},
       {"haproxy_frontend_connections_total{proxy=\"web\"}", "ringlb_frontend_connections_total{frontend=\"web\"}"},
