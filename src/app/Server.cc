@@ -319,19 +319,22 @@ int Server::run() {
   }
   stopWorkers();
   joinWorkers();
-  proxy::WorkerStats total;
-  for (const auto& w : workers_) {
-    total.accepted += w->stats().accepted;
-    total.closed += w->stats().closed;
-    total.connectFailures += w->stats().connectFailures;
-    total.timeouts += w->stats().timeouts;
-    total.bytesClientToServer += w->stats().bytesClientToServer;
-    total.bytesServerToClient += w->stats().bytesServerToClient;
+  // The same counters the metrics read, summed once more for the log.
+  const stats::Model model = collectMetrics();
+  uint64_t accepted = 0, closed = 0, in = 0, out = 0, connectErrors = 0, timeouts = 0;
+  for (const stats::FrontendValues& f : model.frontends) {
+    accepted += f.accepted;
+    closed += f.sessions - f.current;
+    in += f.bytesIn;
+    out += f.bytesOut;
   }
-  spdlog::info("stopped: {} connections accepted, {} closed, {} connect failures, {} timeouts, "
-               "{} bytes client->server, {} bytes server->client",
-               total.accepted, total.closed, total.connectFailures, total.timeouts,
-               total.bytesClientToServer, total.bytesServerToClient);
+  for (const stats::BackendValues& b : model.backends) connectErrors += b.connectErrors;
+  for (const auto& [reason, n] : model.closedByReason) {
+    if (reason == "client_timeout" || reason == "server_timeout") timeouts += n;
+  }
+  spdlog::info("stopped: {} connections accepted, {} sessions closed, {} connect failures, {} "
+               "timeouts, {} bytes client->server, {} bytes server->client",
+               accepted, closed, connectErrors, timeouts, in, out);
   return 0;
 }
 

@@ -92,7 +92,6 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
   }
   const int res = completion.res;
   if (res >= 0) {
-    ++stats_.accepted;
     counters_->add(snapshot_->frontendSlots[l.socket.frontend], stats::FrontendStat::Accepted);
     if (stopping_) {
       net::closeWithReset(res);  // refused: a reset says "not served", a FIN "served nothing"
@@ -218,7 +217,6 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
   const std::size_t want = std::min<std::size_t>(backend.retries + 1, lb::kMaxCandidates);
   rankServers(runtime, *pickers_[s.backend], backupPickers_[s.backend].get(), input, want, s.candidates);
   if (s.candidates.count == 0) {
-    ++stats_.noServer;
     counters_->add(snapshot_->backendSlots[s.backend], stats::BackendStat::NoServer);
     if (warnAllowed(Warning::NoServer)) {
       spdlog::warn("backend '{}': no server available; closing client", backend.name);

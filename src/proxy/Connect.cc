@@ -37,7 +37,6 @@ void Worker::connectNext(Session& s, uint32_t slot) {
       if (active > budget) {
         // More sessions than the limit can ever serve (accepted in one burst before the limit
         // was known): parking them would only let them starve each other. Shed the excess.
-        ++stats_.connectFailures;
         counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
         close(s, slot, false, CloseReason::ResourceShortage);
         return;
@@ -45,7 +44,6 @@ void Worker::connectNext(Session& s, uint32_t slot) {
       socketWaiters_.emplace_back(slot, s.generation);
       return;
     }
-    ++stats_.connectFailures;
     counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
     if (warnAllowed(Warning::Socket)) {
       spdlog::error("backend '{}': cannot create a socket: {}", backend.name, std::strerror(-fd));
@@ -74,8 +72,7 @@ void Worker::retrySocketWaiters() {
     // (and ignore clients that left). Past the connect timeout they fail like a connect would.
     const config::Backend& backend = s.snapshot->config->backends[s.backend];
     if (now_ - s.clientActive >= backend.timeouts.connect) {
-      ++stats_.connectFailures;
-      counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
+        counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
       close(s, slot, false, CloseReason::ResourceShortage);
       continue;
     }
@@ -107,7 +104,6 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
     return;
   }
   const config::Backend& backend = s.snapshot->config->backends[s.backend];
-  ++stats_.connectFailures;
   counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
   counters_->add(s.serverSlot, stats::ServerStat::ConnectErrors);
   // Passive health: the control thread reads the run (HealthChecker) and marks the server down
@@ -117,9 +113,11 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
   // most once a second per worker (the count carries the rest), never once per connection.
   const char* reason = result == -ECANCELED ? "timeout" : std::strerror(-result);
   if (warnAllowed(Warning::Connect)) {
-    spdlog::warn("backend '{}': connect to server '{}' ({}) failed: {}; {} connect failures on "
-                 "worker {} so far", backend.name, backend.servers[s.server].name,
-                 backend.servers[s.server].address.toString(), reason, stats_.connectFailures, id_);
+    spdlog::warn("backend '{}': connect to server '{}' ({}) failed: {}; {} failed connects to "
+                 "the server on worker {} so far", backend.name, backend.servers[s.server].name,
+                 backend.servers[s.server].address.toString(), reason,
+                 counters_->servers.read(s.serverSlot, static_cast<std::size_t>(stats::ServerStat::ConnectErrors)),
+                 id_);
   } else {
     spdlog::debug("backend '{}': connect to server '{}' failed: {}", backend.name,
                   backend.servers[s.server].name, reason);

@@ -71,7 +71,6 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
         }
       }
       sessions_.release(slot);
-      ++stats_.closed;
       break;
     }
   }

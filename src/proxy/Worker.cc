@@ -272,17 +272,6 @@ void Worker::dispatch(const io::Completion& completion) {
   }
 }
 
-WorkerStats Worker::stats() const {
-  WorkerStats total = stats_;
-  if (relay_) {
-    const RelayCounters& relay = relay_->counters();
-    total.resets += relay.resets;
-    total.bytesClientToServer += relay.bytesClientToServer;
-    total.bytesServerToClient += relay.bytesServerToClient;
-  }
-  return total;
-}
-
 void Worker::onWake() {
   if (stopRequested_.load(std::memory_order_acquire) && !stopping_) beginStop();
   // Stay armed while stopping too: an immediate stop may still come.
@@ -314,7 +303,6 @@ void Worker::expireSessions() {
       sessions_.scheduleExpiry(*slot, due);
       continue;
     }
-    ++stats_.timeouts;
     // The peers must not take a cut stream for a complete one: a timeout resets (see Relay.h),
     // once what a peer is still taking of a complete stream has drained. A session that times
     // out again while draining (its peer stopped taking bytes) is reset outright.

@@ -38,9 +38,8 @@ struct RelayOptions {
 };
 
 // Counters the relay writes (the worker's thread only).
+// (Bytes are counted in the worker's stats::WorkerCounters, for the metrics.)
 struct RelayCounters {
-  uint64_t bytesClientToServer = 0;
-  uint64_t bytesServerToClient = 0;
   uint64_t resets = 0;         // directions ended by a reset or failure of a side
   uint64_t bufferWaits = 0;    // directions parked for a provided buffer
   uint64_t privateBuffers = 0; // private buffers taken for slow receivers

@@ -40,16 +40,6 @@ struct ListenerSocket {
 
 // Per-worker counters, written only by the worker thread; read by others only after join().
 // (The relay's own counters are in RelayCounters; stats() merges them.)
-struct WorkerStats {
-  uint64_t accepted = 0;
-  uint64_t closed = 0;
-  uint64_t connectFailures = 0;
-  uint64_t noServer = 0;
-  uint64_t timeouts = 0;
-  uint64_t resets = 0;
-  uint64_t bytesClientToServer = 0;
-  uint64_t bytesServerToClient = 0;
-};
 
 struct WorkerOptions {
   unsigned ringEntries = 4096;
@@ -90,8 +80,6 @@ class Worker final : private RelayHost {
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   // The worker's counters: written by the worker only, readable from any thread at any time.
   const stats::WorkerCounters& counters() const { return *counters_; }
-  // Call only after run() returned (the thread was joined).
-  WorkerStats stats() const;
 
  private:
   struct Listener {
@@ -223,7 +211,6 @@ class Worker final : private RelayHost {
   // Connections accepted past a limit (racing our cancel) that are queued rather than refused.
   static constexpr std::size_t kMaxPendingAccepts = 256;
   std::array<Clock::time_point, static_cast<std::size_t>(Warning::Count)> lastWarning_{};
-  WorkerStats stats_;
 };
 
 }  // namespace ringlb::proxy
