@@ -38,9 +38,6 @@ struct ListenerSocket {
   uint16_t frontend = 0;
 };
 
-// Per-worker counters, written only by the worker thread; read by others only after join().
-// (The relay's own counters are in RelayCounters; stats() merges them.)
-
 struct WorkerOptions {
   unsigned ringEntries = 4096;
   unsigned pipeSize = 256 * 1024;    // requested F_SETPIPE_SZ for splice pipes
