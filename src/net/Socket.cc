@@ -1,5 +1,6 @@
 #include "ringlb/net/Socket.h"
 
+#include <linux/filter.h>
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
@@ -74,6 +75,13 @@ long unsentBytes(int fd) {
 bool isReadable(int fd) {
   char byte;
   return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+int refuseNewConnections(int fd) {
+  // Classic BPF: one instruction, "return 0" (keep 0 bytes: drop).
+  sock_filter drop{static_cast<uint16_t>(BPF_RET | BPF_K), 0, 0, 0};
+  const sock_fprog program{1, &drop};
+  return ::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0 ? 0 : -errno;
 }
 
 void closeWithReset(int fd) {

@@ -11,9 +11,9 @@
 
 namespace ringlb::proxy {
 
-bool Worker::mayAccept(uint16_t frontend) const {
-  const config::Config& cfg = *snapshot_->config;
-  const SharedCounters& counters = *snapshot_->counters;
+bool Worker::mayAccept(const Intake& intake, uint16_t frontend) const {
+  const config::Config& cfg = *intake.snapshot->config;
+  const SharedCounters& counters = *shared_;
   const uint64_t active = counters.active.load(std::memory_order_relaxed);
   if (active >= cfg.global.maxConnections) return false;
   // Pipes in use hold descriptors like sessions do: both come out of the same budget.
@@ -23,7 +23,8 @@ bool Worker::mayAccept(uint16_t frontend) const {
   }
   const uint64_t frontendMax = cfg.frontends[frontend].maxConnections;
   return frontendMax == 0 ||
-         counters.frontendActive[frontend].load(std::memory_order_relaxed) < frontendMax;
+         counters.frontendActive[intake.snapshot->frontendSlots[frontend]].load(std::memory_order_relaxed) <
+             frontendMax;
 }
 
 void Worker::updateAccepting() {
@@ -36,8 +37,13 @@ void Worker::updateAccepting() {
   for (uint32_t i = 0; i < listeners_.size(); ++i) {
     Listener& l = listeners_[i];
     if (l.closed) continue;
-    const bool want = !stopping_ && !backoff && !hasPending(l.socket.frontend) &&
-                      socketWaiters_.empty() && mayAccept(l.socket.frontend);
+    if (l.retiring && !stopping_) {
+      if (!l.armed && !backoff) drainRetiring(i);
+      continue;
+    }
+    const Snapshot& snapshot = *l.intake->snapshot;
+    const bool want = !stopping_ && !backoff && !hasPending(snapshot.frontendSlots[l.socket.frontend]) &&
+                      socketWaiters_.empty() && mayAccept(*l.intake, l.socket.frontend);
     if (want && !l.armed) {
       ring_->accept(l.socket.fd, tag(Op::Accept, i));
       l.armed = true;
@@ -48,36 +54,63 @@ void Worker::updateAccepting() {
     } else if (stopping_ && !l.armed) {
       ::close(l.socket.fd);
       l.closed = true;
+      l.intake.reset();
     }
   }
 }
 
-bool Worker::hasPending(uint16_t frontend) const {
+void Worker::drainRetiring(uint32_t index) {
+  // Nothing new reaches the queue (the filter), so taking until EAGAIN empties it for good.
+  for (;;) {
+    Listener& l = listeners_[index];  // admit() may not add listeners, but stay index-based
+    const int fd = ::accept4(l.socket.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      counters_->add(l.intake->snapshot->frontendSlots[l.socket.frontend], stats::FrontendStat::Accepted);
+      admit(l, fd);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      // Try again after the backoff: closing now would reset what is still queued.
+      acceptBackoffUntil_ = now_ + kResourceBackoff;
+      refreshDescriptorBudget();
+      return;
+    }
+    // EAGAIN: empty. Anything else: the socket is unusable; closing is all that is left.
+    ::close(l.socket.fd);
+    l.closed = true;
+    l.retiring = false;
+    l.intake.reset();
+    return;
+  }
+}
+
+bool Worker::hasPending(uint32_t frontendSlot) const {
   for (const PendingAccept& p : pendingAccepts_) {
-    if (p.frontend == frontend) return true;
+    if (p.intake->snapshot->frontendSlots[p.frontend] == frontendSlot) return true;
   }
   return false;
 }
 
 void Worker::servePending() {
-  const config::Config& cfg = *snapshot_->config;
   for (auto it = pendingAccepts_.begin(); it != pendingAccepts_.end();) {
     const PendingAccept p = *it;
+    const config::Config& cfg = *p.intake->snapshot->config;
     const config::Frontend& frontend = cfg.frontends[p.frontend];
     const config::Duration queueTimeout = cfg.backends[frontend.backendIndex].timeouts.connect;
     if (now_ - p.since >= queueTimeout) {
       // Waited its queue timeout: refuse it. A reset says "not served", where a FIN would say
       // the server answered with nothing.
       net::closeWithReset(p.fd);
-      counters_->add(snapshot_->frontendSlots[p.frontend], stats::FrontendStat::Limited);
+      counters_->add(p.intake->snapshot->frontendSlots[p.frontend], stats::FrontendStat::Limited);
       it = pendingAccepts_.erase(it);
       if (warnAllowed(Warning::Accept)) {
         spdlog::warn("frontend '{}': a connection waited {} ms at the connection limit; refused",
                      frontend.name, queueTimeout.count());
       }
-    } else if (mayAccept(p.frontend)) {
+    } else if (mayAccept(*p.intake, p.frontend)) {
       it = pendingAccepts_.erase(it);
-      startSession(p.fd, p.frontend);
+      startSession(p.fd, *p.intake, p.frontend);
     } else {
       ++it;  // its frontend is still full; later entries of other frontends may fit
     }
@@ -92,26 +125,8 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
   }
   const int res = completion.res;
   if (res >= 0) {
-    counters_->add(snapshot_->frontendSlots[l.socket.frontend], stats::FrontendStat::Accepted);
-    if (stopping_) {
-      net::closeWithReset(res);  // refused: a reset says "not served", a FIN "served nothing"
-    } else if (!mayAccept(l.socket.frontend) || hasPending(l.socket.frontend)) {
-      // Raced with our own cancel: keep it, in order, until there is room. A multishot accept
-      // can drain a whole backlog in one go, so the queue is capped; beyond it the connection
-      // is refused (reset) rather than held without limit.
-      if (pendingAccepts_.size() < kMaxPendingAccepts) {
-        pendingAccepts_.push_back(PendingAccept{res, l.socket.frontend, now_});
-      } else {
-        net::closeWithReset(res);
-        counters_->add(snapshot_->frontendSlots[l.socket.frontend], stats::FrontendStat::Limited);
-        if (warnAllowed(Warning::Accept)) {
-          spdlog::warn("worker {}: at the connection limit with {} accepted connections queued; "
-                       "refusing more", id_, pendingAccepts_.size());
-        }
-      }
-    } else {
-      startSession(res, l.socket.frontend);
-    }
+    counters_->add(l.intake->snapshot->frontendSlots[l.socket.frontend], stats::FrontendStat::Accepted);
+    admit(l, res);
     return;
   }
   switch (-res) {
@@ -136,18 +151,41 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
   }
 }
 
+void Worker::admit(Listener& l, int fd) {
+  const uint32_t frontendSlot = l.intake->snapshot->frontendSlots[l.socket.frontend];
+  if (stopping_) {
+    net::closeWithReset(fd);  // refused: a reset says "not served", a FIN "served nothing"
+  } else if (!mayAccept(*l.intake, l.socket.frontend) || hasPending(frontendSlot)) {
+    // Raced with our own cancel: keep it, in order, until there is room. A multishot accept
+    // can drain a whole backlog in one go, so the queue is capped; beyond it the connection
+    // is refused (reset) rather than held without limit.
+    if (pendingAccepts_.size() < kMaxPendingAccepts) {
+      pendingAccepts_.push_back(PendingAccept{fd, l.socket.frontend, now_, l.intake});
+    } else {
+      net::closeWithReset(fd);
+      counters_->add(frontendSlot, stats::FrontendStat::Limited);
+      if (warnAllowed(Warning::Accept)) {
+        spdlog::warn("worker {}: at the connection limit with {} accepted connections queued; "
+                     "refusing more", id_, pendingAccepts_.size());
+      }
+    }
+  } else {
+    startSession(fd, *l.intake, l.socket.frontend);
+  }
+}
+
 uint64_t Worker::refreshDescriptorBudget() {
   // Out of descriptors: every worker's idle pipes go first (they are only a speed-up), then the
   // budget and the pools' limit follow the current RLIMIT_NOFILE.
-  SharedCounters& counters = *snapshot_->counters;
+  SharedCounters& counters = *shared_;
   counters.pipeTrimEpoch.fetch_add(1, std::memory_order_relaxed);
   applyPipePoolLimits();
-  return proxy::refreshDescriptorBudget(counters, snapshot_->config->global.maxConnections,
+  return proxy::refreshDescriptorBudget(counters, current().config->global.maxConnections,
                                         options_.pipePoolIdle);
 }
 
 void Worker::applyPipePoolLimits() {
-  SharedCounters& counters = *snapshot_->counters;
+  SharedCounters& counters = *shared_;
   const uint64_t epoch = counters.pipeTrimEpoch.load(std::memory_order_relaxed);
   if (epoch != pipeTrimEpoch_) {
     pipeTrimEpoch_ = epoch;
@@ -157,8 +195,7 @@ void Worker::applyPipePoolLimits() {
     // before the other workers trimmed would stay low until the next EMFILE (which a paused
     // worker never meets).
     if (hadIdle) {
-      proxy::refreshDescriptorBudget(*snapshot_->counters,
-                                     snapshot_->config->global.maxConnections,
+      proxy::refreshDescriptorBudget(counters, current().config->global.maxConnections,
                                      options_.pipePoolIdle);
     }
   }
@@ -173,8 +210,9 @@ bool Worker::warnAllowed(Warning kind) {
   return true;
 }
 
-void Worker::startSession(int clientFd, uint16_t frontendIndex) {
-  const config::Config& cfg = *snapshot_->config;
+void Worker::startSession(int clientFd, Intake& intake, uint16_t frontendIndex) {
+  const Snapshot& snapshot = *intake.snapshot;
+  const config::Config& cfg = *snapshot.config;
   const config::Frontend& frontend = cfg.frontends[frontendIndex];
   const config::Backend& backend = cfg.backends[frontend.backendIndex];
 
@@ -183,16 +221,17 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
   s.clientFd = clientFd;
   s.frontend = frontendIndex;
   s.backend = static_cast<uint16_t>(frontend.backendIndex);
-  s.snapshot = snapshot_;
-  s.frontendSlot = static_cast<uint16_t>(snapshot_->frontendSlots[frontendIndex]);
+  s.snapshot = intake.snapshot;
+  s.frontendSlot = static_cast<uint16_t>(snapshot.frontendSlots[frontendIndex]);
+  s.backendSlot = static_cast<uint16_t>(snapshot.backendSlots[s.backend]);
   s.started = s.clientActive = s.serverActive = now_;
   counters_->add(s.frontendSlot, stats::FrontendStat::Sessions);
-  counters_->add(snapshot_->backendSlots[s.backend], stats::BackendStat::Opened);
-  snapshot_->counters->active.fetch_add(1, std::memory_order_relaxed);
-  snapshot_->counters->frontendActive[frontendIndex].fetch_add(1, std::memory_order_relaxed);
+  counters_->add(s.backendSlot, stats::BackendStat::Opened);
+  shared_->active.fetch_add(1, std::memory_order_relaxed);
+  shared_->frontendActive[s.frontendSlot].fetch_add(1, std::memory_order_relaxed);
   transition(s, slot, SessionState::Connecting);
 
-  const BackendRuntime& runtime = snapshot_->backends[s.backend];
+  const BackendRuntime& runtime = snapshot.backends[s.backend];
   lb::PickInput input;
   // The client's address is the affinity key, needed only by rendezvous, and the access log's
   // first field: without either, the getpeername system call is skipped. Failing getpeername
@@ -215,9 +254,10 @@ void Worker::startSession(int clientFd, uint16_t frontendIndex) {
     input.keyHash = lb::hashClientKey({key, keyLength}, cfg.global.hashSeed);
   }
   const std::size_t want = std::min<std::size_t>(backend.retries + 1, lb::kMaxCandidates);
-  rankServers(runtime, *pickers_[s.backend], backupPickers_[s.backend].get(), input, want, s.candidates);
+  rankServers(runtime, *intake.pickers[s.backend], intake.backupPickers[s.backend].get(), input, want,
+              s.candidates);
   if (s.candidates.count == 0) {
-    counters_->add(snapshot_->backendSlots[s.backend], stats::BackendStat::NoServer);
+    counters_->add(s.backendSlot, stats::BackendStat::NoServer);
     if (warnAllowed(Warning::NoServer)) {
       spdlog::warn("backend '{}': no server available; closing client", backend.name);
     }

@@ -28,7 +28,7 @@ void Worker::connectNext(Session& s, uint32_t slot) {
       // pauses, so further clients wait in the kernel backlog. Retried after the backoff.
       acceptBackoffUntil_ = now_ + kResourceBackoff;
       const uint64_t budget = refreshDescriptorBudget();
-      const uint64_t active = snapshot_->counters->active.load(std::memory_order_relaxed);
+      const uint64_t active = shared_->active.load(std::memory_order_relaxed);
       if (warnAllowed(Warning::Socket)) {
         spdlog::warn("backend '{}': cannot create a socket: {}; pausing accepts for {}ms "
                      "({} sessions, descriptor budget {})",
@@ -37,14 +37,14 @@ void Worker::connectNext(Session& s, uint32_t slot) {
       if (active > budget) {
         // More sessions than the limit can ever serve (accepted in one burst before the limit
         // was known): parking them would only let them starve each other. Shed the excess.
-        counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
+        counters_->add(s.backendSlot, stats::BackendStat::ConnectErrors);
         close(s, slot, false, CloseReason::ResourceShortage);
         return;
       }
       socketWaiters_.emplace_back(slot, s.generation);
       return;
     }
-    counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
+    counters_->add(s.backendSlot, stats::BackendStat::ConnectErrors);
     if (warnAllowed(Warning::Socket)) {
       spdlog::error("backend '{}': cannot create a socket: {}", backend.name, std::strerror(-fd));
     }
@@ -56,7 +56,7 @@ void Worker::connectNext(Session& s, uint32_t slot) {
   s.serverCounted = true;
   s.serverSlot = runtime.live->record(s.server)->id;
   s.serverActive = now_;  // the attempt's start, for its connect time
-  if (s.attempt > 1) counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::Retries);
+  if (s.attempt > 1) counters_->add(s.backendSlot, stats::BackendStat::Retries);
   ring_->connect(fd, server.address.sockaddr_ptr(), server.address.length(),
                  backend.timeouts.connect, tag(Op::Connect, slot), tag(Op::ConnectTimeout, slot));
   s.inflight += 2;
@@ -72,7 +72,7 @@ void Worker::retrySocketWaiters() {
     // (and ignore clients that left). Past the connect timeout they fail like a connect would.
     const config::Backend& backend = s.snapshot->config->backends[s.backend];
     if (now_ - s.clientActive >= backend.timeouts.connect) {
-        counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
+        counters_->add(s.backendSlot, stats::BackendStat::ConnectErrors);
       close(s, slot, false, CloseReason::ResourceShortage);
       continue;
     }
@@ -104,7 +104,7 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
     return;
   }
   const config::Backend& backend = s.snapshot->config->backends[s.backend];
-  counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::ConnectErrors);
+  counters_->add(s.backendSlot, stats::BackendStat::ConnectErrors);
   counters_->add(s.serverSlot, stats::ServerStat::ConnectErrors);
   // Passive health: the control thread reads the run (HealthChecker) and marks the server down
   // once it reaches passive.consecutive_failures, before its next active check.

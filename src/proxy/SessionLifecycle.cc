@@ -60,10 +60,10 @@ bool Worker::transition(Session& s, uint32_t slot, SessionState to) {
       if (s.serverCounted) s.snapshot->backends[s.backend].live->release(s.server);
       SharedCounters& counters = *s.snapshot->counters;  // the snapshot that counted it
       counters.active.fetch_sub(1, std::memory_order_relaxed);
-      counters.frontendActive[s.frontend].fetch_sub(1, std::memory_order_relaxed);
+      counters.frontendActive[s.frontendSlot].fetch_sub(1, std::memory_order_relaxed);
       if (options_.accessLog != nullptr) logSession(s, slot);
       counters_->add(s.frontendSlot, stats::FrontendStat::Closed);
-      counters_->add(s.snapshot->backendSlots[s.backend], stats::BackendStat::Closed);
+      counters_->add(s.backendSlot, stats::BackendStat::Closed);
       counters_->closed[static_cast<std::size_t>(s.closeReason)].add();
       for (const Direction* d : {&s.c2s, &s.s2c}) {
         if (d->bytes > 0) {

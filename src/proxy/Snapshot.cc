@@ -47,66 +47,120 @@ uint64_t openDescriptors() {
 
 namespace {
 
-// The primary and backup groups of `backend` over its live records `live` (config order).
-void buildGroups(BackendRuntime& runtime, const config::Backend& backend, uint64_t seed,
-                 const std::vector<std::shared_ptr<lb::LiveServer>>& live, const WeightSource& weightOf) {
+// One group of `backend` (its primaries, or its backups) over the live records `live` (config
+// order): the balancer's inputs, without building it yet.
+ServerGroup groupInputs(const config::Backend& backend, bool backups,
+                        const std::vector<std::shared_ptr<lb::LiveServer>>& live, const WeightSource& weightOf) {
+  ServerGroup g;
+  std::vector<std::shared_ptr<lb::LiveServer>> records;
+  for (std::size_t i = 0; i < backend.servers.size(); ++i) {
+    const config::Server& server = backend.servers[i];
+    if (server.backup != backups) continue;
+    const uint32_t weight = weightOf ? weightOf(backend, server) : server.weight;
+    g.set.servers.push_back(lb::ServerView{server.name, weight, server.maxConnections});
+    records.push_back(live[i]);
+    g.index.push_back(static_cast<uint32_t>(i));
+  }
+  g.live = std::make_shared<lb::LiveServers>(std::move(records));
+  return g;
+}
+
+bool sameRecords(const lb::LiveServers& a, const lb::LiveServers& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a.record(i) != b.record(i)) return false;
+  }
+  return true;
+}
+
+// Whether `old` was built from exactly the inputs of `next` (its balancer may be shared).
+bool sameInputs(const ServerGroup& old, const ServerGroup& next) {
+  return old.set == next.set && old.index == next.index && sameRecords(*old.live, *next.live);
+}
+
+// The primary and backup groups of `backend` over its live records `live` (config order). With
+// `previous` (the same backend in the running snapshot), groups built from equal inputs are
+// taken from it; returns true when both were.
+bool buildGroups(BackendRuntime& runtime, const config::Backend& backend, uint64_t seed,
+                 const std::vector<std::shared_ptr<lb::LiveServer>>& live, const WeightSource& weightOf,
+                 const BackendRuntime* previous = nullptr) {
+  runtime.balance = backend.balance;
+  runtime.seed = seed;
+  const bool sameBalancer =
+      previous != nullptr && previous->balance == backend.balance && previous->seed == seed;
+  bool reused = true;
   // Each group's balancer sees only its servers; its LiveServers point at the same records.
-  auto group = [&](bool backups) {
-    ServerGroup g;
-    lb::ServerSet set;
-    std::vector<std::shared_ptr<lb::LiveServer>> records;
-    for (std::size_t i = 0; i < backend.servers.size(); ++i) {
-      const config::Server& server = backend.servers[i];
-      if (server.backup != backups) continue;
-      const uint32_t weight = weightOf ? weightOf(backend, server) : server.weight;
-      set.servers.push_back(lb::ServerView{server.name, weight, server.maxConnections});
-      records.push_back(live[i]);
-      g.index.push_back(static_cast<uint32_t>(i));
-    }
-    g.balancer = lb::makeBalancer(backend.balance, set, seed);
-    g.live = std::make_shared<lb::LiveServers>(std::move(records));
+  auto finish = [&](ServerGroup g, const ServerGroup* before) {
+    if (sameBalancer && before != nullptr && sameInputs(*before, g)) return *before;
+    reused = false;
+    g.balancer = lb::makeBalancer(backend.balance, g.set, seed);
     return g;
   };
-  runtime.primary = group(false);
+  runtime.primary = finish(groupInputs(backend, false, live, weightOf), previous ? &previous->primary : nullptr);
   const bool anyBackup = std::any_of(backend.servers.begin(), backend.servers.end(),
                                      [](const config::Server& s) { return s.backup; });
   runtime.backup.reset();
-  if (anyBackup) runtime.backup = group(true);
+  if (anyBackup) {
+    const ServerGroup* before = previous != nullptr && previous->backup ? &*previous->backup : nullptr;
+    runtime.backup = finish(groupInputs(backend, true, live, weightOf), before);
+  } else if (previous != nullptr && previous->backup) {
+    reused = false;
+  }
+  return reused && previous != nullptr;
 }
 
 }  // namespace
 
 SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config, const LiveServerSource& liveOf,
                           const WeightSource& weightOf, const SlotSources& slots) {
+  SnapshotSources sources;
+  sources.live = liveOf;
+  sources.weight = weightOf;
+  sources.slots = slots;
+  return buildSnapshot(std::move(config), sources);
+}
+
+SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config, const SnapshotSources& sources) {
   auto snapshot = std::make_shared<Snapshot>();
   Snapshot::SlotLimits& limits = snapshot->slotLimits;
+  const Snapshot* previous = sources.previous.get();
   uint32_t nextId = 0;
   for (const config::Backend& backend : config->backends) {
     std::vector<std::shared_ptr<lb::LiveServer>> live;
-    if (!liveOf) {
+    if (!sources.live) {
       live = lb::allocateLiveServers(backend.servers.size());
       for (auto& record : live) record->id = nextId++;
     }
     for (const config::Server& server : backend.servers) {
-      if (liveOf) live.push_back(liveOf(backend, server));
+      if (sources.live) live.push_back(sources.live(backend, server));
       limits.servers = std::max(limits.servers, live.back()->id + 1);
     }
+    const BackendRuntime* before = nullptr;
+    if (previous != nullptr) {
+      const auto& old = previous->config->backends;
+      const auto it = std::find_if(old.begin(), old.end(),
+                                   [&](const config::Backend& b) { return b.name == backend.name; });
+      if (it != old.end()) before = &previous->backends[static_cast<std::size_t>(it - old.begin())];
+    }
     BackendRuntime runtime;
-    buildGroups(runtime, backend, config->global.hashSeed, live, weightOf);
+    const bool reused = buildGroups(runtime, backend, config->global.hashSeed, live, sources.weight, before);
     runtime.live = std::make_shared<lb::LiveServers>(std::move(live));
     snapshot->backends.push_back(std::move(runtime));
+    snapshot->reusedGroups.push_back(reused);
   }
   for (std::size_t i = 0; i < config->frontends.size(); ++i) {
-    const uint32_t slot = slots.frontend ? slots.frontend(config->frontends[i].name) : static_cast<uint32_t>(i);
+    const uint32_t slot = sources.slots.frontend ? sources.slots.frontend(config->frontends[i].name)
+                                                 : static_cast<uint32_t>(i);
     snapshot->frontendSlots.push_back(slot);
     limits.frontends = std::max(limits.frontends, slot + 1);
   }
   for (std::size_t i = 0; i < config->backends.size(); ++i) {
-    const uint32_t slot = slots.backend ? slots.backend(config->backends[i].name) : static_cast<uint32_t>(i);
+    const uint32_t slot = sources.slots.backend ? sources.slots.backend(config->backends[i].name)
+                                                : static_cast<uint32_t>(i);
     snapshot->backendSlots.push_back(slot);
     limits.backends = std::max(limits.backends, slot + 1);
   }
-  snapshot->counters = std::make_shared<SharedCounters>(config->frontends.size());
+  snapshot->counters = sources.counters ? sources.counters : std::make_shared<SharedCounters>();
   snapshot->config = std::move(config);
   return snapshot;
 }
@@ -129,6 +183,7 @@ SnapshotPtr rebuildBackend(const Snapshot& current, std::size_t backend, const W
   std::vector<std::shared_ptr<lb::LiveServer>> live;
   for (std::size_t i = 0; i < cfg.servers.size(); ++i) live.push_back(current.backends[backend].live->shared(i));
   buildGroups(next->backends[backend], cfg, current.config->global.hashSeed, live, weightOf);
+  next->reusedGroups[backend] = false;
   return next;
 }
 

@@ -6,11 +6,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <variant>
 
 #include "ringlb/io/UserData.h"
+#include "ringlb/net/Socket.h"
 #include "RingRelayIo.h"
 
 namespace ringlb::proxy {
@@ -24,16 +26,16 @@ constexpr std::chrono::milliseconds kCancelAllowance{5000};
 Worker::Worker(unsigned id, SnapshotPtr snapshot, std::vector<ListenerSocket> listeners,
                WorkerOptions options)
     : id_(id),
-      snapshot_(std::move(snapshot)),
+      intake_(makeIntake(snapshot)),
+      shared_(snapshot->counters),
       options_(options),
       pipes_(options.pipeSize, 0) {
-  for (const ListenerSocket& socket : listeners) listeners_.push_back(Listener{socket});
-  makePickers();
-  reserveCounters(*snapshot_);
+  for (const ListenerSocket& socket : listeners) listeners_.push_back(Listener{socket, intake_});
+  reserveCounters(*snapshot);
   // The pool keeps nothing until the control thread has derived its limit from the descriptor
   // budget (SharedCounters::pipePoolLimit, applied each loop turn).
-  pipes_.countIn(&snapshot_->counters->pooledPipes);
-  pipeTrimEpoch_ = snapshot_->counters->pipeTrimEpoch.load(std::memory_order_relaxed);
+  pipes_.countIn(&shared_->pooledPipes);
+  pipeTrimEpoch_ = shared_->pipeTrimEpoch.load(std::memory_order_relaxed);
 }
 
 Worker::~Worker() {
@@ -70,21 +72,80 @@ void Worker::applyCommands() {
   }
 }
 
-void Worker::makePickers() {
-  pickers_.clear();
-  backupPickers_.clear();
-  for (const BackendRuntime& backend : snapshot_->backends) {
-    pickers_.push_back(backend.primary.balancer->makePicker());
-    backupPickers_.push_back(backend.backup ? backend.backup->balancer->makePicker() : nullptr);
+std::shared_ptr<Worker::Intake> Worker::makeIntake(SnapshotPtr snapshot) {
+  auto intake = std::make_shared<Intake>();
+  for (const BackendRuntime& backend : snapshot->backends) {
+    intake->pickers.push_back(backend.primary.balancer->makePicker());
+    intake->backupPickers.push_back(backend.backup ? backend.backup->balancer->makePicker() : nullptr);
   }
+  intake->snapshot = std::move(snapshot);
+  return intake;
 }
 
 void Worker::apply(const UseSnapshot& command) {
   // Sessions hold their own snapshot (Session::snapshot): swapping ours changes only what new
   // connections get. Round-robin and random pickers restart their sequences: harmless.
-  snapshot_ = command.snapshot;
-  makePickers();
-  reserveCounters(*snapshot_);
+  if (command.snapshot->counters != shared_) {
+    // Limits would be counted in two places: a bug in whoever built the snapshot.
+    spdlog::error("worker {}: a snapshot with other shared counters was ignored", id_);
+    return;
+  }
+  reserveCounters(*command.snapshot);
+  intake_ = makeIntake(command.snapshot);
+  if (command.listeners) {
+    adoptListeners(*command.listeners);
+    return;
+  }
+  // Same configuration: same frontend indexes.
+  for (Listener& l : listeners_) {
+    if (!l.closed && !l.retiring) l.intake = intake_;
+  }
+}
+
+void Worker::adoptListeners(const std::vector<ListenerSocket>& sockets) {
+  std::vector<bool> known(sockets.size(), false);
+  for (Listener& l : listeners_) {
+    if (l.closed || l.retiring) continue;
+    const auto it = std::find_if(sockets.begin(), sockets.end(),
+                                 [&](const ListenerSocket& s) { return s.fd == l.socket.fd; });
+    if (it == sockets.end()) {
+      retire(l);
+      continue;
+    }
+    known[static_cast<std::size_t>(it - sockets.begin())] = true;
+    l.socket.frontend = it->frontend;
+    l.intake = intake_;
+  }
+  for (std::size_t i = 0; i < sockets.size(); ++i) {
+    if (known[i]) continue;
+    // A closed listener's slot with nothing in flight is free: its index (the accept's tag) can
+    // name the new one without an old completion being taken for it.
+    auto slot = std::find_if(listeners_.begin(), listeners_.end(), [](const Listener& l) {
+      return l.closed && !l.armed && !l.cancelling;
+    });
+    Listener fresh{sockets[i], intake_};
+    if (slot != listeners_.end()) {
+      *slot = std::move(fresh);
+    } else {
+      listeners_.push_back(std::move(fresh));
+    }
+  }
+  // updateAccepting() arms the new ones and drains the retiring ones this turn.
+}
+
+void Worker::retire(Listener& l) {
+  // First no new handshakes (the filter drops SYNs and the final ACKs of half-open ones), so the
+  // queue can only shrink; then the accept is cancelled, and updateAccepting() takes what is
+  // queued and closes the socket. Closing it with connections queued would reset them.
+  if (const int rc = net::refuseNewConnections(l.socket.fd); rc < 0) {
+    spdlog::warn("worker {}: cannot filter a retiring listener ({}); draining it anyway", id_,
+                 std::strerror(-rc));
+  }
+  l.retiring = true;
+  if (l.armed && !l.cancelling) {
+    ring_->cancel(tag(Op::Accept, static_cast<uint32_t>(&l - listeners_.data())), tag(Op::Cancel, 0));
+    l.cancelling = true;
+  }
 }
 
 void Worker::reserveCounters(const Snapshot& snapshot) {
@@ -123,7 +184,7 @@ void Worker::run(std::promise<std::string> ready) {
   ringOptions.batchWaitUsec = options_.batchWaitUsec;
   ring_ = io::Ring::create(ringOptions, &error);
   if (ring_) {
-    const config::Global& global = snapshot_->config->global;
+    const config::Global& global = current().config->global;
     buffers_ = io::BufferRing::create(*ring_, 0, global.buffers, global.bufferSize, &error);
   }
   if (ring_ && buffers_) {
@@ -134,7 +195,7 @@ void Worker::run(std::promise<std::string> ready) {
     ready.set_value("worker " + std::to_string(id_) + ": " + error);
     return;
   }
-  relayIo_ = std::make_unique<RingRelayIo>(*ring_, *buffers_, pipes_, *snapshot_->counters);
+  relayIo_ = std::make_unique<RingRelayIo>(*ring_, *buffers_, pipes_, *shared_);
   relay_ = std::make_unique<Relay>(*relayIo_, static_cast<RelayHost&>(*this), now_, *counters_,
                                    options_.relay);
   if (id_ == 0) spdlog::info("io_uring features:{}", " " + ring_->features().describe());
@@ -280,7 +341,7 @@ void Worker::onWake() {
 
 void Worker::beginStop() {
   stopping_ = true;
-  stopDeadline_ = now_ + snapshot_->config->global.shutdownGrace;
+  stopDeadline_ = now_ + current().config->global.shutdownGrace;
   spdlog::debug("worker {} stopping: {} sessions open", id_, sessions_.live());
   // Connections accepted but not yet served are closed now: they have sent nothing we owe them.
   // They were never counted against the limits (see Accept.cc).

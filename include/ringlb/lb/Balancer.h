@@ -23,11 +23,13 @@ struct ServerView {
   std::string name;             // stable identity: the rendezvous hash input
   uint32_t weight = 100;        // 0..1000; 0 means no new connections (not even ranked)
   uint32_t maxConnections = 0;  // 0 = unlimited; at the limit the server is skipped as if full
+  bool operator==(const ServerView&) const = default;
 };
 
 // The servers of one backend for a balancer build: immutable once published.
 struct ServerSet {
   std::vector<ServerView> servers;
+  bool operator==(const ServerSet&) const = default;
 };
 
 // The live state of one server that picks read: whether it may take new connections (its health

@@ -24,5 +24,12 @@ bool isReadable(int fd);
 long unsentBytes(int fd);
 // Closes with SO_LINGER {on, 0}: the kernel sends RST instead of FIN.
 void closeWithReset(int fd);
+// Makes listening socket `fd` take no new connections while staying open: a socket filter drops
+// every packet it would receive (new SYNs, and the final ACKs of handshakes not yet complete), so
+// its accept queue only shrinks and can be emptied before the socket is closed. Closing a
+// listener resets the connections still queued on it; this is how a listener leaves without
+// doing that. A client that connects meanwhile sees its SYN go unanswered (it retries), then a
+// refusal once the socket is closed.
+int refuseNewConnections(int fd);
 
 }  // namespace ringlb::net

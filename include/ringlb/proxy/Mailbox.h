@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -27,11 +28,22 @@ struct CloseServerSessions {
   CloseReason reason = CloseReason::ServerShutdown;
 };
 
-// New connections use `snapshot` from now on; open ones keep the one they started with. The new
-// snapshot shares the old one's configuration and counters (a runtime weight change rebuilt a
-// backend's balancers); listeners are not affected.
+// A listening socket of a worker and the frontend it serves (an index into the snapshot it
+// comes with). The worker owns the descriptor from the moment it is handed one.
+struct ListenerSocket {
+  int fd = -1;
+  uint16_t frontend = 0;
+};
+
+// New connections use `snapshot` from now on; open ones keep the one they started with.
+// Without `listeners` the snapshot has the running configuration (a runtime weight change
+// rebuilt a backend's balancers) and the listeners stay as they are. With them (a reload: a new
+// configuration, so new frontend indexes) they are the worker's complete listener set: a
+// descriptor it has takes its new frontend index, a new one starts accepting, and one it has
+// that is not in the list retires (see Worker).
 struct UseSnapshot {
   std::shared_ptr<const Snapshot> snapshot;
+  std::optional<std::vector<ListenerSocket>> listeners;
 };
 
 using WorkerCommand = std::variant<CloseServerSessions, UseSnapshot>;

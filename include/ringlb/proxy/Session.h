@@ -174,6 +174,7 @@ struct Session {
   uint16_t frontend = 0;
   uint16_t backend = 0;
   uint16_t frontendSlot = 0;  // its frontend's counter slot (Snapshot::frontendSlots)
+  uint16_t backendSlot = 0;   // its backend's counter slot (Snapshot::backendSlots)
   int clientFd = -1;
   int serverFd = -1;
   uint32_t server = 0;      // index of the server connected or being connected to

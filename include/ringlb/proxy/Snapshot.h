@@ -2,7 +2,12 @@
 // What workers read: an immutable Config plus what the control thread derived from it (balancers,
 // server load counters, shared connection counters). Built off the data path by buildSnapshot()
 // and handed to workers as a shared_ptr<const Snapshot>; a session keeps the snapshot it started
-// with alive, so a future reload can swap the pointer for new connections only.
+// with alive, so a reload swaps the pointer for new connections only.
+//
+// Positions (frontend, backend and server indexes) are only meaningful within one snapshot.
+// Whatever outlives a snapshot is keyed by identity: servers by their LiveServer record,
+// frontends and backends by their counter slot (a name's, for the process's life).
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -20,11 +25,15 @@ namespace ringlb::proxy {
 // (servers[].backup), which take connections only when no primary can (HAProxy's `backup`).
 struct ServerGroup {
   lb::BalancerPtr balancer;              // over this group's servers only
+  lb::ServerSet set;                      // what the balancer was built from (names, weights)
   std::shared_ptr<lb::LiveServers> live;  // the group's records, in the balancer's order
   std::vector<uint32_t> index;            // group position -> server index in the backend
 };
 
 struct BackendRuntime {
+  // The balancer inputs besides the servers' (a reload reuses groups built from equal inputs).
+  lb::Algorithm balance = lb::Algorithm::Rendezvous;
+  uint64_t seed = 0;
   // The live state (eligibility, connection counts) of all the backend's servers, in config
   // order. Its records belong to the servers, not to this snapshot (see lb::LiveServer).
   std::shared_ptr<lb::LiveServers> live;
@@ -38,13 +47,20 @@ struct BackendRuntime {
 void rankServers(const BackendRuntime& runtime, lb::Picker& primary, lb::Picker* backup,
                  lb::PickInput input, std::size_t want, lb::Candidates& out);
 
-// Connection counts shared by all workers, for global and per-frontend max_connections.
+// Frontend counter slots the process can name over its life (stats::WorkerCounters has as many
+// rows); a reload that would need more fails and asks for a restart.
+inline constexpr uint32_t kMaxFrontendSlots = 4096;
+
+// Connection counts shared by all workers, for global and per-frontend max_connections. One
+// object for the process's life: every snapshot points at it, so sessions of an old snapshot
+// and of a new one count against the same limits.
 // Relaxed atomics: a limit may be overshot by the few accepts already completed when a worker
 // notices it, never by more; those are queued, not dropped (see Worker).
 struct SharedCounters {
-  explicit SharedCounters(std::size_t frontends) : frontendActive(frontends) {}
   std::atomic<uint64_t> active{0};
-  std::vector<std::atomic<uint64_t>> frontendActive;
+  // Open sessions by frontend counter slot (Snapshot::frontendSlots), not by position: a
+  // frontend keeps its count across reloads that reorder the list.
+  std::array<std::atomic<uint64_t>, kMaxFrontendSlots> frontendActive{};
   // Sessions the descriptor limit can hold (two descriptors each), HAProxy's maxconn derived
   // from ulimit -n. Accepting beyond it would only park clients that cannot get a server
   // socket. Refreshed whenever a worker runs into EMFILE (the limit can change at run time).
@@ -90,6 +106,8 @@ uint64_t openDescriptors();
 struct Snapshot {
   std::shared_ptr<const config::Config> config;
   std::vector<BackendRuntime> backends;  // parallel to config->backends
+  // Per backend: true when its groups came from SnapshotSources::previous (not rebuilt).
+  std::vector<bool> reusedGroups;
   std::shared_ptr<SharedCounters> counters;
   // The frontends' and backends' counter slots (stats::WorkerCounters), parallel to the config's
   // lists, and one past the highest slot of each kind this snapshot names (servers: their
@@ -120,13 +138,29 @@ struct SlotSources {
   std::function<uint32_t(std::string_view backend)> backend;
 };
 
-// Builds balancers and counters for `config`. Without `liveOf` every server gets a fresh record
-// (eligible, no connections, ids numbered across the snapshot): for tests and tools that have
-// no control plane. Without `weightOf` the configured weights apply; without `slots` the
-// positions are the slots.
+// Where buildSnapshot gets what outlives one snapshot. Every member is optional.
+struct SnapshotSources {
+  // Without it every server gets a fresh record (eligible, no connections, ids numbered across
+  // the snapshot): for tests and tools that have no control plane.
+  LiveServerSource live;
+  WeightSource weight;  // without it the configured weights apply
+  SlotSources slots;    // without it the positions are the slots
+  // The process's shared counters; without them, fresh ones.
+  std::shared_ptr<SharedCounters> counters;
+  // A reload's running snapshot: a backend of the same name whose balancer inputs are equal
+  // (algorithm, seed, and per group the servers' names, weights, limits and live records, in
+  // order) shares its groups instead of building them again, so a reload rebuilds only the
+  // backends whose servers or weights changed.
+  SnapshotPtr previous;
+};
+
+// Builds balancers and counters for `config`.
+SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config, const SnapshotSources& sources);
+// The same with the common sources spelled out.
 SnapshotPtr buildSnapshot(std::shared_ptr<const config::Config> config,
                           const LiveServerSource& liveOf = {}, const WeightSource& weightOf = {},
                           const SlotSources& slots = {});
+
 
 // A copy of `current` whose backend `backend` has its balancers rebuilt with `weightOf` (same
 // configuration, counters, live records; every other backend shared as it is). On the control

@@ -33,11 +33,6 @@
 
 namespace ringlb::proxy {
 
-struct ListenerSocket {
-  int fd = -1;
-  uint16_t frontend = 0;
-};
-
 struct WorkerOptions {
   unsigned ringEntries = 4096;
   unsigned pipeSize = 256 * 1024;    // requested F_SETPIPE_SZ for splice pipes
@@ -79,11 +74,26 @@ class Worker final : private RelayHost {
   const stats::WorkerCounters& counters() const { return *counters_; }
 
  private:
+  // What new connections of one snapshot need on this worker: the snapshot and a picker per
+  // backend. The current one (intake_) serves the listeners; a listener whose address a reload
+  // removed, and a connection queued at a limit, keep the one they were accepted under, so that
+  // no index of one snapshot is ever used with another.
+  struct Intake {
+    SnapshotPtr snapshot;
+    std::vector<std::unique_ptr<lb::Picker>> pickers;        // per backend: the primaries'
+    std::vector<std::unique_ptr<lb::Picker>> backupPickers;  // null without backups
+  };
+  static std::shared_ptr<Intake> makeIntake(SnapshotPtr snapshot);
+
   struct Listener {
-    ListenerSocket socket;
+    ListenerSocket socket;     // socket.frontend indexes intake->snapshot's frontends
+    std::shared_ptr<Intake> intake;
     bool armed = false;        // an accept is in flight
     bool cancelling = false;   // a cancel for it is in flight
     bool closed = false;
+    // Its address left the configuration: it takes no new connections (net::refuseNewConnections)
+    // and closes once the connections already in its accept queue are taken.
+    bool retiring = false;
   };
 
   // --- loop (Worker.cc) ---
@@ -96,8 +106,14 @@ class Worker final : private RelayHost {
   void applyCommands();
   void apply(const CloseServerSessions& command);
   void apply(const UseSnapshot& command);
-  // pickers_ and backupPickers_ for snapshot_.
-  void makePickers();
+  // A reload's listener set: kept descriptors take their new frontend index, new ones start
+  // accepting, missing ones retire.
+  void adoptListeners(const std::vector<ListenerSocket>& sockets);
+  void retire(Listener& listener);
+  // A retiring listener whose accept is no longer armed: takes what its queue holds, then
+  // closes it (or tries again next turn if out of descriptors).
+  void drainRetiring(uint32_t index);
+  const Snapshot& current() const { return *intake_->snapshot; }
   // Makes counters_ ready for every slot `snapshot` names (before a session of it counts).
   void reserveCounters(const Snapshot& snapshot);
   void beginStop();
@@ -106,9 +122,11 @@ class Worker final : private RelayHost {
 
   // --- accepting and limits (Accept.cc) ---
   void updateAccepting();
-  bool mayAccept(uint16_t frontend) const;
+  bool mayAccept(const Intake& intake, uint16_t frontend) const;
   void onAccept(uint32_t listenerIndex, const io::Completion& completion);
-  void startSession(int clientFd, uint16_t frontend);
+  // A connection the kernel handed to `listener`: starts its session, or queues it at a limit.
+  void admit(Listener& listener, int fd);
+  void startSession(int clientFd, Intake& intake, uint16_t frontend);
 
   // --- connecting and failover (Connect.cc) ---
   void connectNext(Session& session, uint32_t slot);
@@ -143,7 +161,9 @@ class Worker final : private RelayHost {
   void rescheduleExpiry(Session& s, uint32_t slot) override { scheduleExpiry(s, slot); }
 
   unsigned id_;
-  SnapshotPtr snapshot_;
+  std::shared_ptr<Intake> intake_;  // the current snapshot, for new connections
+  // The process's shared counters (every snapshot points at the same object).
+  std::shared_ptr<SharedCounters> shared_;
   WorkerOptions options_;
   std::vector<Listener> listeners_;
   std::unique_ptr<io::Ring> ring_;
@@ -152,9 +172,6 @@ class Worker final : private RelayHost {
   std::unique_ptr<RelayIo> relayIo_;  // over ring_, buffers_ and pipes_ (created in run())
   std::unique_ptr<stats::WorkerCounters> counters_ = std::make_unique<stats::WorkerCounters>();
   std::unique_ptr<Relay> relay_;
-  // Per backend of snapshot_: the primaries' picker, and the backups' (null without backups).
-  std::vector<std::unique_ptr<lb::Picker>> pickers_;
-  std::vector<std::unique_ptr<lb::Picker>> backupPickers_;
 
   SessionTable sessions_;
   // Connections accepted while their frontend (or the process) was at a limit, oldest first.
@@ -162,12 +179,14 @@ class Worker final : private RelayHost {
   // full frontend never holds up another's.
   struct PendingAccept {
     int fd;
-    uint16_t frontend;
+    uint16_t frontend;  // in intake's snapshot
     Clock::time_point since;
+    std::shared_ptr<Intake> intake;  // the snapshot it was accepted under
   };
   std::deque<PendingAccept> pendingAccepts_;
-  // True if a connection of `frontend` is queued (its listener then stays paused).
-  bool hasPending(uint16_t frontend) const;
+  // True if a connection of the frontend with counter slot `frontendSlot` is queued (its
+  // listeners then stay paused). By slot: queued connections may belong to older snapshots.
+  bool hasPending(uint32_t frontendSlot) const;
   // Starts the queued connections that fit now, in order; drops those that waited too long.
   void servePending();
   // Sessions whose server socket could not be created (EMFILE and the like): their clients are
