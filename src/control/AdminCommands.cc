@@ -47,9 +47,9 @@ std::optional<health::AdminState> parseAdminState(std::string_view word) {
 }  // namespace
 
 AdminCommands::AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition,
-                             WeightHandler onWeight, KillHandler onKill)
+                             WeightHandler onWeight, KillHandler onKill, ReloadHandler onReload)
     : registry_(registry), info_(std::move(info)), onTransition_(std::move(onTransition)),
-      onWeight_(std::move(onWeight)), onKill_(std::move(onKill)) {}
+      onWeight_(std::move(onWeight)), onKill_(std::move(onKill)), onReload_(std::move(onReload)) {}
 
 void AdminCommands::execute(std::string_view line, Reply done) {
   std::string reply = run(line, done);
@@ -64,11 +64,32 @@ std::string AdminCommands::run(std::string_view line, Reply& done) {
   if (w[0] == "show" && w.size() == 2 && w[1] == "info") return showInfo();
   if (w[0] == "show" && w.size() == 2 && w[1] == "servers") return showServers();
   if (w[0] == "set" && w.size() >= 2 && w[1] == "server") return setServer(w, done);
+  if (w[0] == "reload") {
+    if (w.size() != 1) return error("usage: reload");
+    return reload(done);
+  }
   if (w[0] == "shutdown" && w.size() >= 2 && w[1] == "sessions") {
     if (w.size() != 4 || w[2] != "server") return error("usage: shutdown sessions server BACKEND/SERVER");
     return shutdownSessions(w[3]);
   }
   return error("unknown command " + quote(line) + " (try 'help')");
+}
+
+std::string AdminCommands::reload(Reply& done) {
+  if (!onReload_) return error("this process cannot reload");
+  // The reply comes once the workers have the new configuration (or at once for an error).
+  onReload_([done = std::move(done)](bool ok, const std::vector<std::string>& lines) {
+    std::string reply = ok ? "ok: configuration reloaded\n"
+                           : "error: reload failed; still running the previous configuration\n";
+    for (const std::string& line : lines) {
+      std::string safe = line;
+      // One reply ends at its first empty line: a report line never contains a line break.
+      for (char& c : safe) c = (c == '\n' || c == '\r') ? ' ' : c;
+      reply += "  " + safe + "\n";
+    }
+    done(reply + "\n");
+  });
+  return {};
 }
 
 std::string AdminCommands::help() const {
@@ -78,6 +99,7 @@ std::string AdminCommands::help() const {
          "set server BACKEND/SERVER state STATE   STATE: active | draining | maintenance\n"
          "set server BACKEND/SERVER weight N      N: 0..1000 (0: no new connections)\n"
          "shutdown sessions server BACKEND/SERVER reset the server's open connections\n"
+         "reload                                  reread the configuration file and apply it\n"
          "\n";
 }
 

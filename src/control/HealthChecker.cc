@@ -25,6 +25,11 @@ HealthChecker::HealthChecker(io::EventLoop& loop, ServerRegistry& registry,
                              const config::Config& config, TransitionHandler onTransition)
     : loop_(loop), registry_(registry), onTransition_(std::move(onTransition)),
       random_(std::random_device{}()) {
+  reconfigure(config);
+}
+
+std::vector<std::unique_ptr<HealthChecker::Target>> HealthChecker::targetsOf(const config::Config& config) {
+  std::vector<std::unique_ptr<Target>> out;
   for (const config::Backend& backend : config.backends) {
     const config::HealthCheck& hc = backend.healthCheck;
     if (hc.type == config::CheckType::None) continue;
@@ -47,14 +52,50 @@ HealthChecker::HealthChecker(io::EventLoop& loop, ServerRegistry& registry,
         if (t->expect.empty()) t->expect.push_back(health::kDefaultStatusRange);
       }
       t->passiveThreshold = backend.passive.consecutiveFailures;
-      Target& ref = *t;
-      targets_.push_back(std::move(t));
-      plan(ref, health::firstCheckDelay(hc.interval, unit()));
+      out.push_back(std::move(t));
     }
   }
+  return out;
+}
+
+bool HealthChecker::sameCheck(const Target& a, const Target& b) {
+  return a.record == b.record && a.type == b.type && a.address == b.address && a.timeout == b.timeout &&
+         a.intervals.interval == b.intervals.interval &&
+         a.intervals.fastInterval == b.intervals.fastInterval &&
+         a.intervals.downInterval == b.intervals.downInterval && a.request == b.request &&
+         a.expect.size() == b.expect.size() &&
+         std::equal(a.expect.begin(), a.expect.end(), b.expect.begin(),
+                    [](const health::StatusRange& x, const health::StatusRange& y) {
+                      return x.low == y.low && x.high == y.high;
+                    }) &&
+         a.passiveThreshold == b.passiveThreshold;
+}
+
+void HealthChecker::reconfigure(const config::Config& config) {
+  std::vector<std::unique_ptr<Target>> next = targetsOf(config);
+  // A check whose settings did not change keeps running on its schedule: a reload must not
+  // restart every check at a random point of its interval (a reload every second would then
+  // starve the checks of servers with longer intervals).
+  for (auto& fresh : next) {
+    const auto same = std::find_if(targets_.begin(), targets_.end(), [&](const auto& old) {
+      return old && sameCheck(*old, *fresh);
+    });
+    if (same != targets_.end()) {
+      fresh = std::move(*same);
+      continue;
+    }
+    Target& ref = *fresh;
+    plan(ref, health::firstCheckDelay(ref.intervals.interval, unit()));
+  }
+  for (auto& old : targets_) {
+    if (!old) continue;  // kept
+    abort(*old);
+    if (old->timer != 0) loop_.cancel(old->timer);
+  }
+  targets_ = std::move(next);
   const bool passive = std::any_of(targets_.begin(), targets_.end(),
                                    [](const auto& t) { return t->passiveThreshold > 0; });
-  if (passive) sweep_ = loop_.after(kPassiveSweep, [this] { sweepPassive(); });
+  if (passive && sweep_ == 0) sweep_ = loop_.after(kPassiveSweep, [this] { sweepPassive(); });
 }
 
 void HealthChecker::sweepPassive() {

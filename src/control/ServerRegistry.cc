@@ -36,34 +36,98 @@ health::HealthParams paramsOf(const config::Backend& backend) {
 
 }  // namespace
 
+ServerRecord& ServerRegistry::recordFor(const config::Backend& backend, const config::Server& server,
+                                        bool* created) {
+  auto& slot = records_[key(backend.name, server.name)];
+  *created = !slot;
+  if (!slot) {
+    slot = std::make_unique<ServerRecord>();
+    slot->backend = backend.name;
+    slot->name = server.name;
+    slot->live = std::make_shared<lb::LiveServer>();
+    slot->live->id = static_cast<uint32_t>(records_.size() - 1);  // never reused: records stay
+    startOver(*slot, backend, server);
+  }
+  return *slot;
+}
+
+void ServerRegistry::startOver(ServerRecord& record, const config::Backend& backend,
+                               const config::Server& server) {
+  record.params = paramsOf(backend);
+  const bool checked = backend.healthCheck.type != config::CheckType::None;
+  record.state = health::initialState(record.params, checked);
+  if (server.state != config::AdminState::Active) {
+    record.state =
+        health::apply(record.state, health::Event::adminSet(adminStateOf(server.state)), record.params).state;
+  }
+  record.rampFrom.reset();
+  record.lastCheck.reset();
+  record.live->eligible.store(health::eligible(record.state), std::memory_order_relaxed);
+}
+
 void ServerRegistry::adopt(const config::Config& config) {
   ordered_.clear();
   for (const config::Backend& backend : config.backends) {
     for (const config::Server& server : backend.servers) {
-      auto& slot = records_[key(backend.name, server.name)];
-      if (!slot) {
-        slot = std::make_unique<ServerRecord>();
-        slot->backend = backend.name;
-        slot->name = server.name;
-        slot->live = std::make_shared<lb::LiveServer>();
-        slot->live->id = static_cast<uint32_t>(records_.size() - 1);  // never reused: records stay
-        slot->params = paramsOf(backend);
-        const bool checked = backend.healthCheck.type != config::CheckType::None;
-        slot->state = health::initialState(slot->params, checked);
-        if (server.state != config::AdminState::Active) {
-          slot->state =
-              health::apply(slot->state, health::Event::adminSet(adminStateOf(server.state)),
-                            slot->params)
-                  .state;
-        }
-        slot->live->eligible.store(health::eligible(slot->state), std::memory_order_relaxed);
-      }
-      slot->address = server.address;
-      slot->weight = server.weight;
-      slot->slowStart = server.slowStart;
-      ordered_.push_back(slot.get());
+      bool created = false;
+      ServerRecord& record = recordFor(backend, server, &created);
+      record.address = server.address;
+      record.weight = server.weight;
+      record.slowStart = server.slowStart;
+      ordered_.push_back(&record);
     }
   }
+}
+
+std::vector<ServerRegistry::Reconciled> ServerRegistry::reconcile(const config::Config& running,
+                                                                 const config::Config& next) {
+  // The running file's servers by identity, to tell "the file changed it" from "it was changed
+  // at run time".
+  std::map<std::string, const config::Server*, std::less<>> before;
+  for (const config::Backend& backend : running.backends) {
+    for (const config::Server& server : backend.servers) before[key(backend.name, server.name)] = &server;
+  }
+  std::vector<Reconciled> out;
+  ordered_.clear();
+  for (const config::Backend& backend : next.backends) {
+    const bool checked = backend.healthCheck.type != config::CheckType::None;
+    for (const config::Server& server : backend.servers) {
+      bool created = false;
+      ServerRecord& record = recordFor(backend, server, &created);
+      ordered_.push_back(&record);
+      const auto old = before.find(key(backend.name, server.name));
+      if (created || old == before.end()) {
+        // New to the file (or back after a reload removed it): a new server's state, weight
+        // and address; its counters, if it had any, continue.
+        if (!created) startOver(record, backend, server);
+        record.address = server.address;
+        record.weight = server.weight;
+        record.slowStart = server.slowStart;
+        continue;
+      }
+      const config::Server& was = *old->second;
+      record.slowStart = server.slowStart;
+      if (server.weight != was.weight) record.weight = server.weight;
+      if (!(server.address == was.address)) {
+        spdlog::warn("server {}: address {} -> {}: its health starts over", record.id(),
+                     record.address.toString(), server.address.toString());
+        record.address = server.address;
+        startOver(record, backend, server);
+        continue;
+      }
+      record.params = paramsOf(backend);
+      if (checked != record.state.checked) {
+        const auto event = checked ? health::Event::checksEnabled() : health::Event::checksDisabled();
+        out.push_back({&record, apply(record, event, checked ? "health checks turned on by a reload"
+                                                             : "health checks turned off by a reload")});
+      }
+      if (server.state != was.state) {
+        out.push_back({&record, apply(record, health::Event::adminSet(adminStateOf(server.state)),
+                                      "state set by a reload")});
+      }
+    }
+  }
+  return out;
 }
 
 ServerRecord* ServerRegistry::find(std::string_view backend, std::string_view server) {

@@ -151,7 +151,7 @@ TEST_F(AdminCommandsTest, HelpListsEveryCommand) {
   EXPECT_FALSE(AdminCommands::isError(reply));
   const std::vector<std::string> l = lines(reply);
   // One line per command, then the empty line.
-  ASSERT_EQ(l.size(), 7u) << reply;
+  ASSERT_EQ(l.size(), 8u) << reply;
   EXPECT_TRUE(l[0].starts_with("help ")) << l[0];
   EXPECT_TRUE(l[1].starts_with("show info ")) << l[1];
   EXPECT_TRUE(l[2].starts_with("show servers ")) << l[2];
@@ -161,7 +161,37 @@ TEST_F(AdminCommandsTest, HelpListsEveryCommand) {
   }
   EXPECT_TRUE(l[4].starts_with("set server BACKEND/SERVER weight ")) << l[4];
   EXPECT_TRUE(l[5].starts_with("shutdown sessions server BACKEND/SERVER ")) << l[5];
-  EXPECT_EQ(l[6], "");
+  EXPECT_TRUE(l[6].starts_with("reload ")) << l[6];
+  EXPECT_EQ(l[7], "");
+}
+
+// ---- reload -------------------------------------------------------------------------------------
+
+// `reload` replies when the reload ends (later, from the loop): "ok" with one indented line per
+// change, or "error:" with every error; a line break inside a report line cannot end the reply.
+TEST_F(AdminCommandsTest, ReloadRepliesWhenDoneWithTheReport) {
+  AdminCommands::ReloadReport pending;
+  AdminCommands commands(registry_, AdminInfo{}, {}, {}, {},
+                         [&](AdminCommands::ReloadReport done) { pending = std::move(done); });
+  std::vector<std::string> replies;
+  commands.execute("reload", [&](std::string r) { replies.push_back(std::move(r)); });
+  ASSERT_TRUE(replies.empty()) << "replied before the reload ended";
+  ASSERT_TRUE(pending);
+  pending(true, {"server 'app/s3' changed: weight", "frontend 'api' added"});
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0], "ok: configuration reloaded\n  server 'app/s3' changed: weight\n  frontend 'api' added\n\n");
+
+  commands.execute("reload", [&](std::string r) { replies.push_back(std::move(r)); });
+  pending(false, {"f.yaml: bogus: unknown key (line 3)", "two\nlines"});
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_TRUE(AdminCommands::isError(replies[1]));
+  EXPECT_EQ(replies[1], "error: reload failed; still running the previous configuration\n"
+                        "  f.yaml: bogus: unknown key (line 3)\n  two lines\n\n");
+}
+
+TEST_F(AdminCommandsTest, ReloadWithArgumentsOrWithoutAHandlerIsAnError) {
+  EXPECT_EQ(expectOneErrorLine(execute("reload now")), "error: usage: reload");
+  EXPECT_EQ(expectOneErrorLine(execute("reload")), "error: this process cannot reload");
 }
 
 TEST_F(AdminCommandsTest, ShowServersHasHeaderAndOneLinePerServerInConfigOrder) {

@@ -341,5 +341,107 @@ TEST(ServerRegistryTest, OnMarkedDownShutdownClosesSessionsWhenChecksMarkItDown)
   EXPECT_FALSE(t.actions.has(health::Action::CloseSessions));
 }
 
+// ---- reconcile (reload) --------------------------------------------------------------------------
+
+constexpr std::string_view kChecked = "health_check: { type: tcp, rise: 2, fall: 2 }";
+
+// A kept server whose lines did not change keeps everything it has at run time: its health
+// (DOWN here), a drained admin state and a weight set on the admin socket.
+TEST(ServerRegistryTest, ReconcileKeepsRuntimeStateOfUnchangedServers) {
+  const auto running = load(appConfig(kThree, kChecked));
+  ServerRegistry registry;
+  registry.adopt(*running);
+  ServerRecord& s1 = *registry.find("app", "s1");
+  ServerRecord& s2 = *registry.find("app", "s2");
+  ServerRecord& s3 = *registry.find("app", "s3");
+  registry.apply(s2, kOk, "check");
+  registry.apply(s3, kOk, "check");
+  registry.apply(s3, health::Event::adminSet(health::AdminState::Draining), "admin");
+  s2.weight = 40;
+  const health::ServerState s1Before = s1.state;
+  ASSERT_EQ(s1Before.health, health::Health::Down);
+
+  const auto next = load(appConfig(kThree, kChecked));  // the same file, reread
+  const auto transitions = registry.reconcile(*running, *next);
+  EXPECT_TRUE(transitions.empty());
+  EXPECT_EQ(s1.state, s1Before);
+  EXPECT_FALSE(s1.live->eligible.load());
+  EXPECT_EQ(s2.state.health, health::Health::Up);
+  EXPECT_EQ(s2.weight, 40u) << "a runtime weight survives an unchanged file";
+  EXPECT_EQ(s3.state.admin, health::AdminState::Draining);
+  EXPECT_EQ(ids(registry), (std::vector<std::string>{"app/s1", "app/s2", "app/s3"}));
+}
+
+// What the file changed wins: a new weight replaces a runtime one, a new state applies as an
+// admin transition (returned, for its actions), and a new address starts the health over.
+TEST(ServerRegistryTest, ReconcileAppliesWhatTheFileChanged) {
+  const auto running = load(appConfig(kThree, kChecked));
+  ServerRegistry registry;
+  registry.adopt(*running);
+  ServerRecord& s1 = *registry.find("app", "s1");
+  ServerRecord& s2 = *registry.find("app", "s2");
+  ServerRecord& s3 = *registry.find("app", "s3");
+  for (ServerRecord* r : {&s1, &s2, &s3}) registry.apply(*r, kOk, "check");
+  s1.weight = 40;
+  const lb::LiveServer* s3Live = s3.live.get();
+
+  const auto next = load(appConfig(
+      "      - { name: s1, address: \"10.0.0.1:80\", weight: 70 }\n"
+      "      - { name: s2, address: \"10.0.0.2:80\", state: maintenance }\n"
+      "      - { name: s3, address: \"10.0.0.9:80\" }\n",
+      kChecked));
+  const auto transitions = registry.reconcile(*running, *next);
+  EXPECT_EQ(s1.weight, 70u);
+  EXPECT_EQ(s1.state.health, health::Health::Up);
+  ASSERT_EQ(transitions.size(), 1u);
+  EXPECT_EQ(transitions[0].record, &s2);
+  EXPECT_EQ(s2.state.admin, health::AdminState::Maintenance);
+  EXPECT_FALSE(s2.live->eligible.load());
+  EXPECT_EQ(s3.address.toString(), "10.0.0.9:80");
+  EXPECT_EQ(s3.state.health, health::Health::Down) << "a new address is a new machine: checks decide";
+  EXPECT_EQ(s3.live.get(), s3Live) << "same identity, same counters";
+}
+
+// Added servers start as new ones do; removed ones leave the order (no checks, not shown) but
+// keep their record for the sessions still open; one that comes back starts over.
+TEST(ServerRegistryTest, ReconcileAddsRemovesAndRestartsReturningServers) {
+  const auto running = load(appConfig(kThree));
+  ServerRegistry registry;
+  registry.adopt(*running);
+  ServerRecord* s2 = registry.find("app", "s2");
+  registry.apply(*s2, health::Event::adminSet(health::AdminState::Draining), "admin");
+
+  const auto without = load(appConfig("      - { name: s1, address: \"10.0.0.1:80\" }\n"
+                                      "      - { name: s4, address: \"10.0.0.4:80\" }\n"
+                                      "      - { name: s3, address: \"10.0.0.3:80\" }\n"));
+  registry.reconcile(*running, *without);
+  EXPECT_EQ(ids(registry), (std::vector<std::string>{"app/s1", "app/s4", "app/s3"}));
+  EXPECT_EQ(registry.find("app", "s2"), s2) << "a removed server's record stays";
+  EXPECT_EQ(registry.find("app", "s4")->state.admin, health::AdminState::Active);
+
+  const auto back = load(appConfig(kThree));
+  registry.reconcile(*without, *back);
+  EXPECT_EQ(registry.find("app", "s2"), s2);
+  EXPECT_EQ(s2->state.admin, health::AdminState::Active) << "back from removal: the file's state";
+}
+
+// Turning checks off brings a DOWN server up (nothing would ever check it again); turning them
+// on applies the state machine's checks_enabled.
+TEST(ServerRegistryTest, ReconcileFollowsChecksTurnedOnAndOff) {
+  const auto checked = load(appConfig(kThree, kChecked));
+  ServerRegistry registry;
+  registry.adopt(*checked);
+  ServerRecord& s1 = *registry.find("app", "s1");
+  ASSERT_EQ(s1.state.health, health::Health::Down);
+  const auto unchecked = load(appConfig(kThree));
+  const auto off = registry.reconcile(*checked, *unchecked);
+  EXPECT_EQ(off.size(), 3u);
+  EXPECT_FALSE(s1.state.checked);
+  EXPECT_TRUE(s1.live->eligible.load());
+  const auto on = registry.reconcile(*unchecked, *checked);
+  EXPECT_EQ(on.size(), 3u);
+  EXPECT_TRUE(s1.state.checked);
+}
+
 }  // namespace
 }  // namespace ringlb::control

@@ -154,5 +154,107 @@ TEST_F(SnapshotPublisherTest, RequestsDuringABuildMergeIntoOneWithTheLatestWeigh
   EXPECT_EQ(secondDone, (std::vector<std::size_t>{2}));
 }
 
+// The configuration after a reload: app gains s4, db is unchanged, cache is new, and the
+// frontends come in another order.
+constexpr const char* kReloaded = R"(
+frontends:
+  - { name: sql, listen: "127.0.0.1:0", backend: db }
+  - { name: web, listen: "127.0.0.1:0", backend: app }
+backends:
+  - name: cache
+    servers:
+      - { name: c1, address: "10.0.2.1:11211" }
+  - name: db
+    servers:
+      - { name: d1, address: "10.0.1.1:5432" }
+  - name: app
+    servers:
+      - { name: s1, address: "10.0.0.1:80" }
+      - { name: s2, address: "10.0.0.2:80" }
+      - { name: s3, address: "10.0.0.3:80" }
+      - { name: s4, address: "10.0.0.4:80" }
+)";
+
+std::shared_ptr<const config::Config> load(const char* yaml) {
+  config::LoadResult loaded = config::loadString(yaml);
+  EXPECT_TRUE(loaded.ok());
+  return std::make_shared<const config::Config>(std::move(*loaded.config));
+}
+
+// A reload's snapshot is built off the loop from sources read when its build starts; backends
+// whose balancer inputs did not change (db, moved to another position) share the running
+// snapshot's balancers, the others are built; the shared counters and live records carry over.
+TEST_F(SnapshotPublisherTest, ReplaceReusesUnchangedBackendsByName) {
+  const auto next = load(kReloaded);
+  registry_.reconcile(*initial_->config, *next);
+  int sourcesRead = 0;
+  bool done = false;
+  publisher_->replace(
+      next,
+      [&] {
+        ++sourcesRead;
+        proxy::SnapshotSources sources;
+        sources.live = registry_.liveSource();
+        sources.counters = initial_->counters;
+        return sources;
+      },
+      [&] { done = true; });
+  ASSERT_TRUE(turnUntilIdle());
+  ASSERT_TRUE(done);
+  EXPECT_EQ(sourcesRead, 1);
+  ASSERT_EQ(published_.size(), 1u);
+  const proxy::Snapshot& s = *published_[0];
+  EXPECT_EQ(s.config, next);
+  EXPECT_EQ(s.counters, initial_->counters) << "limits would be counted twice";
+  ASSERT_EQ(s.backends.size(), 3u);
+  EXPECT_FALSE(s.reusedGroups[0]) << "cache is new";
+  EXPECT_TRUE(s.reusedGroups[1]) << "db did not change";
+  EXPECT_EQ(s.backends[1].primary.balancer, initial_->backends[1].primary.balancer);
+  EXPECT_FALSE(s.reusedGroups[2]) << "app gained a server";
+  // s1..s3 keep their live records (state, connection counts) at their new positions.
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(s.backends[2].live->record(i), initial_->backends[0].live->record(i));
+  }
+}
+
+// A weight rebuild asked for before a replace's build starts is folded into it (one build, which
+// reads every weight), and a rebuild of a backend only the replacement has is accepted.
+TEST_F(SnapshotPublisherTest, ReplaceFoldsEarlierRebuildsAndKnowsItsBackends) {
+  std::promise<void> release = occupyBuilder();
+  ASSERT_TRUE(publisher_->rebuild("db"));  // a build in progress (held behind the occupier)
+  const auto next = load(kReloaded);
+  registry_.reconcile(*initial_->config, *next);
+  bool weightApplied = false;
+  registry_.find("app", "s2")->weight = 0;
+  ASSERT_TRUE(publisher_->rebuild("app", [&] { weightApplied = true; }));
+  publisher_->replace(next, [&] {
+    proxy::SnapshotSources sources;
+    sources.live = registry_.liveSource();
+    sources.weight = [this](const config::Backend& b, const config::Server& srv) {
+      return ServerRegistry::effectiveWeight(*registry_.find(b.name, srv.name));
+    };
+    sources.counters = initial_->counters;
+    return sources;
+  });
+  EXPECT_TRUE(publisher_->rebuild("cache")) << "cache is in the configuration being built";
+  EXPECT_EQ(publisher_->latestConfig().backends.size(), 3u);
+  release.set_value();
+  ASSERT_TRUE(turnUntilIdle());
+  EXPECT_TRUE(weightApplied);
+  ASSERT_EQ(published_.size(), 2u) << "db's build, then the replacement with app folded in";
+  EXPECT_EQ(published_[0]->config, initial_->config);
+  EXPECT_EQ(published_[1]->config, next);
+  // app is at position 2 now; s2 (index 1) has weight 0 there.
+  std::set<uint32_t> seen;
+  const proxy::BackendRuntime& app = published_[1]->backends[2];
+  auto picker = app.primary.balancer->makePicker();
+  for (uint64_t key = 1; key <= 400; ++key) {
+    lb::Candidates out;
+    proxy::rankServers(app, *picker, nullptr, lb::PickInput{key * 0x9e3779b97f4a7c15ull, nullptr}, 1, out);
+    if (out.count > 0) seen.insert(out.index[0]);
+  }
+  EXPECT_EQ(seen, (std::set<uint32_t>{0, 2, 3}));
+}
+
 }  // namespace
 }  // namespace ringlb::control

@@ -10,6 +10,7 @@
 //   set server BACKEND/SERVER state active|draining|maintenance
 //   set server BACKEND/SERVER weight N          (0..1000; 0: no new connections)
 //   shutdown sessions server BACKEND/SERVER     (reset its open connections: HAProxy's form)
+//   reload                                      (reread the configuration file and apply it)
 // A reply is zero or more lines, each ending in "\n", then an empty line. Errors are one line
 // starting with "error: ". Words are separated by spaces or tabs; a trailing "\r" is ignored
 // (telnet, nc -C).
@@ -18,6 +19,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ringlb/control/ServerRegistry.h"
 
@@ -43,15 +45,21 @@ class AdminCommands {
   // `onKill` resets every open connection of a server (tells the workers).
   using KillHandler = std::function<void(ServerRecord&)>;
 
+  // `onReload` rereads the configuration file and applies it, then calls `done` (later, from the
+  // loop) with whether it succeeded and its report: the changes, or every error.
+  using ReloadReport = std::function<void(bool ok, const std::vector<std::string>& lines)>;
+  using ReloadHandler = std::function<void(ReloadReport done)>;
+
   AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition,
-                WeightHandler onWeight = {}, KillHandler onKill = {});
+                WeightHandler onWeight = {}, KillHandler onKill = {}, ReloadHandler onReload = {});
 
   // Receives a command's complete reply, the empty line included.
   using Reply = std::function<void(std::string reply)>;
 
   // Runs `line` (without its "\n"); `done` gets the reply exactly once. Every command replies
   // before execute() returns except `set server ... weight`, which replies once the workers have
-  // been handed the rebuilt balancers, so that "ok" means new connections see the weight.
+  // been handed the rebuilt balancers, so that "ok" means new connections see the weight, and
+  // `reload`, which replies once the reload is applied (or failed).
   void execute(std::string_view line, Reply done);
 
   // True if the reply is an error reply (for ringlb ctl's exit status).
@@ -65,6 +73,7 @@ class AdminCommands {
   std::string run(std::string_view line, Reply& done);
   std::string setServer(const std::vector<std::string_view>& words, Reply& done);
   std::string shutdownSessions(std::string_view id);
+  std::string reload(Reply& done);
   // The record BACKEND/SERVER names, or nullptr with *reply set to the error reply.
   ServerRecord* findServer(std::string_view id, std::string* reply);
 
@@ -73,6 +82,7 @@ class AdminCommands {
   TransitionHandler onTransition_;
   WeightHandler onWeight_;
   KillHandler onKill_;
+  ReloadHandler onReload_;
 };
 
 }  // namespace ringlb::control

@@ -37,6 +37,10 @@ class HealthChecker {
 
   // An admin change (maintenance stops checks; leaving it restarts them): re-plan that server.
   void reschedule(ServerRecord& record);
+  // A reload: checks `config`'s servers from now on (records adopted already). A server whose
+  // check settings are unchanged keeps its running check and schedule; a new or changed one is
+  // first checked at a random point of its first interval; a removed one's check stops.
+  void reconfigure(const config::Config& config);
 
  private:
   struct Target {
@@ -57,6 +61,10 @@ class HealthChecker {
     io::EventLoop::TimerId timer = 0;  // next check, or the running check's timeout
   };
 
+  // One target per checked server of `config`, not yet planned.
+  std::vector<std::unique_ptr<Target>> targetsOf(const config::Config& config);
+  // Same server, same check settings (a reload keeps such a target as it is).
+  static bool sameCheck(const Target& a, const Target& b);
   void plan(Target& t, std::chrono::milliseconds delay);
   void begin(Target& t);
   void onEvent(Target& t, uint32_t events);

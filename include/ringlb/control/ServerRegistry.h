@@ -58,6 +58,24 @@ class ServerRegistry {
   // of servers no longer in the config are kept (their sessions may still run).
   void adopt(const config::Config& config);
 
+  // A reload from `running` to `next` (both loaded configs): adopts `next` as adopt() does, but a
+  // server that was in `running` keeps its runtime state unless the file changed it:
+  //   - weight: the file's if its `weight` line changed, else the current one (which may have
+  //     been set on the admin socket);
+  //   - admin state: likewise for `state`; a change applies as an admin event (logged, counted);
+  //   - health: kept (history, DOWN or UP), except that a changed address starts it over as a
+  //     new server's (another machine answers there), and turning checks on or off applies the
+  //     state machine's checks_enabled / checks_disabled;
+  //   - rise, fall, initial, on_marked_down and slow_start follow the file.
+  // Servers new to the registry start as in adopt(); a server that comes back after a reload
+  // that removed it is treated as new to the file (its record's state is reset) but keeps its
+  // counters. Returns the transitions made, whose actions the caller carries out.
+  struct Reconciled {
+    ServerRecord* record = nullptr;
+    health::Transition transition;
+  };
+  std::vector<Reconciled> reconcile(const config::Config& running, const config::Config& next);
+
   // nullptr if unknown.
   ServerRecord* find(std::string_view backend, std::string_view server);
   const ServerRecord* find(std::string_view backend, std::string_view server) const;
@@ -78,6 +96,12 @@ class ServerRegistry {
   static uint32_t effectiveWeight(const ServerRecord& record);
 
  private:
+  // The record of `backend`/`server`, created (initial state, admin state from the file) if new.
+  ServerRecord& recordFor(const config::Backend& backend, const config::Server& server, bool* created);
+  // Resets a record's state to a new server's: health from `backend`'s check settings, admin
+  // state from the file.
+  void startOver(ServerRecord& record, const config::Backend& backend, const config::Server& server);
+
   std::map<std::string, std::unique_ptr<ServerRecord>, std::less<>> records_;  // by id()
   std::vector<ServerRecord*> ordered_;
 };
