@@ -86,7 +86,10 @@ int runCtl(const CtlOptions& options) {
   const std::string line = options.command + "\n";
   std::string reply;
   bool sent = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  // A reload replies once the workers have the new configuration: building a large one takes
+  // longer than any other command.
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::seconds(options.command == "reload" ? 60 : 5);
   // A reply ends with an empty line; the server keeps the connection open for more commands.
   while (sent && reply.find("\n\n") == std::string::npos) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

@@ -58,41 +58,29 @@ std::string Server::start() {
   const unsigned n = workerCount();
   // Every server gets its runtime record first; the snapshot points at the records' live state.
   registry_.adopt(*config_);
-  auto snapshot = proxy::buildSnapshot(
-      config_, registry_.liveSource(), {},
-      proxy::SlotSources{[this](std::string_view name) { return frontendSlots_.slotOf(name); },
-                         [this](std::string_view name) { return backendSlots_.slotOf(name); }});
-  snapshot->counters->workers = n;
+  shared_ = std::make_shared<proxy::SharedCounters>();
+  shared_->workers = n;
+  proxy::SnapshotSources sources;
+  sources.live = registry_.liveSource();
+  sources.slots = proxy::SlotSources{[this](std::string_view name) { return frontendSlots_.slotOf(name); },
+                                     [this](std::string_view name) { return backendSlots_.slotOf(name); }};
+  sources.counters = shared_;
+  auto snapshot = proxy::buildSnapshot(config_, sources);
   builder_ = std::make_unique<io::BackgroundThread>(*loop_);
   publisher_ = std::make_unique<control::SnapshotPublisher>(
-      *builder_, registry_, snapshot, [this](const proxy::SnapshotPtr& next) {
-        for (auto& w : workers_) w->post(proxy::UseSnapshot{next});
-      });
-  // Every worker gets its own SO_REUSEPORT socket per address, so the kernel spreads new
-  // connections across workers without any hand-off between threads. A port 0 in the config
-  // is resolved by the first bind and reused for the other workers' sockets.
-  std::vector<std::vector<proxy::ListenerSocket>> perWorker(n);
-  std::vector<int> opened;
-  auto fail = [&opened](std::string message) {
-    for (int fd : opened) ::close(fd);
+      *builder_, registry_, snapshot, [this](const proxy::SnapshotPtr& next) { publishToWorkers(next); });
+  std::string listenError;
+  if (!Listeners::plan(*config_, n, Listeners{}, &listeners_, &listenError)) return listenError;
+  for (const BoundAddress& a : listeners_.addresses()) {
+    spdlog::info("frontend '{}' listening on {}", config_->frontends[a.frontend].name, a.bound.toString());
+  }
+  // Until the workers own them, the sockets are ours to close on failure.
+  auto fail = [this](std::string message) {
+    for (const BoundAddress& a : listeners_.addresses()) {
+      for (int fd : a.fds) ::close(fd);
+    }
     return message;
   };
-  for (std::size_t f = 0; f < config_->frontends.size(); ++f) {
-    const config::Frontend& frontend = config_->frontends[f];
-    for (net::Address address : frontend.listen) {
-      for (unsigned w = 0; w < n; ++w) {
-        const int fd = net::createListener(address, SOMAXCONN);
-        if (fd < 0) {
-          return fail("frontend '" + frontend.name + "': cannot listen on " + address.toString() +
-                      ": " + std::strerror(-fd));
-        }
-        opened.push_back(fd);
-        if (w == 0) address = net::localAddress(fd);
-        perWorker[w].push_back(proxy::ListenerSocket{fd, static_cast<uint16_t>(f)});
-      }
-      spdlog::info("frontend '{}' listening on {}", frontend.name, address.toString());
-    }
-  }
 
   if (!config_->accessLog.path.empty()) {
     std::string logError;
@@ -103,7 +91,7 @@ std::string Server::start() {
   for (unsigned w = 0; w < n; ++w) {
     proxy::WorkerOptions options;
     if (accessLog_) options.accessLog = &accessLog_->ring(w);
-    workers_.push_back(std::make_unique<proxy::Worker>(w, snapshot, std::move(perWorker[w]), options));
+    workers_.push_back(std::make_unique<proxy::Worker>(w, snapshot, listeners_.forWorker(w), options));
     std::promise<std::string> promise;
     ready.push_back(promise.get_future());
     threads_.emplace_back([worker = workers_.back().get(), p = std::move(promise)]() mutable {
@@ -128,9 +116,9 @@ std::string Server::start() {
   // Everything open now is overhead every session needs on top of its own two descriptors;
   // a little headroom covers pipes and the odd descriptor opened later (see descriptorBudget).
   const uint64_t reserved = proxy::openDescriptors() + 8;
-  snapshot->counters->reservedDescriptors.store(reserved, std::memory_order_relaxed);
+  shared_->reservedDescriptors.store(reserved, std::memory_order_relaxed);
   const uint64_t affordable = proxy::refreshDescriptorBudget(
-      *snapshot->counters, config_->global.maxConnections, proxy::WorkerOptions{}.pipePoolIdle);
+      *shared_, config_->global.maxConnections, proxy::WorkerOptions{}.pipePoolIdle);
   if (affordable < config_->global.maxConnections) {
     spdlog::warn("the descriptor limit (ulimit -n) allows about {} sessions, fewer than "
                  "global.max_connections {}; raise LimitNOFILE / ulimit -n",
@@ -140,7 +128,7 @@ std::string Server::start() {
   info.version = RINGLB_VERSION;
   info.started = std::chrono::steady_clock::now();
   info.workers = n;
-  info.connections = [counters = snapshot->counters] {
+  info.connections = [counters = shared_] {
     return counters->active.load(std::memory_order_relaxed);
   };
   checker_ = std::make_unique<control::HealthChecker>(
@@ -163,6 +151,10 @@ std::string Server::start() {
         for (auto& w : workers_) {
           w->post(proxy::CloseServerSessions{record.live.get(), proxy::CloseReason::AdminKill});
         }
+      },
+      [this](control::AdminCommands::ReloadReport done) {
+        spdlog::info("reload asked for on the admin socket");
+        reload([done = std::move(done)](const ReloadResult& result) { done(result.ok, result.lines); });
       });
   if (!config_->admin.socket.empty()) {
     std::string adminError;
@@ -265,6 +257,20 @@ std::string Server::onWeight(control::ServerRecord& record, std::function<void()
   return {};
 }
 
+void Server::publishToWorkers(const proxy::SnapshotPtr& next) {
+  if (pendingConfig_ && next->config == pendingConfig_) {
+    // The reload's first snapshot: new frontend indexes, so the listener sets go with it.
+    listeners_ = std::move(pendingListeners_);
+    pendingListeners_ = Listeners{};
+    pendingConfig_.reset();
+    for (unsigned w = 0; w < workers_.size(); ++w) {
+      workers_[w]->post(proxy::UseSnapshot{next, listeners_.forWorker(w)});
+    }
+    return;
+  }
+  for (auto& w : workers_) w->post(proxy::UseSnapshot{next, std::nullopt});
+}
+
 void Server::onSignal() {
   signalfd_siginfo info{};
   const ssize_t got = ::read(signalFd_, &info, sizeof info);
@@ -280,7 +286,12 @@ void Server::onSignal() {
     return;
   }
   if (info.ssi_signo == SIGHUP) {
-    spdlog::warn("SIGHUP: configuration reload is not implemented yet; keeping the running configuration");
+    if (stopping_) {
+      spdlog::warn("SIGHUP while stopping: not reloading");
+      return;
+    }
+    spdlog::info("SIGHUP: reloading {}", config_->source);
+    reload();
     return;
   }
   if (stopping_) {

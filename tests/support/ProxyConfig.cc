@@ -37,7 +37,10 @@ std::string ProxyConfig::toYaml() const {
   if (!onMarkedDown.empty()) y << "    on_marked_down: " << onMarkedDown << "\n";
   y << "    servers:\n";
   for (std::size_t i = 0; i < servers.size(); ++i) {
-    y << "      - { name: s" << (i + 1) << ", address: \"" << servers[i] << "\"";
+    const bool named = i < serverNames.size() && !serverNames[i].empty();
+    y << "      - { name: " << (named ? serverNames[i] : "s" + std::to_string(i + 1)) << ", address: \""
+      << servers[i] << "\"";
+    if (i < serverWeights.size() && serverWeights[i] >= 0) y << ", weight: " << serverWeights[i];
     if (i < serverStates.size() && !serverStates[i].empty()) y << ", state: " << serverStates[i];
     if (i < serverBackup.size() && serverBackup[i]) y << ", backup: true";
     y << " }\n";

@@ -32,6 +32,11 @@ struct ProxyConfig {
   std::string balance = "roundrobin";
   std::vector<FrontendSpec> frontends = {FrontendSpec{}};
   std::vector<std::string> servers;  // "127.0.0.1:PORT", named s1, s2, ...
+  // servers[i]'s name instead of s<i+1> when given and not empty (a reload test removes a
+  // server from the middle and keeps the others' names).
+  std::vector<std::string> serverNames;
+  // servers[i]'s `weight:` when given and >= 0; not written otherwise.
+  std::vector<int> serverWeights;
   // servers[i]'s `state:` (active, draining, maintenance) when given; not written if empty.
   std::vector<std::string> serverStates;
   std::vector<bool> serverBackup;    // servers[i] is a backup when serverBackup[i]

@@ -11,6 +11,63 @@
 
 namespace ringlb::test {
 
+namespace {
+
+// Every "frontend 'NAME' listening on ADDR" line of `text`, in order, e.g.
+// "... frontend 'web' listening on 127.0.0.1:41234" or "... on [::1]:41234".
+// Parsed by hand: GCC 12's <regex> trips -Wmaybe-uninitialized under the sanitizers.
+bool parseListeners(const std::string& text, std::vector<RingLbProcess::Listener>* out, std::string* error) {
+  static const std::string kFrontend = "frontend '";
+  static const std::string kListening = "' listening on ";
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto at = line.find(kFrontend);
+    if (at == std::string::npos) continue;
+    const auto nameStart = at + kFrontend.size();
+    const auto nameEnd = line.find(kListening, nameStart);
+    if (nameEnd == std::string::npos) continue;
+    const auto addrStart = nameEnd + kListening.size();
+    const auto addrEnd = line.find_first_of(" \t\r", addrStart);
+    const std::string addrText = line.substr(addrStart, addrEnd - addrStart);
+    std::string parseError;
+    auto addr = net::Address::parse(addrText, &parseError);
+    if (!addr) {
+      *error = "unparsable listening address '" + addrText + "': " + parseError;
+      return false;
+    }
+    out->push_back({line.substr(nameStart, nameEnd - nameStart), *addr});
+  }
+  return true;
+}
+
+}  // namespace
+
+bool RingLbProcess::rewriteConfig(const std::string& yaml) {
+  const std::string staged = dir_.write("ringlb.yaml.next", yaml);
+  return !staged.empty() && std::rename(staged.c_str(), configPath_.c_str()) == 0;
+}
+
+std::uint16_t RingLbProcess::waitForListener(const std::string& frontend, const Deadline& deadline) {
+  for (;;) {
+    std::vector<Listener> found;
+    std::string error;
+    parseListeners(log(), &found, &error);
+    for (auto it = found.rbegin(); it != found.rend(); ++it) {
+      if (it->frontend == frontend) return it->address.port();
+    }
+    if (deadline.passed()) return 0;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+std::size_t RingLbProcess::countInLog(const std::string& text) const {
+  const std::string all = log();
+  std::size_t n = 0;
+  for (std::size_t at = all.find(text); at != std::string::npos; at = all.find(text, at + text.size())) ++n;
+  return n;
+}
+
 RingLbProcess::~RingLbProcess() {
   if (process_.running()) {
     process_.signal(SIGKILL);
@@ -26,6 +83,7 @@ RingLbProcess::~RingLbProcess() {
                                                 Clock::duration readyTimeout) {
   if (dir_.path().empty()) return ::testing::AssertionFailure() << "cannot create a temp dir";
   const std::string configPath = dir_.write("ringlb.yaml", yaml);
+  configPath_ = configPath;
   logPath_ = dir_.path() + "/ringlb.log";
   if (configPath.empty()) return ::testing::AssertionFailure() << "cannot write the config";
   if (!process_.start({binary_, "-c", configPath}, logPath_, logPath_, environment_)) {
@@ -35,29 +93,9 @@ RingLbProcess::~RingLbProcess() {
   for (;;) {
     const std::string text = log();
     if (text.find("ringlb ready") != std::string::npos) {
-      // e.g. "... frontend 'web' listening on 127.0.0.1:41234" or "... on [::1]:41234".
-      // Parsed by hand: GCC 12's <regex> trips -Wmaybe-uninitialized under the sanitizers.
-      static const std::string kFrontend = "frontend '";
-      static const std::string kListening = "' listening on ";
-      std::istringstream lines(text);
-      std::string line;
-      while (std::getline(lines, line)) {
-        const auto at = line.find(kFrontend);
-        if (at == std::string::npos) continue;
-        const auto nameStart = at + kFrontend.size();
-        const auto nameEnd = line.find(kListening, nameStart);
-        if (nameEnd == std::string::npos) continue;
-        const auto addrStart = nameEnd + kListening.size();
-        const auto addrEnd = line.find_first_of(" \t\r", addrStart);
-        const std::string addrText = line.substr(addrStart, addrEnd - addrStart);
-        std::string error;
-        auto addr = net::Address::parse(addrText, &error);
-        if (!addr) {
-          return ::testing::AssertionFailure()
-                 << "unparsable listening address '" << addrText << "': " << error
-                 << "\n---- ringlb log ----\n" << text;
-        }
-        listeners_.push_back({line.substr(nameStart, nameEnd - nameStart), *addr});
+      std::string error;
+      if (!parseListeners(text, &listeners_, &error)) {
+        return ::testing::AssertionFailure() << error << "\n---- ringlb log ----\n" << text;
       }
       return ::testing::AssertionSuccess();
     }

@@ -55,6 +55,16 @@ class RingLbProcess {
   const std::vector<Listener>& listeners() const { return listeners_; }
   // Port of the first address frontend `name` listens on; 0 if it logged none.
   std::uint16_t port(const std::string& frontend = "web") const;
+  // The configuration file ringlb was started with.
+  const std::string& configPath() const { return configPath_; }
+  // Replaces the configuration file's contents at once (write + rename: a reload never reads
+  // half a file). For SIGHUP / `ringlb ctl reload` tests.
+  bool rewriteConfig(const std::string& yaml);
+  // Waits until the log names an address for frontend `name` (a reload added it) and returns
+  // the port of the last one named; 0 at the deadline.
+  std::uint16_t waitForListener(const std::string& frontend, const Deadline& deadline);
+  // How many times the log contains `text`.
+  std::size_t countInLog(const std::string& text) const;
   // Resident set size from /proc/PID/status (VmRSS), in kB; -1 if unavailable.
   long rssKb() const;
 
@@ -71,6 +81,7 @@ class RingLbProcess {
   TempDir dir_;
   Subprocess process_;
   std::string logPath_;
+  std::string configPath_;
   std::vector<Listener> listeners_;
   std::vector<std::string> environment_;  // NAME=VALUE, for the child
 };

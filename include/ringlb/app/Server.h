@@ -9,7 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include "ringlb/app/Listeners.h"
 #include "ringlb/config/Config.h"
+#include "ringlb/config/Loader.h"
 #include "ringlb/control/AdminCommands.h"
 #include "ringlb/control/AdminServer.h"
 #include "ringlb/control/HealthChecker.h"
@@ -35,6 +37,20 @@ class Server {
   // Runs the control loop until a graceful stop completed. Returns the process exit status.
   int run();
 
+  // What a reload did: ok with the changes applied (one line each), or the errors that kept the
+  // running configuration.
+  struct ReloadResult {
+    bool ok = false;
+    std::vector<std::string> lines;
+  };
+  using ReloadDone = std::function<void(const ReloadResult&)>;
+  // Rereads the configuration file and applies it as a diff (docs/operations.md, "Reloading"):
+  // parsed and validated off the loop; if anything is invalid nothing changes. `done` (if any)
+  // gets the result once the workers have the new snapshot, or at once for an error. Reloads
+  // run one at a time: one asked for while another runs starts when it ends (requests made
+  // meanwhile share it). Control thread.
+  void reload(ReloadDone done = {});
+
  private:
   unsigned workerCount() const;
   void stopWorkers();
@@ -52,9 +68,35 @@ class Server {
   // Publishes a record's new weight: has its backend's balancers rebuilt and handed to the
   // workers, then calls `applied`.
   std::string onWeight(control::ServerRecord& record, std::function<void()> applied);
+  // Hands a published snapshot to the workers, with their listener sets when it is the one a
+  // reload's listeners were planned for.
+  void publishToWorkers(const proxy::SnapshotPtr& next);
 
+  // --- reload (Reload.cc) ---
+  void beginReload();
+  // The new file is parsed: validates what only the running process can (slot capacity,
+  // listeners), applies the runtime parts and hands the snapshot build to the publisher.
+  void applyReload(config::LoadResult loaded, std::vector<ReloadDone> waiters);
+  // Counts, logs and reports a reload's end; starts the next one if asked for meanwhile.
+  void finishReload(ReloadResult result, const std::vector<ReloadDone>& waiters);
+  // What a reload's snapshot build reads from the control plane, as copies (it runs on the
+  // builder thread).
+  proxy::SnapshotSources reloadSources(const config::Config& next);
+
+  // The running configuration: the last one loaded successfully (the workers may still be
+  // getting its snapshot).
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<io::EventLoop> loop_;
+  // The process's shared connection counters (limits), the same for every snapshot.
+  std::shared_ptr<proxy::SharedCounters> shared_;
+  // The listening sockets the workers have, and those a reload planned for pendingConfig_
+  // (handed over with the first snapshot of that configuration).
+  Listeners listeners_;
+  Listeners pendingListeners_;
+  std::shared_ptr<const config::Config> pendingConfig_;
+  bool reloading_ = false;
+  std::vector<ReloadDone> reloadWaiters_;  // asked for while a reload ran
+  bool reloadAsked_ = false;               // a reload (perhaps with no waiter: SIGHUP) waits
   control::ServerRegistry registry_;
   // Counter slots of frontends and backends by name, for the process's life (stats/Counters.h).
   stats::SlotNames frontendSlots_;
