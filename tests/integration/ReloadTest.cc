@@ -356,5 +356,51 @@ TEST_F(ReloadTest, KeptServersKeepTheirRuntimeState) {
   EXPECT_NE(servers.find("app/s3 " + s3_.address() + " draining"), std::string::npos) << servers;
 }
 
+// A removed address's accept queue is served, not reset: with the process at max_connections its
+// listeners are paused, so three clients wait in the kernel's queue of frontend `extra`. A
+// reload removes `extra`; its sockets close only after the worker took those three, which are
+// served once the first connection leaves. Then the address refuses.
+TEST_F(ReloadTest, RemovedAddressServesWhatItsQueueHolds) {
+  ProxyConfig cfg;
+  cfg.maxConnections = 1;
+  cfg.connectTimeout = "10s";  // also how long a connection may wait at the limit
+  cfg.servers = {s1_.address()};
+  cfg.frontends = {FrontendSpec{"web", "127.0.0.1:0", 0}, FrontendSpec{"extra", "127.0.0.2:0", 0}};
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  const std::uint16_t extra = proxy.port("extra");
+  ASSERT_NE(extra, 0);
+  const net::Address extraAddress = *net::Address::parse("127.0.0.2:" + std::to_string(extra), nullptr);
+
+  ConnectResult first = connectLocal(proxy.port());
+  ASSERT_TRUE(first.fd && echoes(first.fd.get(), "first"));
+  std::vector<Fd> queued;
+  for (int i = 0; i < 3; ++i) {
+    ConnectResult c = connectTcp(extraAddress, 5s);  // completes in the kernel: the queue
+    ASSERT_TRUE(c.fd) << "queued client " << i;
+    ASSERT_TRUE(sendAll(c.fd.get(), "queued" + std::to_string(i), Deadline(5s)));
+    queued.push_back(std::move(c.fd));
+  }
+  ASSERT_EQ(s1_.accepted(), 1u) << "the limit did not hold the others back";
+
+  ProxyConfig without = cfg;
+  without.frontends = {FrontendSpec{"web", "127.0.0.1:0", 0}};
+  ASSERT_TRUE(proxy.rewriteConfig(without.toYaml()));
+  ASSERT_TRUE(sighupAndWait(proxy, "done"));
+  std::this_thread::sleep_for(200ms);  // the worker retires the listener at its next turn
+
+  ::shutdown(first.fd.get(), SHUT_WR);
+  ASSERT_EQ(readUntilEnd(first.fd.get(), Deadline(5s)).end, StreamEnd::Eof);
+  for (int i = 0; i < 3; ++i) {
+    const std::string expected = "queued" + std::to_string(i);
+    EXPECT_EQ(recvExact(queued[static_cast<std::size_t>(i)].get(), expected.size(), Deadline(10s)), expected)
+        << "queued client " << i << " was not served";
+    ::shutdown(queued[static_cast<std::size_t>(i)].get(), SHUT_WR);
+    EXPECT_EQ(readUntilEnd(queued[static_cast<std::size_t>(i)].get(), Deadline(10s)).end, StreamEnd::Eof);
+  }
+  ConnectResult late = connectTcp(extraAddress, 5s);
+  EXPECT_FALSE(late.fd) << "the removed address still accepts";
+}
+
 }  // namespace
 }  // namespace ringlb::test
