@@ -22,6 +22,12 @@ std::optional<CliOptions> parseCli(const std::vector<std::string>& args, std::st
       out.help = true;
     } else if (a == "-d" || a == "--debug") {
       out.debug = true;
+    } else if (a == "--upgrade-from") {
+      if (i + 1 >= args.size()) {
+        *error = a + " needs the running process's admin socket";
+        return std::nullopt;
+      }
+      out.upgradeFrom = args[++i];
     } else {
       *error = "unknown option \"" + a + "\"";
       return std::nullopt;
@@ -35,18 +41,21 @@ std::optional<CliOptions> parseCli(const std::vector<std::string>& args, std::st
 }
 
 std::string usage() {
-  return "usage: ringlb -c FILE [--check] [-d]\n"
+  return "usage: ringlb -c FILE [--check] [-d] [--upgrade-from ADMIN_SOCKET]\n"
          "       ringlb ctl [--socket PATH | -c FILE] COMMAND...\n"
          "       ringlb --version | --help\n"
          "\n"
          "  -c, --config FILE  YAML configuration (see docs/configuration.md)\n"
          "      --check        validate FILE, print every error, exit 0 if valid, 1 if not\n"
          "  -d, --debug        debug logging\n"
+         "      --upgrade-from ADMIN_SOCKET\n"
+         "                     take over the listening sockets of the ringlb serving that admin\n"
+         "                     socket, then have it stop accepting and drain (binary upgrade)\n"
          "  -v, --version      print the version\n"
          "  -h, --help         this text\n"
          "\n"
          "Runs in the foreground and logs to stderr. SIGTERM/SIGINT stop gracefully: accepting\n"
-         "stops, open connections get global.shutdown_grace to finish.\n";
+         "stops, open connections get global.shutdown_grace to finish. SIGHUP reloads FILE.\n";
 }
 
 }  // namespace ringlb::app

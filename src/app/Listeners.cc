@@ -16,19 +16,19 @@ const BoundAddress* Listeners::find(const std::vector<int>& fds) const {
 }
 
 bool Listeners::plan(const config::Config& config, unsigned workers, const Listeners& running,
-                     Listeners* out, std::string* error) {
+                     std::vector<InheritedSocket>* inherited, Listeners* out, std::string* error) {
   Listeners next;
   std::vector<int> opened;
   // Each running socket set is kept at most once: two frontends may both be configured on
   // "127.0.0.1:0" (two ports the kernel picks), and they keep one each.
   std::vector<bool> taken(running.addresses_.size(), false);
+  std::vector<std::pair<std::size_t, int>> took;  // inherited sockets used: (index, fd)
   for (std::size_t f = 0; f < config.frontends.size(); ++f) {
     const config::Frontend& frontend = config.frontends[f];
     for (const net::Address& configured : frontend.listen) {
       std::size_t k = 0;
       while (k < running.addresses_.size() &&
-             (taken[k] || !(running.addresses_[k].configured == configured) ||
-              running.addresses_[k].fds.size() != workers)) {
+             (taken[k] || !(running.addresses_[k].configured == configured))) {
         ++k;
       }
       if (k < running.addresses_.size()) {
@@ -38,12 +38,26 @@ bool Listeners::plan(const config::Config& config, unsigned workers, const Liste
         next.addresses_.push_back(std::move(same));
         continue;
       }
-      BoundAddress fresh{configured, configured, static_cast<uint16_t>(f), {}};
-      for (unsigned w = 0; w < workers; ++w) {
+      BoundAddress fresh{configured, configured, static_cast<uint16_t>(f), {}, {}};
+      if (inherited != nullptr) {
+        // The first handed-over address configured the same way, with all its sockets.
+        for (std::size_t i = 0; i < inherited->size(); ++i) {
+          InheritedSocket& s = (*inherited)[i];
+          if (s.fd < 0 || !(s.configured == configured)) continue;
+          if (!fresh.fds.empty() && !(s.bound == fresh.bound)) continue;
+          fresh.bound = s.bound;
+          fresh.workers.push_back(static_cast<unsigned>(fresh.fds.size()) % workers);
+          fresh.fds.push_back(s.fd);
+          took.emplace_back(i, s.fd);
+          s.fd = -1;
+        }
+      }
+      for (unsigned w = static_cast<unsigned>(fresh.fds.size()); w < workers; ++w) {
         // A port 0 is resolved by the first bind and reused for the other workers' sockets.
         const int fd = net::createListener(fresh.bound, SOMAXCONN);
         if (fd < 0) {
           for (int o : opened) ::close(o);
+          for (const auto& [index, d] : took) (*inherited)[index].fd = d;  // back to the caller
           *error = "frontend '" + frontend.name + "': cannot listen on " + fresh.bound.toString() +
                    ": " + std::strerror(-fd);
           return false;
@@ -51,6 +65,7 @@ bool Listeners::plan(const config::Config& config, unsigned workers, const Liste
         opened.push_back(fd);
         if (w == 0) fresh.bound = net::localAddress(fd);
         fresh.fds.push_back(fd);
+        fresh.workers.push_back(w);
       }
       next.addresses_.push_back(std::move(fresh));
     }
@@ -61,7 +76,11 @@ bool Listeners::plan(const config::Config& config, unsigned workers, const Liste
 
 std::vector<proxy::ListenerSocket> Listeners::forWorker(unsigned w) const {
   std::vector<proxy::ListenerSocket> out;
-  for (const BoundAddress& a : addresses_) out.push_back(proxy::ListenerSocket{a.fds[w], a.frontend});
+  for (const BoundAddress& a : addresses_) {
+    for (std::size_t i = 0; i < a.fds.size(); ++i) {
+      if (a.workers[i] == w) out.push_back(proxy::ListenerSocket{a.fds[i], a.frontend});
+    }
+  }
   return out;
 }
 

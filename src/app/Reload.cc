@@ -76,7 +76,8 @@ void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> wait
   }
   Listeners layout;
   std::string listenError;
-  if (!Listeners::plan(*next, static_cast<unsigned>(workers_.size()), listeners_, &layout, &listenError)) {
+  if (!Listeners::plan(*next, static_cast<unsigned>(workers_.size()), listeners_, nullptr, &layout,
+                       &listenError)) {
     return fail({listenError});
   }
 

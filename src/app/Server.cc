@@ -12,14 +12,17 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <thread>
 
+#include "ringlb/app/Upgrade.h"
 #include "ringlb/control/MetricsModel.h"
 #include "ringlb/health/SlowStart.h"
 #include "ringlb/net/Socket.h"
 
 namespace ringlb::app {
 
-Server::Server(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
+Server::Server(std::shared_ptr<const config::Config> config, std::string upgradeFrom)
+    : config_(std::move(config)), upgradeFrom_(std::move(upgradeFrom)) {}
 
 Server::~Server() {
   stopWorkers();
@@ -56,8 +59,36 @@ std::string Server::start() {
   if (!loop_) return loopError;
 
   const unsigned n = workerCount();
+  // A binary upgrade: the running process's server states and listening sockets, first.
+  std::unique_ptr<UpgradeSource> upgrade;
+  if (!upgradeFrom_.empty()) {
+    std::string upgradeError;
+    bool nobody = false;
+    upgrade = UpgradeSource::connect(upgradeFrom_, &upgradeError, &nobody);
+    if (!upgrade && !nobody) return "--upgrade-from " + upgradeFrom_ + ": " + upgradeError;
+    if (upgrade) {
+      spdlog::info("upgrade: {} server states and {} listening sockets from {}", upgrade->states().size(),
+                   upgrade->sockets().size(), upgradeFrom_);
+    } else {
+      // Nothing to take over (the first start of a unit that always passes --upgrade-from).
+      spdlog::warn("upgrade: nothing serves {} ({}); starting without taking over", upgradeFrom_, upgradeError);
+      upgradeFrom_.clear();
+    }
+  }
   // Every server gets its runtime record first; the snapshot points at the records' live state.
   registry_.adopt(*config_);
+  if (upgrade) {
+    // Servers the previous process knew at the same address continue as they were (a DOWN one
+    // stays down, a drained one drained, a runtime weight stays), so the takeover does not send
+    // clients to servers it has not checked yet, nor hold them back from good ones.
+    for (const HandedState& h : upgrade->states()) {
+      control::ServerRecord* record = registry_.find(h.backend, h.server);
+      if (record == nullptr || !(record->address == h.address)) continue;
+      std::optional<bool> up;
+      if (h.health != HandedState::Health::Unchecked) up = h.health == HandedState::Health::Up;
+      registry_.restore(*record, h.admin, up, h.weight);
+    }
+  }
   shared_ = std::make_shared<proxy::SharedCounters>();
   shared_->workers = n;
   proxy::SnapshotSources sources;
@@ -70,9 +101,19 @@ std::string Server::start() {
   publisher_ = std::make_unique<control::SnapshotPublisher>(
       *builder_, registry_, snapshot, [this](const proxy::SnapshotPtr& next) { publishToWorkers(next); });
   std::string listenError;
-  if (!Listeners::plan(*config_, n, Listeners{}, &listeners_, &listenError)) return listenError;
+  if (!Listeners::plan(*config_, n, Listeners{}, upgrade ? &upgrade->sockets() : nullptr, &listeners_,
+                       &listenError)) {
+    return listenError;
+  }
   for (const BoundAddress& a : listeners_.addresses()) {
     spdlog::info("frontend '{}' listening on {}", config_->frontends[a.frontend].name, a.bound.toString());
+  }
+  if (upgrade) {
+    for (const InheritedSocket& s : upgrade->sockets()) {
+      // Not in this configuration. The old process still holds it; when it exits, connections
+      // still queued there are reset: remove an address with a reload, not with an upgrade.
+      if (s.fd >= 0) spdlog::warn("upgrade: {} is not in this configuration; not taken over", s.bound.toString());
+    }
   }
   // Until the workers own them, the sockets are ours to close on failure.
   auto fail = [this](std::string message) {
@@ -155,14 +196,16 @@ std::string Server::start() {
       [this](control::AdminCommands::ReloadReport done) {
         spdlog::info("reload asked for on the admin socket");
         reload([done = std::move(done)](const ReloadResult& result) { done(result.ok, result.lines); });
-      });
-  if (!config_->admin.socket.empty()) {
-    std::string adminError;
-    adminServer_ = control::AdminServer::open(*loop_, config_->admin, *adminCommands_, &adminError);
-    if (!adminServer_) {
-      return abandon(adminError);
-    }
-  }
+      },
+      control::AdminCommands::UpgradeHandlers{
+          [this](std::vector<std::pair<std::string, int>>* sockets) { return listSockets(sockets); },
+          [this]() -> std::string {
+            if (stopping_) return "already stopping";
+            stopping_ = true;  // no reload, no second handoff from now on
+            // After the reply went out: the admin socket goes away with the stop.
+            loop_->after(std::chrono::milliseconds(0), [this] { handOff(); });
+            return {};
+          }});
   process_.workers = n;
   process_.version = RINGLB_VERSION;
   process_.liburingVersion = RINGLB_LIBURING_VERSION;
@@ -170,23 +213,77 @@ std::string Server::start() {
   process_.kernel = ::uname(&uts) == 0 ? uts.release : "unknown";
   process_.startTimeSeconds = std::chrono::duration<double>(
       std::chrono::system_clock::now().time_since_epoch()).count();
-  if (config_->metrics.listen) {
-    std::string metricsError;
-    metricsServer_ = control::MetricsServer::open(
-        *loop_, *config_->metrics.listen,
-        config_->metrics.compat == config::MetricsCompat::HAProxy ? stats::Compat::HAProxy : stats::Compat::None,
-        [this] { return collectMetrics(); }, &metricsError);
-    if (!metricsServer_) return abandon(metricsError);
-    net::Address bound = *config_->metrics.listen;
-    bound.setPort(metricsServer_->port());
-    spdlog::info("metrics on http://{}/metrics", bound.toString());
+  if (upgrade) {
+    // Serving on the shared sockets already: now the old process stops accepting and drains,
+    // and releases the admin socket and metrics endpoint for ours.
+    if (const std::string e = upgrade->handOff(std::chrono::seconds(10)); !e.empty()) {
+      return abandon("upgrade: " + e);
+    }
+    spdlog::info("upgrade: the previous process stopped accepting and drains its connections");
+    upgrade.reset();  // closes the handed sockets not taken
   }
+  if (const std::string e = openEndpoints(!upgradeFrom_.empty()); !e.empty()) return abandon(e);
   if (!loop_->add(signalFd_, EPOLLIN, [this](uint32_t) { onSignal(); })) {
     return abandon(std::string("epoll (signalfd): ") + std::strerror(errno));
   }
   spdlog::info("ringlb ready: {} workers, {} frontends, {} backends", n, config_->frontends.size(),
                config_->backends.size());
   return {};
+}
+
+std::string Server::openEndpoints(bool takingOver) {
+  // Taking over: the old process has released both (it closed our connection after that), but
+  // allow for a socket that lingers a moment.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(takingOver ? 5 : 0);
+  if (!config_->admin.socket.empty()) {
+    for (;;) {
+      std::string adminError;
+      adminServer_ = control::AdminServer::open(*loop_, config_->admin, *adminCommands_, &adminError);
+      if (adminServer_) break;
+      if (std::chrono::steady_clock::now() >= deadline) return adminError;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  if (config_->metrics.listen) {
+    for (;;) {
+      std::string metricsError;
+      metricsServer_ = control::MetricsServer::open(
+          *loop_, *config_->metrics.listen,
+          config_->metrics.compat == config::MetricsCompat::HAProxy ? stats::Compat::HAProxy : stats::Compat::None,
+          [this] { return collectMetrics(); }, &metricsError);
+      if (metricsServer_) break;
+      if (std::chrono::steady_clock::now() >= deadline) return metricsError;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    net::Address bound = *config_->metrics.listen;
+    bound.setPort(metricsServer_->port());
+    spdlog::info("metrics on http://{}/metrics", bound.toString());
+  }
+  return {};
+}
+
+std::string Server::listSockets(std::vector<std::pair<std::string, int>>* sockets) const {
+  if (stopping_) return "stopping";
+  // Mid-reload the workers may be between two listener sets: ask again when it is done.
+  if (reloading_ || pendingConfig_) return "a reload is in progress; try again";
+  for (const BoundAddress& a : listeners_.addresses()) {
+    for (std::size_t i = 0; i < a.fds.size(); ++i) {
+      sockets->emplace_back(a.configured.toString() + " " + a.bound.toString() + " " + std::to_string(a.workers[i]),
+                            a.fds[i]);
+    }
+  }
+  return {};
+}
+
+void Server::handOff() {
+  spdlog::info("upgrade: a new process took over the listening sockets; no longer accepting, "
+               "open connections get up to {} ms to finish",
+               config_->global.shutdownGrace.count());
+  for (auto& w : workers_) w->requestHandoff();
+  // The metrics port first (civetweb takes about a second to stop its threads), then the admin
+  // socket: closing it closes the new process's connection, its signal that both are free.
+  metricsServer_.reset();
+  adminServer_.reset();
 }
 
 stats::Model Server::collectMetrics() const {

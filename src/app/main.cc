@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   raiseDescriptorLimit();
-  app::Server server(std::make_shared<const config::Config>(std::move(*loaded.config)));
+  app::Server server(std::make_shared<const config::Config>(std::move(*loaded.config)), options->upgradeFrom);
   if (const std::string failure = server.start(); !failure.empty()) {
     spdlog::critical("{}", failure);
     return 1;

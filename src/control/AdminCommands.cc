@@ -47,16 +47,18 @@ std::optional<health::AdminState> parseAdminState(std::string_view word) {
 }  // namespace
 
 AdminCommands::AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition,
-                             WeightHandler onWeight, KillHandler onKill, ReloadHandler onReload)
+                             WeightHandler onWeight, KillHandler onKill, ReloadHandler onReload,
+                             UpgradeHandlers upgrade)
     : registry_(registry), info_(std::move(info)), onTransition_(std::move(onTransition)),
-      onWeight_(std::move(onWeight)), onKill_(std::move(onKill)), onReload_(std::move(onReload)) {}
+      onWeight_(std::move(onWeight)), onKill_(std::move(onKill)), onReload_(std::move(onReload)),
+      upgrade_(std::move(upgrade)) {}
 
-void AdminCommands::execute(std::string_view line, Reply done) {
-  std::string reply = run(line, done);
+void AdminCommands::execute(std::string_view line, Reply done, std::vector<int>* descriptors) {
+  std::string reply = run(line, done, descriptors);
   if (!reply.empty()) done(std::move(reply));
 }
 
-std::string AdminCommands::run(std::string_view line, Reply& done) {
+std::string AdminCommands::run(std::string_view line, Reply& done, std::vector<int>* descriptors) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const std::vector<std::string_view> w = words(line);
   if (w.empty()) return error("empty command (try 'help')");
@@ -64,6 +66,13 @@ std::string AdminCommands::run(std::string_view line, Reply& done) {
   if (w[0] == "show" && w.size() == 2 && w[1] == "info") return showInfo();
   if (w[0] == "show" && w.size() == 2 && w[1] == "servers") return showServers();
   if (w[0] == "set" && w.size() >= 2 && w[1] == "server") return setServer(w, done);
+  if (w[0] == "_getstate" && w.size() == 1) return getState();
+  if (w[0] == "_getsocks" && w.size() == 1) return getSockets(descriptors);
+  if (w[0] == "_handoff" && w.size() == 1) {
+    if (!upgrade_.handoff) return error("this process cannot hand over");
+    const std::string failure = upgrade_.handoff();
+    return failure.empty() ? "ok: handing over; no longer accepting\n\n" : error(failure);
+  }
   if (w[0] == "reload") {
     if (w.size() != 1) return error("usage: reload");
     return reload(done);
@@ -90,6 +99,29 @@ std::string AdminCommands::reload(Reply& done) {
     done(reply + "\n");
   });
   return {};
+}
+
+std::string AdminCommands::getState() const {
+  std::string out;
+  for (const ServerRecord* r : registry_.ordered()) {
+    const char* healthText = !r->state.checked ? "unchecked" : r->state.health == health::Health::Up ? "up" : "down";
+    out += r->id() + " " + r->address.toString() + " " + health::toString(r->state.admin) + " " + healthText +
+           " " + std::to_string(r->weight) + "\n";
+  }
+  return out + "\n";
+}
+
+std::string AdminCommands::getSockets(std::vector<int>* descriptors) {
+  if (!upgrade_.sockets || descriptors == nullptr) return error("this process cannot hand over its sockets");
+  std::vector<std::pair<std::string, int>> sockets;
+  const std::string failure = upgrade_.sockets(&sockets);
+  if (!failure.empty()) return error(failure);
+  std::string out = "ok: " + std::to_string(sockets.size()) + " listening sockets\n";
+  for (const auto& [text, fd] : sockets) {
+    out += text + "\n";
+    descriptors->push_back(fd);
+  }
+  return out + "\n";
 }
 
 std::string AdminCommands::help() const {

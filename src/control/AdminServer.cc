@@ -7,8 +7,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "ringlb/net/FdPassing.h"
 
 namespace ringlb::control {
 
@@ -84,12 +87,15 @@ std::unique_ptr<AdminServer> AdminServer::open(io::EventLoop& loop, const config
 }
 
 AdminServer::~AdminServer() {
-  while (!clients_.empty()) drop(clients_.begin()->first);
+  // The file goes first, then the clients: a process taking over (binary upgrade) waits for its
+  // connection to close before it creates its own socket at this path, which must not be
+  // unlinked afterwards.
+  if (!path_.empty()) ::unlink(path_.c_str());
   if (listener_ >= 0) {
     loop_.remove(listener_);
     ::close(listener_);
   }
-  if (!path_.empty()) ::unlink(path_.c_str());
+  while (!clients_.empty()) drop(clients_.begin()->first);
 }
 
 void AdminServer::onAccept() {
@@ -186,7 +192,19 @@ void AdminServer::processLines(int fd, Client& client) {
     if (nl == std::string::npos || nl - start > kMaxLine) break;
     const std::string_view line = std::string_view(client.in).substr(start, nl - start);
     client.waiting = true;
-    commands_.execute(line, replyTo(fd, client.id));
+    const std::size_t replyAt = client.out.size();
+    std::vector<int> descriptors;
+    commands_.execute(line, replyTo(fd, client.id), &descriptors);
+    if (!descriptors.empty()) {
+      // Replied at once (only `_getsocks` has descriptors): descriptor i goes with the first
+      // byte of the reply's line i + 1.
+      std::size_t at = client.out.find('\n', replyAt);
+      for (int d : descriptors) {
+        if (at == std::string::npos || at + 1 >= client.out.size()) break;
+        client.attachments.emplace_back(at + 1, d);
+        at = client.out.find('\n', at + 1);
+      }
+    }
     start = nl + 1;
     if (client.waiting) client.resumeOnReply = true;
   }
@@ -201,12 +219,28 @@ void AdminServer::processLines(int fd, Client& client) {
 
 void AdminServer::flush(int fd, Client& client) {
   while (!client.out.empty()) {
-    const ssize_t n = ::send(fd, client.out.data(), client.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    // Bytes up to the next descriptor's byte go plainly; that byte (and what follows, up to the
+    // next one) goes with its descriptor.
+    ssize_t n = 0;
+    const bool attach = !client.attachments.empty() && client.attachments.front().first == 0;
+    std::size_t length = client.out.size();
+    const std::size_t nextAt = client.attachments.size() > (attach ? 1u : 0u)
+                                   ? client.attachments[attach ? 1 : 0].first
+                                   : std::string::npos;
+    if (nextAt != std::string::npos) length = std::min(length, nextAt);
+    if (attach) {
+      n = net::sendWithDescriptor(fd, std::string_view(client.out).substr(0, length), client.attachments.front().second);
+      if (n < 0) errno = static_cast<int>(-n);
+    } else {
+      n = ::send(fd, client.out.data(), length, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       drop(fd);
       return;
     }
+    if (attach) client.attachments.pop_front();
+    for (auto& a : client.attachments) a.first -= static_cast<std::size_t>(n);
     client.out.erase(0, static_cast<std::size_t>(n));
   }
   if (client.out.empty() && client.closing && !client.waiting) {

@@ -130,6 +130,20 @@ std::vector<ServerRegistry::Reconciled> ServerRegistry::reconcile(const config::
   return out;
 }
 
+void ServerRegistry::restore(ServerRecord& record, health::AdminState admin, std::optional<bool> up,
+                             uint32_t weight) {
+  record.state.admin = admin;
+  if (up && record.state.checked) {
+    record.state.health = *up ? health::Health::Up : health::Health::Down;
+    record.state.count = 0;
+  }
+  // The state machine keeps Maintenance's health canonical (DOWN when checked): what leaving it
+  // starts from.
+  if (admin == health::AdminState::Maintenance && record.state.checked) record.state.health = health::Health::Down;
+  record.weight = weight;
+  record.live->eligible.store(health::eligible(record.state), std::memory_order_relaxed);
+}
+
 ServerRecord* ServerRegistry::find(std::string_view backend, std::string_view server) {
   const auto it = records_.find(key(backend, server));
   return it == records_.end() ? nullptr : it->second.get();

@@ -33,7 +33,8 @@ void Worker::updateAccepting() {
   // Connections the kernel handed us while we were at a limit are served first, in order, but
   // not ahead of sessions already parked for a descriptor, nor during a resource backoff.
   const bool backoff = now_ < acceptBackoffUntil_;
-  if (!stopping_ && !backoff && socketWaiters_.empty()) servePending();
+  const bool handoff = handoff_.load(std::memory_order_relaxed);
+  if ((!stopping_ || handoff) && !backoff && socketWaiters_.empty()) servePending();
   for (uint32_t i = 0; i < listeners_.size(); ++i) {
     Listener& l = listeners_[i];
     if (l.closed) continue;
@@ -153,7 +154,7 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
 
 void Worker::admit(Listener& l, int fd) {
   const uint32_t frontendSlot = l.intake->snapshot->frontendSlots[l.socket.frontend];
-  if (stopping_) {
+  if (stopping_ && !handoff_.load(std::memory_order_relaxed)) {
     net::closeWithReset(fd);  // refused: a reset says "not served", a FIN "served nothing"
   } else if (!mayAccept(*l.intake, l.socket.frontend) || hasPending(frontendSlot)) {
     // Raced with our own cancel: keep it, in order, until there is room. A multishot accept

@@ -51,6 +51,11 @@ void Worker::requestStop(bool immediate) {
   wake();
 }
 
+void Worker::requestHandoff() {
+  handoff_.store(true, std::memory_order_release);
+  requestStop();
+}
+
 void Worker::post(WorkerCommand command) {
   mailbox_.post(std::move(command));
   wake();
@@ -221,7 +226,7 @@ void Worker::loop() {
         }
         return true;
       }();
-      if (sessions_.live() == 0 && listenersDone) break;
+      if (sessions_.live() == 0 && listenersDone && pendingAccepts_.empty()) break;
       if (now_ >= stopDeadline_ + kCancelAllowance) {
         // Every cancelled operation should have completed long ago. Rather than hang the
         // process on a completion the kernel never posts, leave: exit closes the sockets.
@@ -232,6 +237,8 @@ void Worker::loop() {
       }
       if (now_ >= stopDeadline_) {
         // Grace is over: close what is left. Sessions already closing just finish cancelling.
+        for (const PendingAccept& pending : pendingAccepts_) net::closeWithReset(pending.fd);
+        pendingAccepts_.clear();
         for (uint32_t slot = 0; slot < sessions_.slots(); ++slot) {
           Session& s = sessions_.at(slot);
           if (s.state == SessionState::Connecting || s.state == SessionState::Relaying) {
@@ -344,7 +351,9 @@ void Worker::beginStop() {
   stopDeadline_ = now_ + current().config->global.shutdownGrace;
   spdlog::debug("worker {} stopping: {} sessions open", id_, sessions_.live());
   // Connections accepted but not yet served are closed now: they have sent nothing we owe them.
-  // They were never counted against the limits (see Accept.cc).
+  // They were never counted against the limits (see Accept.cc). In a handoff they are served:
+  // the service goes on, only this process leaves.
+  if (handoff_.load(std::memory_order_acquire)) return;
   for (const PendingAccept& pending : pendingAccepts_) ::close(pending.fd);
   pendingAccepts_.clear();
 }

@@ -7,8 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -17,6 +15,7 @@
 #include "support/AdminClient.h"
 #include "support/Client.h"
 #include "support/ClosedPort.h"
+#include "support/EchoLoad.h"
 #include "support/ProxyConfig.h"
 #include "support/RingLbProcess.h"
 #include "support/Scrape.h"
@@ -57,71 +56,6 @@ CommandResult ctl(const std::vector<std::string>& args) {
   }
   return ::testing::AssertionSuccess();
 }
-
-// Clients that keep opening connections and moving checksummed data (echoed, compared byte
-// for byte) until stopped; every connection that fails in any way is counted.
-class Load {
- public:
-  Load(std::uint16_t port, unsigned threads) {
-    for (unsigned t = 0; t < threads; ++t) {
-      threads_.emplace_back([this, port, t] { run(port, t); });
-    }
-  }
-  ~Load() { stop(); }
-  void stop() {
-    stop_ = true;
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-  std::uint64_t ok() const { return ok_; }
-  std::uint64_t failed() const { return failed_; }
-  std::string firstFailure() const {
-    std::lock_guard lock(mutex_);
-    return firstFailure_;
-  }
-
- private:
-  void fail(const std::string& why) {
-    ++failed_;
-    std::lock_guard lock(mutex_);
-    if (firstFailure_.empty()) firstFailure_ = why;
-  }
-  void run(std::uint16_t port, unsigned seed) {
-    std::mt19937 random(seed);
-    std::string payload;
-    while (!stop_) {
-      ConnectResult c = connectLocal(port);
-      if (!c.fd) {
-        fail("connect failed");
-        continue;
-      }
-      // 1..64 KiB in one or a few round trips, a different pattern each time.
-      const std::size_t size = 1 + random() % (64 * 1024);
-      payload.resize(size);
-      for (char& ch : payload) ch = static_cast<char>(random());
-      const std::size_t half = size / 2;
-      if (!echoes(c.fd.get(), payload.substr(0, half)) || !echoes(c.fd.get(), payload.substr(half))) {
-        fail("echo differs or stopped");
-        continue;
-      }
-      ::shutdown(c.fd.get(), SHUT_WR);
-      const ReadResult end = readUntilEnd(c.fd.get(), Deadline(5s));
-      if (end.end != StreamEnd::Eof || !end.data.empty()) {
-        fail(std::string("end of stream: ") + toString(end.end));
-        continue;
-      }
-      ++ok_;
-    }
-  }
-
-  std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> ok_{0};
-  std::atomic<std::uint64_t> failed_{0};
-  mutable std::mutex mutex_;
-  std::string firstFailure_;
-  std::vector<std::thread> threads_;
-};
 
 class ReloadTest : public ::testing::Test {
  protected:
@@ -202,7 +136,7 @@ TEST_F(ReloadTest, TwentyReloadsUnderLoadLoseNothing) {
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cycle[0].config.toYaml()));
   const std::uint16_t web = proxy.port("web");
-  Load load(web, 8);
+  EchoLoad load(web, 8);
   TestBackend* backends[] = {&s1_, &s2_, &s3_};
   std::uint16_t extraPort = 0;
 

@@ -86,7 +86,9 @@ RingLbProcess::~RingLbProcess() {
   configPath_ = configPath;
   logPath_ = dir_.path() + "/ringlb.log";
   if (configPath.empty()) return ::testing::AssertionFailure() << "cannot write the config";
-  if (!process_.start({binary_, "-c", configPath}, logPath_, logPath_, environment_)) {
+  std::vector<std::string> argv{binary_, "-c", configPath};
+  argv.insert(argv.end(), arguments_.begin(), arguments_.end());
+  if (!process_.start(argv, logPath_, logPath_, environment_)) {
     return ::testing::AssertionFailure() << "cannot start " << binary_;
   }
   const Deadline deadline(readyTimeout);

@@ -37,6 +37,10 @@ class RingLbProcess {
   RingLbProcess(const RingLbProcess&) = delete;
   RingLbProcess& operator=(const RingLbProcess&) = delete;
 
+  // More command-line arguments after `-c FILE` (before start()).
+  void addArguments(const std::vector<std::string>& args) {
+    arguments_.insert(arguments_.end(), args.begin(), args.end());
+  }
   // Sets NAME=VALUE in the environment ringlb will start with (before start()).
   void setEnvironment(const std::string& name, const std::string& value) {
     environment_.push_back(name + "=" + value);
@@ -84,6 +88,7 @@ class RingLbProcess {
   std::string configPath_;
   std::vector<Listener> listeners_;
   std::vector<std::string> environment_;  // NAME=VALUE, for the child
+  std::vector<std::string> arguments_;
 };
 
 }  // namespace ringlb::test

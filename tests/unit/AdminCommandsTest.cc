@@ -189,6 +189,63 @@ TEST_F(AdminCommandsTest, ReloadRepliesWhenDoneWithTheReport) {
                         "  f.yaml: bogus: unknown key (line 3)\n  two lines\n\n");
 }
 
+// ---- binary upgrade: _getstate, _getsocks, _handoff ------------------------------------------------
+
+// `_getstate`: one machine-readable line per server, in config order, with the runtime state.
+TEST_F(AdminCommandsTest, GetStateListsEveryServersRuntimeState) {
+  registry_.apply(record("app", "s1"), health::Event::adminSet(health::AdminState::Maintenance), "test");
+  record("app", "s2").weight = 40;
+  const std::string reply = execute("_getstate");
+  const std::vector<std::string> l = lines(reply);
+  ASSERT_EQ(l.size(), registry_.ordered().size() + 1) << reply;
+  for (std::size_t i = 0; i + 1 < l.size(); ++i) {
+    const std::vector<std::string> f = fields(l[i]);
+    ASSERT_EQ(f.size(), 5u) << l[i];
+    EXPECT_EQ(f[0], registry_.ordered()[i]->id());
+  }
+  EXPECT_EQ(reply, "app/s1 10.0.0.1:80 maintenance unchecked 100\n"
+                   "app/s2 10.0.0.2:81 draining unchecked 40\n"
+                   "db/d1 10.0.1.1:5432 active down 7\n\n");
+}
+
+// `_getsocks` lists the sockets the handler gives and hands their descriptors to the server,
+// one per line after the first; errors and a missing handler are error replies without any.
+TEST_F(AdminCommandsTest, GetSocksPassesDescriptorsAndErrors) {
+  std::string failure;
+  bool handedOff = false;
+  AdminCommands commands(registry_, AdminInfo{}, {}, {}, {}, {},
+                         AdminCommands::UpgradeHandlers{
+                             [&](std::vector<std::pair<std::string, int>>* sockets) {
+                               if (failure.empty()) {
+                                 sockets->emplace_back("127.0.0.1:0 127.0.0.1:4000 0", 11);
+                                 sockets->emplace_back("127.0.0.1:0 127.0.0.1:4000 1", 12);
+                               }
+                               return failure;
+                             },
+                             [&] {
+                               handedOff = true;
+                               return std::string();
+                             }});
+  std::vector<int> fds;
+  std::string reply;
+  commands.execute("_getsocks", [&](std::string r) { reply = std::move(r); }, &fds);
+  EXPECT_EQ(reply, "ok: 2 listening sockets\n127.0.0.1:0 127.0.0.1:4000 0\n127.0.0.1:0 127.0.0.1:4000 1\n\n");
+  EXPECT_EQ(fds, (std::vector<int>{11, 12}));
+
+  failure = "a reload is in progress; try again";
+  fds.clear();
+  commands.execute("_getsocks", [&](std::string r) { reply = std::move(r); }, &fds);
+  EXPECT_EQ(reply, "error: a reload is in progress; try again\n\n");
+  EXPECT_TRUE(fds.empty());
+
+  commands.execute("_handoff", [&](std::string r) { reply = std::move(r); });
+  EXPECT_TRUE(handedOff);
+  EXPECT_EQ(reply.rfind("ok: handing over", 0), 0u) << reply;
+
+  EXPECT_EQ(expectOneErrorLine(execute("_getsocks")), "error: this process cannot hand over its sockets");
+  EXPECT_EQ(expectOneErrorLine(execute("_handoff")), "error: this process cannot hand over");
+}
+
 TEST_F(AdminCommandsTest, ReloadWithArgumentsOrWithoutAHandlerIsAnError) {
   EXPECT_EQ(expectOneErrorLine(execute("reload now")), "error: usage: reload");
   EXPECT_EQ(expectOneErrorLine(execute("reload")), "error: this process cannot reload");

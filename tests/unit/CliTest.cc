@@ -29,3 +29,12 @@ TEST(CliTest, RejectsMissingConfigAndUnknownFlags) {
   EXPECT_FALSE(parseCli({"-c", "x", "--frobnicate"}, &error).has_value());
   EXPECT_NE(error.find("--frobnicate"), std::string::npos);
 }
+
+TEST(CliTest, ParsesUpgradeFrom) {
+  std::string error;
+  auto o = parseCli({"-c", "x.yaml", "--upgrade-from", "/run/ringlb/admin.sock"}, &error);
+  ASSERT_TRUE(o.has_value()) << error;
+  EXPECT_EQ(o->upgradeFrom, "/run/ringlb/admin.sock");
+  EXPECT_FALSE(parseCli({"-c", "x.yaml", "--upgrade-from"}, &error).has_value());
+  EXPECT_NE(error.find("--upgrade-from needs"), std::string::npos) << error;
+}

@@ -12,6 +12,9 @@ struct CliOptions {
   bool version = false;
   bool help = false;
   bool debug = false;    // -d: debug-level logging
+  // --upgrade-from ADMIN_SOCKET: take over the listening sockets of the ringlb serving that
+  // admin socket (binary upgrade; docs/operations.md).
+  std::string upgradeFrom;
 };
 
 // Returns nullopt and sets *error for unknown options or a missing argument.

@@ -28,7 +28,9 @@ namespace ringlb::app {
 
 class Server {
  public:
-  explicit Server(std::shared_ptr<const config::Config> config);
+  // With `upgradeFrom` (an admin socket path), start() takes over the listening sockets of the
+  // ringlb serving it (app/Upgrade.h).
+  explicit Server(std::shared_ptr<const config::Config> config, std::string upgradeFrom = {});
   ~Server();
 
   // Binds every listener and starts the workers. Returns an error message (empty on success);
@@ -72,6 +74,16 @@ class Server {
   // reload's listeners were planned for.
   void publishToWorkers(const proxy::SnapshotPtr& next);
 
+  // --- binary upgrade, the running side (Upgrade handlers in Server.cc) ---
+  // Every listening socket, for `_getsocks`.
+  std::string listSockets(std::vector<std::pair<std::string, int>>* sockets) const;
+  // `_handoff`: releases the metrics endpoint and the admin socket (which closes the new
+  // process's connection: its signal to take them over) and stops the workers in handoff mode.
+  void handOff();
+  // Opens the admin socket and the metrics endpoint; when taking over, waits (bounded) for the
+  // old process to have released them.
+  std::string openEndpoints(bool takingOver);
+
   // --- reload (Reload.cc) ---
   void beginReload();
   // The new file is parsed: validates what only the running process can (slot capacity,
@@ -97,6 +109,7 @@ class Server {
   bool reloading_ = false;
   std::vector<ReloadDone> reloadWaiters_;  // asked for while a reload ran
   bool reloadAsked_ = false;               // a reload (perhaps with no waiter: SIGHUP) waits
+  std::string upgradeFrom_;                // --upgrade-from
   control::ServerRegistry registry_;
   // Counter slots of frontends and backends by name, for the process's life (stats/Counters.h).
   stats::SlotNames frontendSlots_;

@@ -11,6 +11,14 @@
 //   set server BACKEND/SERVER weight N          (0..1000; 0: no new connections)
 //   shutdown sessions server BACKEND/SERVER     (reset its open connections: HAProxy's form)
 //   reload                                      (reread the configuration file and apply it)
+// and, for `ringlb --upgrade-from` (a new binary taking over; docs/operations.md), three internal
+// commands in HAProxy's spirit (`_getsocks`):
+//   _getstate   one line per server: BACKEND/SERVER ADDRESS ADMIN HEALTH WEIGHT
+//               (ADMIN: active|draining|maintenance; HEALTH: up|down|unchecked)
+//   _getsocks   "ok: N listening sockets", then N lines "CONFIGURED BOUND WORKER", each carrying
+//               its listening socket (SCM_RIGHTS) on its first byte
+//   _handoff    "ok": this process stops accepting and drains; it exits when its connections
+//               are done or shutdown_grace passes
 // A reply is zero or more lines, each ending in "\n", then an empty line. Errors are one line
 // starting with "error: ". Words are separated by spaces or tabs; a trailing "\r" is ignored
 // (telnet, nc -C).
@@ -50,8 +58,17 @@ class AdminCommands {
   using ReloadReport = std::function<void(bool ok, const std::vector<std::string>& lines)>;
   using ReloadHandler = std::function<void(ReloadReport done)>;
 
+  // The running process's side of a binary upgrade. `sockets` lists every listening socket as
+  // (line, descriptor), or returns an error; `handoff` starts the stop (after the reply went
+  // out) or returns an error.
+  struct UpgradeHandlers {
+    std::function<std::string(std::vector<std::pair<std::string, int>>* sockets)> sockets;
+    std::function<std::string()> handoff;
+  };
+
   AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition,
-                WeightHandler onWeight = {}, KillHandler onKill = {}, ReloadHandler onReload = {});
+                WeightHandler onWeight = {}, KillHandler onKill = {}, ReloadHandler onReload = {},
+                UpgradeHandlers upgrade = {});
 
   // Receives a command's complete reply, the empty line included.
   using Reply = std::function<void(std::string reply)>;
@@ -60,7 +77,10 @@ class AdminCommands {
   // before execute() returns except `set server ... weight`, which replies once the workers have
   // been handed the rebuilt balancers, so that "ok" means new connections see the weight, and
   // `reload`, which replies once the reload is applied (or failed).
-  void execute(std::string_view line, Reply done);
+  // `descriptors`: where a reply's descriptors go, for the server to send with it (only
+  // `_getsocks` has any: descriptor i goes with the first byte of the reply's line i + 1, and
+  // replies at once). They stay owned by whoever owns them now.
+  void execute(std::string_view line, Reply done, std::vector<int>* descriptors = nullptr);
 
   // True if the reply is an error reply (for ringlb ctl's exit status).
   static bool isError(std::string_view reply) { return reply.starts_with("error: "); }
@@ -70,7 +90,9 @@ class AdminCommands {
   std::string showInfo() const;
   std::string showServers() const;
   // Each returns the reply; an empty string means it took `done` and replies later.
-  std::string run(std::string_view line, Reply& done);
+  std::string run(std::string_view line, Reply& done, std::vector<int>* descriptors);
+  std::string getState() const;
+  std::string getSockets(std::vector<int>* descriptors);
   std::string setServer(const std::vector<std::string_view>& words, Reply& done);
   std::string shutdownSessions(std::string_view id);
   std::string reload(Reply& done);
@@ -83,6 +105,7 @@ class AdminCommands {
   WeightHandler onWeight_;
   KillHandler onKill_;
   ReloadHandler onReload_;
+  UpgradeHandlers upgrade_;
 };
 
 }  // namespace ringlb::control

@@ -11,6 +11,7 @@
 // client that half-closes after its commands still gets every reply.
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,8 @@ class AdminServer {
   struct Client {
     std::string in;   // bytes received, not yet a complete line
     std::string out;  // replies not yet written
+    // Descriptors to send with the byte of `out` at each offset (a `_getsocks` reply), in order.
+    std::deque<std::pair<std::size_t, int>> attachments;
     io::EventLoop::TimerId idle = 0;
     uint64_t id = 0;       // unique for the process's life (descriptors are reused)
     bool closing = false;  // close once `out` is written and no reply is awaited

@@ -76,6 +76,11 @@ class ServerRegistry {
   };
   std::vector<Reconciled> reconcile(const config::Config& running, const config::Config& next);
 
+  // A binary upgrade: sets a record to the state the previous process had it in (admin state,
+  // health, weight), as it was, not as a transition: nothing is logged or counted. Health is
+  // taken only when checks are on both sides (`up` false: down).
+  void restore(ServerRecord& record, health::AdminState admin, std::optional<bool> up, uint32_t weight);
+
   // nullptr if unknown.
   ServerRecord* find(std::string_view backend, std::string_view server);
   const ServerRecord* find(std::string_view backend, std::string_view server) const;

@@ -64,6 +64,10 @@ class Worker final : private RelayHost {
   // rest and return from run(). With `immediate` (an operator's second signal) the grace ends
   // now: open sessions are reset at once. Thread-safe, idempotent.
   void requestStop(bool immediate = false);
+  // A stop for a binary upgrade: another process serves the same listening sockets from now on,
+  // so what this worker's accepts still bring (racing its cancel) and what waits at a limit is
+  // served rather than refused; otherwise as requestStop(). Thread-safe.
+  void requestHandoff();
   // Posts a command to the worker's mailbox and wakes it; applied within one turn of its loop.
   // Thread-safe. Commands posted before run() are applied when it starts.
   void post(WorkerCommand command);
@@ -213,6 +217,7 @@ class Worker final : private RelayHost {
   uint64_t wakeValue_ = 0;
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> stopNowRequested_{false};
+  std::atomic<bool> handoff_{false};
   std::atomic<bool> finished_{false};
   bool stopping_ = false;
   Clock::time_point now_;
