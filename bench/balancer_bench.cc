@@ -124,6 +124,24 @@ BENCHMARK(BM_TableBuild)
     ->ArgsProduct({{12, 14, 16}, {2, 16, 256, 4096}})
     ->Unit(benchmark::kMillisecond);
 
+// A weight change of one server (alternating two values) rebuilt from the previous table
+// (RendezvousTable::rebuild), against BM_TableBuild's full build: what a `set server ... weight`
+// or a reload that changes one weight costs at 2^16 rows.
+void BM_TableRebuildOneWeight(benchmark::State& state) {
+  const auto servers = static_cast<std::size_t>(state.range(0));
+  ServerSet set = makeServers(servers);
+  RendezvousTable table = RendezvousTable::build(set, kDefaultHashSeed);
+  const uint32_t original = set.servers[servers / 2].weight;
+  bool flip = false;
+  for (auto _ : state) {
+    flip = !flip;
+    set.servers[servers / 2].weight = flip ? original * 2 : original;
+    table = RendezvousTable::rebuild(table, set, kDefaultHashSeed);
+    benchmark::DoNotOptimize(table);
+  }
+}
+BENCHMARK(BM_TableRebuildOneWeight)->Arg(16)->Arg(256)->Arg(1000)->Arg(4096)->Unit(benchmark::kMillisecond);
+
 // Fraction of 1M client keys whose server changes when one of N servers leaves, against the
 // 1/N optimum (for these weights: the leaver's weight share), and how many moved between two
 // surviving servers (must be 0).

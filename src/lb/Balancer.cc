@@ -41,9 +41,10 @@ LiveServers::LiveServers(std::vector<std::shared_ptr<LiveServer>> servers)
   }
 }
 
-BalancerPtr makeBalancer(Algorithm algorithm, const ServerSet& servers, uint64_t seed) {
+BalancerPtr makeBalancer(Algorithm algorithm, const ServerSet& servers, uint64_t seed,
+                         const Balancer* previous) {
   switch (algorithm) {
-    case Algorithm::Rendezvous: return detail::makeRendezvous(servers, seed);
+    case Algorithm::Rendezvous: return detail::makeRendezvous(servers, seed, previous);
     case Algorithm::RoundRobin: return detail::makeRoundRobin(servers);
     case Algorithm::LeastConn: return detail::makeLeastConn(servers);
     case Algorithm::Random: return detail::makeRandom(servers, seed);

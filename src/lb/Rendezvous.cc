@@ -27,6 +27,9 @@ class RendezvousBalancer final : public Balancer,
  public:
   RendezvousBalancer(const ServerSet& set, uint64_t seed)
       : roster_(set), table_(RendezvousTable::build(set, seed)) {}
+  // From the table of `previous`, when only weights changed (RendezvousTable::rebuild).
+  RendezvousBalancer(const ServerSet& set, uint64_t seed, const RendezvousBalancer& previous)
+      : roster_(set), table_(RendezvousTable::rebuild(previous.table_, set, seed)) {}
 
   std::unique_ptr<Picker> makePicker() const override;
   Algorithm algorithm() const override { return Algorithm::Rendezvous; }
@@ -75,7 +78,10 @@ std::unique_ptr<Picker> RendezvousBalancer::makePicker() const {
 
 }  // namespace
 
-BalancerPtr makeRendezvous(const ServerSet& set, uint64_t seed) {
+BalancerPtr makeRendezvous(const ServerSet& set, uint64_t seed, const Balancer* previous) {
+  if (const auto* before = dynamic_cast<const RendezvousBalancer*>(previous)) {
+    return std::make_shared<RendezvousBalancer>(set, seed, *before);
+  }
   return std::make_shared<RendezvousBalancer>(set, seed);
 }
 

@@ -122,7 +122,7 @@ inline double relativeLoad(uint32_t active, uint32_t weight) {
 }
 
 // One factory per algorithm file; makeBalancer (Balancer.cc) dispatches.
-BalancerPtr makeRendezvous(const ServerSet& set, uint64_t seed);
+BalancerPtr makeRendezvous(const ServerSet& set, uint64_t seed, const Balancer* previous);
 BalancerPtr makeRoundRobin(const ServerSet& set);
 BalancerPtr makeLeastConn(const ServerSet& set);
 BalancerPtr makeRandom(const ServerSet& set, uint64_t seed);

@@ -80,10 +80,11 @@ bool sameInputs(const ServerGroup& old, const ServerGroup& next) {
 
 // The primary and backup groups of `backend` over its live records `live` (config order). With
 // `previous` (the same backend in the running snapshot), groups built from equal inputs are
-// taken from it; returns true when both were.
+// taken from it when `share` (returns true when both were), and new balancers are built from
+// its balancers (lb::makeBalancer's `previous`).
 bool buildGroups(BackendRuntime& runtime, const config::Backend& backend, uint64_t seed,
                  const std::vector<std::shared_ptr<lb::LiveServer>>& live, const WeightSource& weightOf,
-                 const BackendRuntime* previous = nullptr) {
+                 const BackendRuntime* previous = nullptr, bool share = true) {
   runtime.balance = backend.balance;
   runtime.seed = seed;
   const bool sameBalancer =
@@ -91,9 +92,12 @@ bool buildGroups(BackendRuntime& runtime, const config::Backend& backend, uint64
   bool reused = true;
   // Each group's balancer sees only its servers; its LiveServers point at the same records.
   auto finish = [&](ServerGroup g, const ServerGroup* before) {
-    if (sameBalancer && before != nullptr && sameInputs(*before, g)) return *before;
+    if (share && sameBalancer && before != nullptr && sameInputs(*before, g)) return *before;
     reused = false;
-    g.balancer = lb::makeBalancer(backend.balance, g.set, seed);
+    // The balancer it replaces, if built the same way: rendezvous then recomputes only the rows
+    // a weight change touches.
+    g.balancer = lb::makeBalancer(backend.balance, g.set, seed,
+                                  sameBalancer && before != nullptr ? before->balancer.get() : nullptr);
     return g;
   };
   runtime.primary = finish(groupInputs(backend, false, live, weightOf), previous ? &previous->primary : nullptr);
@@ -106,7 +110,7 @@ bool buildGroups(BackendRuntime& runtime, const config::Backend& backend, uint64
   } else if (previous != nullptr && previous->backup) {
     reused = false;
   }
-  return reused && previous != nullptr;
+  return reused && previous != nullptr && share;
 }
 
 }  // namespace
@@ -182,7 +186,11 @@ SnapshotPtr rebuildBackend(const Snapshot& current, std::size_t backend, const W
   const config::Backend& cfg = current.config->backends[backend];
   std::vector<std::shared_ptr<lb::LiveServer>> live;
   for (std::size_t i = 0; i < cfg.servers.size(); ++i) live.push_back(current.backends[backend].live->shared(i));
-  buildGroups(next->backends[backend], cfg, current.config->global.hashSeed, live, weightOf);
+  // The current groups are the starting point (a weight change rebuilds only what it touches).
+  // Nothing is shared outright: callers ask for a rebuild because they changed a weight.
+  BackendRuntime& runtime = next->backends[backend];
+  const BackendRuntime before = runtime;
+  buildGroups(runtime, cfg, current.config->global.hashSeed, live, weightOf, &before, false);
   next->reusedGroups[backend] = false;
   return next;
 }

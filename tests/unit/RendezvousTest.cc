@@ -252,3 +252,52 @@ TEST(RendezvousTest, ExhaustedRowFallsBackDeterministically) {
   picker->rank({keyHash(7), &load}, 8, out);
   EXPECT_EQ(out.count, 0u);
 }
+
+namespace {
+// Every row of `a` equals `b`'s.
+::testing::AssertionResult sameTable(const RendezvousTable& a, const RendezvousTable& b) {
+  if (a.rows() != b.rows() || a.depth() != b.depth()) return ::testing::AssertionFailure() << "shape differs";
+  for (std::size_t r = 0; r < a.rows(); ++r) {
+    const auto x = a.row(r);
+    const auto y = b.row(r);
+    if (!std::equal(x.begin(), x.end(), y.begin())) return ::testing::AssertionFailure() << "row " << r << " differs";
+  }
+  return ::testing::AssertionSuccess();
+}
+}  // namespace
+
+// The incremental rebuild after weight changes (up, down, several at once, to and from the
+// extremes) gives exactly the table a full build gives, row for row.
+TEST(RendezvousTest, RebuildAfterWeightChangesEqualsAFullBuild) {
+  ServerSet set;
+  for (int i = 0; i < 200; ++i) {
+    set.servers.push_back({"s" + std::to_string(i), static_cast<uint32_t>(1 + (i * 37) % 1000)});
+  }
+  RendezvousTable table = RendezvousTable::build(set, 42, 12);
+  const std::vector<std::vector<std::pair<int, uint32_t>>> steps = {
+      {{17, 1000}},                         // one server up to the maximum
+      {{17, 1}},                            // the same server down to the minimum
+      {{3, 500}, {150, 2}, {199, 999}},     // several at once, both directions
+      {{0, 1}, {1, 1}, {2, 1}, {4, 1000}},  // more
+  };
+  for (std::size_t step = 0; step < steps.size(); ++step) {
+    for (const auto& [server, weight] : steps[step]) set.servers[static_cast<std::size_t>(server)].weight = weight;
+    RendezvousTable next = RendezvousTable::rebuild(table, set, 42);
+    ASSERT_TRUE(sameTable(next, RendezvousTable::build(set, 42, 12))) << "step " << step;
+    table = std::move(next);
+  }
+}
+
+// Anything but a weight change among the same members (a member removed by weight 0, a new
+// server, another seed) is a full build, and still exactly right.
+TEST(RendezvousTest, RebuildFallsBackToAFullBuildWhenMembersChange) {
+  ServerSet set = namedServers(50);
+  const RendezvousTable table = RendezvousTable::build(set, 7, 10);
+  ServerSet zero = set;
+  zero.servers[10].weight = 0;
+  EXPECT_TRUE(sameTable(RendezvousTable::rebuild(table, zero, 7), RendezvousTable::build(zero, 7, 10)));
+  ServerSet more = set;
+  more.servers.push_back({"extra", 100});
+  EXPECT_TRUE(sameTable(RendezvousTable::rebuild(table, more, 7), RendezvousTable::build(more, 7, 10)));
+  EXPECT_TRUE(sameTable(RendezvousTable::rebuild(table, set, 8), RendezvousTable::build(set, 8, 10)));
+}

@@ -127,7 +127,10 @@ using BalancerPtr = std::shared_ptr<const Balancer>;
 
 // Builds the balancer for `algorithm` over `servers`. May allocate and take time (rendezvous
 // table); call it off the data path. `seed` is global.hash_seed.
-BalancerPtr makeBalancer(Algorithm algorithm, const ServerSet& servers, uint64_t seed);
+// `previous`: the balancer this one replaces (same backend), if any; an algorithm may build from
+// it what did not change (rendezvous: only the rows a weight change touches).
+BalancerPtr makeBalancer(Algorithm algorithm, const ServerSet& servers, uint64_t seed,
+                         const Balancer* previous = nullptr);
 
 // Hash of the client key bytes (IP bytes, plus the port in network order for source_ip_port),
 // seeded. Deterministic across processes and machines for the same seed.
