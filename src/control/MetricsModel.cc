@@ -113,6 +113,8 @@ stats::Model buildModel(const MetricsInputs& in) {
     v.completions = get(stats::WorkerStat::Completions);
     v.spliceDirections = get(stats::WorkerStat::SpliceDirections);
     v.copyDirections = get(stats::WorkerStat::CopyDirections);
+    v.bufferWaits = get(stats::WorkerStat::BufferWaits);
+    v.privateBuffers = get(stats::WorkerStat::PrivateBuffers);
     model.workers.push_back(v);
   }
 

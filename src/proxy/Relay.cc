@@ -90,7 +90,7 @@ bool Relay::enter(Session& s, uint32_t slot, Direction& d, DirectionState to) {
       --s.inflight;
       break;
     case DirectionState::WaitBuffer:
-      ++counters_.bufferWaits;
+      stats_.add(stats::WorkerStat::BufferWaits);
       break;
     case DirectionState::Done:
     case DirectionState::Aborted:
@@ -437,7 +437,7 @@ void Relay::onSend(Session& s, uint32_t slot, bool c2s, int res) {
       backoff(s, slot, c2s);  // no memory for it now: keep the ring buffer a little longer
       return;
     }
-    ++counters_.privateBuffers;
+    stats_.add(stats::WorkerStat::PrivateBuffers);
     const uint32_t rest = d.length - d.offset;
     std::memcpy(d.own.get(), io_.bufferData(d.buffer) + d.offset, rest);
     const uint16_t id = std::exchange(d.buffer, kOwnBuffer);
@@ -556,7 +556,6 @@ void Relay::onPoll(Session& s, uint32_t slot, bool c2s, bool wasPollIn, int res)
 
 void Relay::sideFailed(Session& s, bool client) {
   bool& failed = client ? s.clientFailed : s.serverFailed;
-  if (!failed) ++counters_.resets;
   failed = true;
   if (s.failure == CloseReason::None) {
     s.failure = client ? CloseReason::ClientReset : CloseReason::ServerReset;

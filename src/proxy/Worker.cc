@@ -265,8 +265,7 @@ void Worker::loop() {
     applyCommands();
     lastBatch = completions.size();
     counters_->add(stats::WorkerStat::Completions, completions.size());
-    counters_->add(stats::WorkerStat::Submissions, ring_->prepared() - countedSqes_);
-    countedSqes_ = ring_->prepared();
+    counters_->worker[static_cast<std::size_t>(stats::WorkerStat::Submissions)].set(ring_->prepared());
     for (const io::Completion& completion : completions) dispatch(completion);
     expireSessions();
   }

@@ -249,6 +249,16 @@ void appendWorkers(const std::vector<WorkerValues>& workers, std::vector<Family>
     add(directions, std::move(copy), asValue(v.copyDirections));
   }
   out.push_back(std::move(directions));
+  out.push_back(perItem("ringlb_worker_buffer_waits_total",
+                        "Relay directions that waited for a provided receive buffer (every buffer "
+                        "was in use): a steady rate says global.buffers is too small.",
+                        MetricType::Counter, workers, workerLabels,
+                        [](const WorkerValues& v) { return asValue(v.bufferWaits); }));
+  out.push_back(perItem("ringlb_worker_private_buffers_total",
+                        "Private buffers taken for receivers slower than their senders (a short "
+                        "send moves the rest out of the shared ring).",
+                        MetricType::Counter, workers, workerLabels,
+                        [](const WorkerValues& v) { return asValue(v.privateBuffers); }));
 }
 
 }  // namespace

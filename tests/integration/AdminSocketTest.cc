@@ -20,17 +20,6 @@
 namespace ringlb::test {
 namespace {
 
-// An echo round trip of `payload` on an open connection.
-bool echoes(int fd, const std::string& payload) {
-  return sendAll(fd, payload, Deadline(5s)) && recvExact(fd, payload.size(), Deadline(5s)) == payload;
-}
-
-// A new connection through the proxy that is served (one echo round trip).
-bool served(std::uint16_t port) {
-  ConnectResult c = connectLocal(port);
-  return c.fd && echoes(c.fd.get(), "ping");
-}
-
 CommandResult ctl(const std::vector<std::string>& args) {
   std::vector<std::string> argv{RINGLB_BINARY, "ctl"};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -22,12 +22,6 @@
 namespace ringlb::test {
 namespace {
 
-bool served(std::uint16_t port) {
-  ConnectResult c = connectLocal(port);
-  return c.fd && sendAll(c.fd.get(), "ping", Deadline(5s)) &&
-         recvExact(c.fd.get(), 4, Deadline(5s)) == "ping";
-}
-
 // The `show servers` line of app/NAME ("" if none).
 std::string serverLine(const std::string& socket, const std::string& name) {
   const std::string all = adminCommand(socket, "show servers");

@@ -26,18 +26,6 @@
 namespace ringlb::test {
 namespace {
 
-bool echoes(int fd, const std::string& payload) {
-  return sendAll(fd, payload, Deadline(5s)) && recvExact(fd, payload.size(), Deadline(5s)) == payload;
-}
-
-// A new connection through `port` that is served (one echo round trip) and ends cleanly.
-bool served(std::uint16_t port) {
-  ConnectResult c = connectLocal(port);
-  if (!c.fd || !echoes(c.fd.get(), "ping")) return false;
-  ::shutdown(c.fd.get(), SHUT_WR);
-  return readUntilEnd(c.fd.get(), Deadline(5s)).end == StreamEnd::Eof;
-}
-
 CommandResult ctl(const std::vector<std::string>& args) {
   std::vector<std::string> argv{RINGLB_BINARY, "ctl"};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -24,15 +24,6 @@
 namespace ringlb::test {
 namespace {
 
-bool served(const net::Address& to) {
-  ConnectResult c = connectTcp(to, 5s);
-  if (!c.fd || !sendAll(c.fd.get(), "ping", Deadline(5s)) || recvExact(c.fd.get(), 4, Deadline(5s)) != "ping") {
-    return false;
-  }
-  ::shutdown(c.fd.get(), SHUT_WR);
-  return readUntilEnd(c.fd.get(), Deadline(5s)).end == StreamEnd::Eof;
-}
-
 class UpgradeTest : public ::testing::Test {
  protected:
   void SetUp() override {

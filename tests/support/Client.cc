@@ -297,4 +297,18 @@ void closeWithReset(Fd& fd) {
   fd.reset();
 }
 
+bool echoes(int fd, std::string_view payload) {
+  return sendAll(fd, payload, Deadline(5s)) && recvExact(fd, payload.size(), Deadline(5s)) == payload;
+}
+
+bool served(const net::Address& to) {
+  ConnectResult c = connectTcp(to, 5s);
+  return c.fd && echoes(c.fd.get(), "ping");
+}
+
+bool served(std::uint16_t port) {
+  ConnectResult c = connectLocal(port);
+  return c.fd && echoes(c.fd.get(), "ping");
+}
+
 }  // namespace ringlb::test

@@ -109,6 +109,12 @@ bool readableBefore(int fd, const Deadline& deadline);
 
 // Sends FIN: we write no more, the other direction stays open.
 void shutdownWrite(int fd);
+
+// One echo round trip on an open connection: `payload` sent whole and the same bytes back (5 s).
+bool echoes(int fd, std::string_view payload);
+// A new connection through an echo path is served: "ping" comes back (5 s each way).
+bool served(const net::Address& to);
+bool served(std::uint16_t port);  // 127.0.0.1
 // Closes with SO_LINGER {1, 0}: the kernel sends RST instead of FIN and drops unsent data.
 void closeWithReset(Fd& fd);
 

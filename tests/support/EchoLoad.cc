@@ -8,12 +8,6 @@
 
 namespace ringlb::test {
 
-namespace {
-bool echoes(int fd, const std::string& payload) {
-  return sendAll(fd, payload, Deadline(5s)) && recvExact(fd, payload.size(), Deadline(5s)) == payload;
-}
-}  // namespace
-
 EchoLoad::EchoLoad(std::uint16_t port, unsigned threads) {
   for (unsigned t = 0; t < threads; ++t) {
     threads_.emplace_back([this, port, t] { run(port, t); });

@@ -74,9 +74,9 @@ Model sampleModel() {
   };
   m.workers = {
       {.id = 0, .submissions = 1000, .completions = 1100, .spliceDirections = 6,
-       .copyDirections = 14},
+       .copyDirections = 14, .bufferWaits = 3},
       {.id = 1, .submissions = 2000, .completions = 2100, .spliceDirections = 0,
-       .copyDirections = 20},
+       .copyDirections = 20, .privateBuffers = 4},
   };
   m.closedByReason = {
       {"completed", 250}, {"client_reset", 5}, {"server_reset", 0}, {"no_server", 9}};
@@ -194,6 +194,8 @@ const std::vector<Expected> kRinglbFamilies = {
     {"ringlb_worker_io_uring_submissions_total", MetricType::Counter, {"worker"}},
     {"ringlb_worker_io_uring_completions_total", MetricType::Counter, {"worker"}},
     {"ringlb_worker_relay_directions_total", MetricType::Counter, {"worker", "mode"}},
+    {"ringlb_worker_buffer_waits_total", MetricType::Counter, {"worker"}},
+    {"ringlb_worker_private_buffers_total", MetricType::Counter, {"worker"}},
 };
 
 // Every haproxy_ family under compat: names, types and labels of HAProxy's exporter.
@@ -398,6 +400,8 @@ TEST(ExpositionTest, WorkerValues) {
   EXPECT_EQ(value(fs, directions, {{"worker", "0"}, {"mode", "copy"}}), 14);
   EXPECT_EQ(value(fs, directions, {{"worker", "1"}, {"mode", "splice"}}), 0);
   EXPECT_EQ(value(fs, directions, {{"worker", "1"}, {"mode", "copy"}}), 20);
+  EXPECT_EQ(value(fs, "ringlb_worker_buffer_waits_total", {{"worker", "0"}}), 3);
+  EXPECT_EQ(value(fs, "ringlb_worker_private_buffers_total", {{"worker", "1"}}), 4);
 }
 
 // ---- compat: haproxy ---------------------------------------------------------------------------

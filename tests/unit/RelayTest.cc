@@ -279,7 +279,7 @@ TEST_F(RelayTest, PrivateBufferLivesOnlyWhileItHoldsBytes) {
   completeLast(slot, false, -EAGAIN);  // the client's socket buffer is full
   EXPECT_EQ(world.buffersInRing(), ringBefore + 1) << "the ring buffer must go back at once";
   EXPECT_TRUE(static_cast<bool>(dir(slot, false).own));
-  EXPECT_EQ(relay.counters().privateBuffers, 1u);
+  EXPECT_EQ(stats->worker[static_cast<std::size_t>(stats::WorkerStat::PrivateBuffers)].read(), 1u);
 
   completeLast(slot, false, static_cast<int>(kBufferSize));
   EXPECT_FALSE(static_cast<bool>(dir(slot, false).own)) << "kept a private buffer it no longer needs";

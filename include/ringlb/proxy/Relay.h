@@ -37,14 +37,6 @@ struct RelayOptions {
   int spliceCallsPerTurn = 8;   // splice calls before a bulk direction yields to the loop
 };
 
-// Counters the relay writes (the worker's thread only).
-// (Bytes are counted in the worker's stats::WorkerCounters, for the metrics.)
-struct RelayCounters {
-  uint64_t resets = 0;         // directions ended by a reset or failure of a side
-  uint64_t bufferWaits = 0;    // directions parked for a provided buffer
-  uint64_t privateBuffers = 0; // private buffers taken for slow receivers
-};
-
 class Relay {
  public:
   // `now` is the worker's loop clock, read when activity is recorded. Delivered bytes are counted
@@ -67,7 +59,6 @@ class Relay {
   // Returns ring buffer `id`: to the first direction waiting for one (FIFO), else to the ring.
   void releaseBuffer(uint16_t id);
 
-  const RelayCounters& counters() const { return counters_; }
   std::size_t waiting() const { return waiters_.size(); }
   static uint64_t tag(const Session& s, uint32_t slot, bool c2s);
 
@@ -109,7 +100,6 @@ class Relay {
   const Clock::time_point& now_;
   stats::WorkerCounters& stats_;
   RelayOptions options_;
-  RelayCounters counters_;
   std::deque<Waiter> waiters_;
   // Directions retrying the ring after ENOBUFS because buffers came back meanwhile (at most one
   // per buffer in the ring).

@@ -198,7 +198,6 @@ class Worker final : private RelayHost {
   std::deque<std::pair<uint32_t, uint32_t>> socketWaiters_;  // (slot, generation)
 
   uint64_t pipeTrimEpoch_ = 0;
-  uint64_t countedSqes_ = 0;  // ring_->prepared() when Submissions was last counted
 
   // --- access log (SessionLifecycle.cc) ---
   // What only the access log needs of a session, by slot, kept only with an access log so

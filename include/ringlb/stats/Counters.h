@@ -29,6 +29,8 @@ class Counter {
     value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   uint64_t read() const { return value_.load(std::memory_order_relaxed); }
+  // For a total the owner keeps elsewhere (io_uring's submission count): set, not added.
+  void set(uint64_t value) { value_.store(value, std::memory_order_relaxed); }
 
  private:
   std::atomic<uint64_t> value_{0};
@@ -77,6 +79,8 @@ enum class WorkerStat : uint8_t {
   Completions,       // CQEs handled
   SpliceDirections,  // relay directions that ended splicing
   CopyDirections,    // relay directions that ended copying
+  BufferWaits,       // relay directions parked for a provided buffer (the ring was empty)
+  PrivateBuffers,    // private buffers taken for slow receivers
   Count
 };
 

@@ -74,6 +74,8 @@ struct WorkerValues {
   uint64_t completions = 0;  // completions handled, total
   uint64_t spliceDirections = 0;  // relay directions that used splice, total
   uint64_t copyDirections = 0;    // relay directions that copied (recv/send), total
+  uint64_t bufferWaits = 0;       // directions parked for a provided buffer, total
+  uint64_t privateBuffers = 0;    // private buffers taken for slow receivers, total
 };
 
 struct ProcessValues {
