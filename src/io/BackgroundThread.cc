@@ -1,5 +1,8 @@
 #include "ringlb/io/BackgroundThread.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace ringlb::io {
 
 BackgroundThread::BackgroundThread(EventLoop& loop) : loop_(loop) {
@@ -27,6 +30,11 @@ void BackgroundThread::submit(Job job) {
 }
 
 void BackgroundThread::main() {
+  // Nice 10, this thread only: a build yields to the workers it shares cores with, yet still gets
+  // about a tenth of a saturated core (SCHED_IDLE or nice 19 would let a reload wait minutes on a
+  // machine at full load, exactly when an operator may need one). Measured in
+  // docs/benchmarks.md, "Reload under load".
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
   for (;;) {
     Job job;
     {
