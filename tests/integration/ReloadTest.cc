@@ -212,6 +212,19 @@ TEST_F(ReloadTest, InvalidFileKeepsTheRunningConfiguration) {
   ASSERT_TRUE(after);
   EXPECT_EQ(sample(*after, R"(ringlb_config_reloads_total{result="ok"})"), 1.0) << *after;
   EXPECT_EQ(sample(*after, "ringlb_config_last_reload_success"), 1.0) << *after;
+
+  // A key that cannot change live is reported and kept; the rest of the file applies.
+  ProxyConfig more = cfg;
+  more.workers = 3;
+  more.servers = {s1_.address(), s2_.address()};
+  ASSERT_TRUE(proxy.rewriteConfig(more.toYaml()));
+  const CommandResult restart = ctl({"--socket", cfg.adminSocket, "reload"});
+  ASSERT_TRUE(restart.status);
+  EXPECT_EQ(restart.status->code, 0) << restart.out << restart.err;
+  EXPECT_NE(restart.out.find("global.workers changed: needs a restart (still 1)"), std::string::npos) << restart.out;
+  EXPECT_NE(restart.out.find("server 'app/s2' added"), std::string::npos) << restart.out;
+  EXPECT_NE(adminCommand(cfg.adminSocket, "show info").find("workers: 1\n"), std::string::npos);
+  EXPECT_NE(adminCommand(cfg.adminSocket, "show servers").find("app/s2 "), std::string::npos);
 }
 
 // A server removed by a reload takes no new connections, and its open connection keeps flowing
