@@ -89,7 +89,7 @@ int runCtl(const CtlOptions& options) {
   // A reload replies once the workers have the new configuration: building a large one takes
   // longer than any other command.
   const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::seconds(options.command == "reload" ? 60 : 5);
+                        std::chrono::seconds(options.command == "reload" ? 300 : 5);
   // A reply ends with an empty line; the server keeps the connection open for more commands.
   while (sent && reply.find("\n\n") == std::string::npos) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

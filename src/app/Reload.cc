@@ -17,6 +17,9 @@ namespace ringlb::app {
 
 namespace {
 
+// Server identities the workers' counters can hold over the process's life (never reused).
+constexpr std::size_t kMaxServerSlots = decltype(stats::WorkerCounters::servers)::kMaxSlots;
+
 // Names in `config` that `slots` has not seen yet.
 template <class List>
 std::size_t newNames(const List& list, const stats::SlotNames& slots) {
@@ -74,6 +77,14 @@ void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> wait
     return fail({"more distinct frontend or backend names over this process's life than its counters "
                  "hold (4096 each); restart to apply this configuration"});
   }
+  std::size_t newServers = 0;
+  for (const config::Backend& b : next->backends) {
+    for (const config::Server& srv : b.servers) newServers += registry_.find(b.name, srv.name) == nullptr ? 1 : 0;
+  }
+  if (registry_.size() + newServers > kMaxServerSlots) {
+    return fail({"more distinct backend/server names over this process's life than its counters hold (" +
+                 std::to_string(kMaxServerSlots) + "); restart to apply this configuration"});
+  }
   Listeners layout;
   std::string listenError;
   if (!Listeners::plan(*next, static_cast<unsigned>(workers_.size()), listeners_, nullptr, &layout,
@@ -93,6 +104,7 @@ void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> wait
     spdlog::info("no longer listening on {} (taking what is queued, then closing)", a.toString());
   }
   config_ = next;
+  ++reloadGeneration_;  // sockets handed over before this are not the workers' after it
   pendingConfig_ = next;
   pendingListeners_ = std::move(layout);
   publisher_->replace(

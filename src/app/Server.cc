@@ -70,7 +70,16 @@ std::string Server::start() {
       spdlog::info("upgrade: {} server states and {} listening sockets from {}", upgrade->states().size(),
                    upgrade->sockets().size(), upgradeFrom_);
     } else {
-      // Nothing to take over (the first start of a unit that always passes --upgrade-from).
+      // Nothing to take over (the first start of a unit that always passes --upgrade-from). But
+      // a wrong path must not start a second process beside one that serves these addresses.
+      for (const config::Frontend& f : config_->frontends) {
+        for (const net::Address& a : f.listen) {
+          if (a.port() != 0 && net::listenerExists(a) == 1) {
+            return "--upgrade-from " + upgradeFrom_ + ": " + upgradeError + ", but " + a.toString() +
+                   " is already served (another ringlb?); not starting beside it";
+          }
+        }
+      }
       spdlog::warn("upgrade: nothing serves {} ({}); starting without taking over", upgradeFrom_, upgradeError);
       upgradeFrom_.clear();
     }
@@ -86,7 +95,11 @@ std::string Server::start() {
       if (record == nullptr || !(record->address == h.address)) continue;
       std::optional<bool> up;
       if (h.health != HandedState::Health::Unchecked) up = h.health == HandedState::Health::Up;
-      registry_.restore(*record, h.admin, up, h.weight);
+      // The reload rule: what this file changed from the old process's file wins; the rest keeps
+      // its runtime value.
+      const health::AdminState admin = record->fileState != h.fileAdmin ? record->fileState : h.admin;
+      const uint32_t weight = record->fileWeight != h.fileWeight ? record->fileWeight : h.weight;
+      registry_.restore(*record, admin, up, weight);
     }
   }
   shared_ = std::make_shared<proxy::SharedCounters>();
@@ -201,7 +214,13 @@ std::string Server::start() {
           [this](std::vector<std::pair<std::string, int>>* sockets) { return listSockets(sockets); },
           [this]() -> std::string {
             if (stopping_) return "already stopping";
+            // The sockets the new process took must be the ones the workers have.
+            if (!socketsHandedAt_ || *socketsHandedAt_ != reloadGeneration_) {
+              return "no _getsocks since the last reload: the sockets handed over are not the "
+                     "current ones (start the upgrade again)";
+            }
             stopping_ = true;  // no reload, no second handoff from now on
+            handingOff_ = true;
             // After the reply went out: the admin socket goes away with the stop.
             loop_->after(std::chrono::milliseconds(0), [this] { handOff(); });
             return {};
@@ -216,13 +235,24 @@ std::string Server::start() {
   if (upgrade) {
     // Serving on the shared sockets already: now the old process stops accepting and drains,
     // and releases the admin socket and metrics endpoint for ours.
-    if (const std::string e = upgrade->handOff(std::chrono::seconds(10)); !e.empty()) {
-      return abandon("upgrade: " + e);
+    bool refused = false;
+    if (const std::string e = upgrade->handOff(std::chrono::seconds(10), &refused); !e.empty()) {
+      // Refused: the old process serves on as before, so this one leaves. Otherwise the old one
+      // may already have stopped accepting: leaving now would leave nobody, so serve on.
+      if (refused) return abandon("upgrade: " + e);
+      spdlog::error("upgrade: {}; serving anyway (the previous process may still accept too)", e);
+    } else {
+      spdlog::info("upgrade: the previous process stopped accepting and drains its connections");
     }
-    spdlog::info("upgrade: the previous process stopped accepting and drains its connections");
     upgrade.reset();  // closes the handed sockets not taken
   }
-  if (const std::string e = openEndpoints(!upgradeFrom_.empty()); !e.empty()) return abandon(e);
+  if (const std::string e = openEndpoints(!upgradeFrom_.empty()); !e.empty()) {
+    if (upgradeFrom_.empty()) return abandon(e);
+    // Taking over: the listeners serve already and the old process is leaving. Without an admin
+    // socket or metrics for a moment is better than no service: retry every second.
+    spdlog::error("{}; serving without it, retrying every second", e);
+    retryEndpoints();
+  }
   if (!loop_->add(signalFd_, EPOLLIN, [this](uint32_t) { onSignal(); })) {
     return abandon(std::string("epoll (signalfd): ") + std::strerror(errno));
   }
@@ -231,11 +261,22 @@ std::string Server::start() {
   return {};
 }
 
+void Server::retryEndpoints() {
+  loop_->after(std::chrono::seconds(1), [this] {
+    if (stopping_) return;
+    if (const std::string e = openEndpoints(false); !e.empty()) {
+      retryEndpoints();
+    } else {
+      spdlog::info("admin socket and metrics endpoint open");
+    }
+  });
+}
+
 std::string Server::openEndpoints(bool takingOver) {
   // Taking over: the old process has released both (it closed our connection after that), but
   // allow for a socket that lingers a moment.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(takingOver ? 5 : 0);
-  if (!config_->admin.socket.empty()) {
+  if (!config_->admin.socket.empty() && !adminServer_) {
     for (;;) {
       std::string adminError;
       adminServer_ = control::AdminServer::open(*loop_, config_->admin, *adminCommands_, &adminError);
@@ -244,7 +285,7 @@ std::string Server::openEndpoints(bool takingOver) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  if (config_->metrics.listen) {
+  if (config_->metrics.listen && !metricsServer_) {
     for (;;) {
       std::string metricsError;
       metricsServer_ = control::MetricsServer::open(
@@ -262,10 +303,11 @@ std::string Server::openEndpoints(bool takingOver) {
   return {};
 }
 
-std::string Server::listSockets(std::vector<std::pair<std::string, int>>* sockets) const {
+std::string Server::listSockets(std::vector<std::pair<std::string, int>>* sockets) {
   if (stopping_) return "stopping";
   // Mid-reload the workers may be between two listener sets: ask again when it is done.
   if (reloading_ || pendingConfig_) return "a reload is in progress; try again";
+  socketsHandedAt_ = reloadGeneration_;
   for (const BoundAddress& a : listeners_.addresses()) {
     for (std::size_t i = 0; i < a.fds.size(); ++i) {
       sockets->emplace_back(a.configured.toString() + " " + a.bound.toString() + " " + std::to_string(a.workers[i]),
@@ -389,6 +431,14 @@ void Server::onSignal() {
     }
     spdlog::info("SIGHUP: reloading {}", config_->source);
     reload();
+    return;
+  }
+  if (stopping_ && handingOff_ && !stopSignalled_) {
+    // Draining after a hand-off: a first stop signal (systemctl stop of the old unit) changes
+    // nothing; a second ends the grace.
+    stopSignalled_ = true;
+    spdlog::info("{}: already draining after a hand-off (send it again to stop at once)",
+                 strsignal(static_cast<int>(info.ssi_signo)));
     return;
   }
   if (stopping_) {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <thread>
 
 #include "ringlb/net/FdPassing.h"
 
@@ -49,12 +50,34 @@ std::optional<net::Address> address(std::string_view text, std::string* error) {
 
 }  // namespace
 
+namespace {
+
+std::optional<health::AdminState> adminState(std::string_view word, std::string* error) {
+  if (word == "active") return health::AdminState::Active;
+  if (word == "draining") return health::AdminState::Draining;
+  if (word == "maintenance") return health::AdminState::Maintenance;
+  *error = "unknown admin state '" + std::string(word) + "'";
+  return std::nullopt;
+}
+
+std::optional<uint32_t> weightOf(std::string_view word, std::string* error) {
+  uint32_t weight = 0;
+  const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), weight);
+  if (ec != std::errc() || end != word.data() + word.size() || weight > 1000) {
+    *error = "bad weight '" + std::string(word) + "'";
+    return std::nullopt;
+  }
+  return weight;
+}
+
+}  // namespace
+
 std::optional<std::vector<HandedState>> parseStates(std::string_view reply, std::string* error) {
   std::vector<HandedState> out;
   for (std::string_view line : bodyLines(reply)) {
     const auto w = splitWords(line);
     const std::size_t slash = w.empty() ? std::string_view::npos : w[0].find('/');
-    if (w.size() != 5 || slash == std::string_view::npos) {
+    if (w.size() != 7 || slash == std::string_view::npos) {
       *error = "malformed state line '" + std::string(line) + "'";
       return std::nullopt;
     }
@@ -64,16 +87,9 @@ std::optional<std::vector<HandedState>> parseStates(std::string_view reply, std:
     const auto a = address(w[1], error);
     if (!a) return std::nullopt;
     s.address = *a;
-    if (w[2] == "active") {
-      s.admin = health::AdminState::Active;
-    } else if (w[2] == "draining") {
-      s.admin = health::AdminState::Draining;
-    } else if (w[2] == "maintenance") {
-      s.admin = health::AdminState::Maintenance;
-    } else {
-      *error = "unknown admin state '" + std::string(w[2]) + "'";
-      return std::nullopt;
-    }
+    const auto admin = adminState(w[2], error);
+    if (!admin) return std::nullopt;
+    s.admin = *admin;
     if (w[3] == "up") {
       s.health = HandedState::Health::Up;
     } else if (w[3] == "down") {
@@ -84,11 +100,13 @@ std::optional<std::vector<HandedState>> parseStates(std::string_view reply, std:
       *error = "unknown health '" + std::string(w[3]) + "'";
       return std::nullopt;
     }
-    const auto [end, ec] = std::from_chars(w[4].data(), w[4].data() + w[4].size(), s.weight);
-    if (ec != std::errc() || end != w[4].data() + w[4].size() || s.weight > 1000) {
-      *error = "bad weight '" + std::string(w[4]) + "'";
-      return std::nullopt;
-    }
+    const auto weight = weightOf(w[4], error);
+    const auto fileAdmin = weight ? adminState(w[5], error) : std::nullopt;
+    const auto fileWeight = fileAdmin ? weightOf(w[6], error) : std::nullopt;
+    if (!fileWeight) return std::nullopt;
+    s.weight = *weight;
+    s.fileAdmin = *fileAdmin;
+    s.fileWeight = *fileWeight;
     out.push_back(std::move(s));
   }
   return out;
@@ -141,6 +159,7 @@ std::unique_ptr<UpgradeSource> UpgradeSource::connect(const std::string& path, s
   std::string reply;
   std::vector<int> fds;
   if (std::string e = source->request("_getstate", &reply, &fds); !e.empty()) {
+    for (int d : fds) ::close(d);
     *error = e;
     return nullptr;
   }
@@ -148,11 +167,17 @@ std::unique_ptr<UpgradeSource> UpgradeSource::connect(const std::string& path, s
   for (int d : fds) ::close(d);  // none expected
   if (!states) return nullptr;
   source->states_ = std::move(*states);
-  fds.clear();
-  if (std::string e = source->request("_getsocks", &reply, &fds); !e.empty()) {
+  // A reload running in the old process makes it refuse for a moment: ask again (5 s at most).
+  for (int attempt = 0;; ++attempt) {
+    fds.clear();
+    std::string e = source->request("_getsocks", &reply, &fds);
+    if (e.empty()) break;
     for (int d : fds) ::close(d);
-    *error = e;
-    return nullptr;
+    if (attempt >= 25 || e.find("reload is in progress") == std::string::npos) {
+      *error = e;
+      return nullptr;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   auto sockets = parseSockets(reply, fds, error);
   if (!sockets) {
@@ -171,6 +196,7 @@ UpgradeSource::~UpgradeSource() {
 }
 
 std::string UpgradeSource::request(const std::string& command, std::string* reply, std::vector<int>* fds) {
+  reply->clear();  // a request that fails leaves none (handOff tells a refusal by it)
   const std::string line = command + "\n";
   if (::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
     return command + ": " + std::strerror(errno);
@@ -186,10 +212,15 @@ std::string UpgradeSource::request(const std::string& command, std::string* repl
   return {};
 }
 
-std::string UpgradeSource::handOff(std::chrono::milliseconds timeout) {
+std::string UpgradeSource::handOff(std::chrono::milliseconds timeout, bool* refused) {
   std::string reply;
   std::vector<int> fds;
-  if (std::string e = request("_handoff", &reply, &fds); !e.empty()) return e;
+  std::string e = request("_handoff", &reply, &fds);
+  *refused = !e.empty() && reply.starts_with("error: ");
+  if (!e.empty()) {
+    for (int d : fds) ::close(d);
+    return e;
+  }
   for (int d : fds) ::close(d);
   // The old process closes this connection once its admin socket and metrics endpoint are
   // released: then ours may take their place.

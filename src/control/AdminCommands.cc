@@ -106,7 +106,8 @@ std::string AdminCommands::getState() const {
   for (const ServerRecord* r : registry_.ordered()) {
     const char* healthText = !r->state.checked ? "unchecked" : r->state.health == health::Health::Up ? "up" : "down";
     out += r->id() + " " + r->address.toString() + " " + health::toString(r->state.admin) + " " + healthText +
-           " " + std::to_string(r->weight) + "\n";
+           " " + std::to_string(r->weight) + " " + health::toString(r->fileState) + " " +
+           std::to_string(r->fileWeight) + "\n";
   }
   return out + "\n";
 }

@@ -1,5 +1,6 @@
 #include "ringlb/control/AdminServer.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -198,10 +199,17 @@ void AdminServer::processLines(int fd, Client& client) {
     if (!descriptors.empty()) {
       // Replied at once (only `_getsocks` has descriptors): descriptor i goes with the first
       // byte of the reply's line i + 1.
+      // Copies: the descriptors may be sent later (a full socket buffer) and the originals
+      // closed meanwhile (a reload retiring a listener); a copy keeps the socket it named.
       std::size_t at = client.out.find('\n', replyAt);
       for (int d : descriptors) {
         if (at == std::string::npos || at + 1 >= client.out.size()) break;
-        client.attachments.emplace_back(at + 1, d);
+        const int copy = ::fcntl(d, F_DUPFD_CLOEXEC, 0);
+        if (copy < 0) {
+          spdlog::warn("admin socket: cannot copy a descriptor to send: {}", std::strerror(errno));
+          break;  // the receiver sees fewer descriptors than lines and refuses the reply
+        }
+        client.attachments.emplace_back(at + 1, copy);
         at = client.out.find('\n', at + 1);
       }
     }
@@ -239,7 +247,10 @@ void AdminServer::flush(int fd, Client& client) {
       drop(fd);
       return;
     }
-    if (attach) client.attachments.pop_front();
+    if (attach) {
+      ::close(client.attachments.front().second);  // our copy: the peer has its own now
+      client.attachments.pop_front();
+    }
     for (auto& a : client.attachments) a.first -= static_cast<std::size_t>(n);
     client.out.erase(0, static_cast<std::size_t>(n));
   }
@@ -261,6 +272,7 @@ void AdminServer::drop(int fd) {
   const auto it = clients_.find(fd);
   if (it == clients_.end()) return;
   if (it->second.idle != 0) loop_.cancel(it->second.idle);
+  for (const auto& attachment : it->second.attachments) ::close(attachment.second);
   clients_.erase(it);
   loop_.remove(fd);
   ::close(fd);

@@ -82,6 +82,13 @@ void HealthChecker::reconfigure(const config::Config& config) {
     });
     if (same != targets_.end()) {
       fresh = std::move(*same);
+      // The reload may have changed its state (out of maintenance, by the file): a check that
+      // was not planned because the old state needed none is planned now.
+      if (fresh->fd < 0 && fresh->timer == 0) {
+        if (const auto interval = health::nextInterval(fresh->record->state, fresh->intervals)) {
+          plan(*fresh, health::jitter(*interval, unit()));
+        }
+      }
       continue;
     }
     Target& ref = *fresh;

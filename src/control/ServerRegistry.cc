@@ -73,6 +73,8 @@ void ServerRegistry::adopt(const config::Config& config) {
       ServerRecord& record = recordFor(backend, server, &created);
       record.address = server.address;
       record.weight = server.weight;
+      record.fileWeight = server.weight;
+      record.fileState = adminStateOf(server.state);
       record.slowStart = server.slowStart;
       ordered_.push_back(&record);
     }
@@ -95,6 +97,8 @@ std::vector<ServerRegistry::Reconciled> ServerRegistry::reconcile(const config::
       bool created = false;
       ServerRecord& record = recordFor(backend, server, &created);
       ordered_.push_back(&record);
+      record.fileWeight = server.weight;
+      record.fileState = adminStateOf(server.state);
       const auto old = before.find(key(backend.name, server.name));
       if (created || old == before.end()) {
         // New to the file (or back after a reload removed it): a new server's state, weight
@@ -112,7 +116,13 @@ std::vector<ServerRegistry::Reconciled> ServerRegistry::reconcile(const config::
         spdlog::warn("server {}: address {} -> {}: its health starts over", record.id(),
                      record.address.toString(), server.address.toString());
         record.address = server.address;
+        // Health starts over; the admin state stays unless the file changed it too.
+        const health::AdminState admin = server.state != was.state ? adminStateOf(server.state) : record.state.admin;
         startOver(record, backend, server);
+        if (record.state.admin != admin) {
+          record.state = health::apply(record.state, health::Event::adminSet(admin), record.params).state;
+          record.live->eligible.store(health::eligible(record.state), std::memory_order_relaxed);
+        }
         continue;
       }
       record.params = paramsOf(backend);

@@ -74,6 +74,7 @@ void SnapshotPublisher::startReplace() {
   pending_.clear();
   proxy::SnapshotSources sources = replacement.sources();
   sources.previous = current_;
+  buildingConfig_ = replacement.config;
   builder_.submit([this, config = std::move(replacement.config), sources = std::move(sources),
                    waiting = std::exchange(waiting_, {})]() mutable -> io::BackgroundThread::Continuation {
     proxy::SnapshotPtr next = proxy::buildSnapshot(config, sources);
@@ -87,6 +88,7 @@ void SnapshotPublisher::published(proxy::SnapshotPtr next, std::vector<std::func
   current_ = std::move(next);
   ++published_;
   building_ = false;
+  buildingConfig_.reset();
   publish_(current_);
   for (const auto& callback : waiting) callback();
   startNext();

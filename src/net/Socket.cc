@@ -77,6 +77,18 @@ bool isReadable(int fd) {
   return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
+int listenerExists(const Address& address) {
+  const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (address.family() == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  const int rc = ::bind(fd, address.sockaddr_ptr(), address.length()) == 0 ? 0 : -errno;
+  ::close(fd);
+  if (rc == -EADDRINUSE) return 1;
+  return rc;
+}
+
 int refuseNewConnections(int fd) {
   // Classic BPF: one instruction, "return 0" (keep 0 bytes: drop).
   sock_filter drop{static_cast<uint16_t>(BPF_RET | BPF_K), 0, 0, 0};

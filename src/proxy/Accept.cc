@@ -67,7 +67,7 @@ void Worker::drainRetiring(uint32_t index) {
     const int fd = ::accept4(l.socket.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       counters_->add(l.intake->snapshot->frontendSlots[l.socket.frontend], stats::FrontendStat::Accepted);
-      admit(l, fd);
+      admit(l, fd, true);
       continue;
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -152,7 +152,7 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
   }
 }
 
-void Worker::admit(Listener& l, int fd) {
+void Worker::admit(Listener& l, int fd, bool draining) {
   const uint32_t frontendSlot = l.intake->snapshot->frontendSlots[l.socket.frontend];
   if (stopping_ && !handoff_.load(std::memory_order_relaxed)) {
     net::closeWithReset(fd);  // refused: a reset says "not served", a FIN "served nothing"
@@ -160,7 +160,7 @@ void Worker::admit(Listener& l, int fd) {
     // Raced with our own cancel: keep it, in order, until there is room. A multishot accept
     // can drain a whole backlog in one go, so the queue is capped; beyond it the connection
     // is refused (reset) rather than held without limit.
-    if (pendingAccepts_.size() < kMaxPendingAccepts) {
+    if (pendingAccepts_.size() < kMaxPendingAccepts || draining) {
       pendingAccepts_.push_back(PendingAccept{fd, l.socket.frontend, now_, l.intake});
     } else {
       net::closeWithReset(fd);

@@ -289,6 +289,19 @@ TEST_F(ReloadTest, KeptServersKeepTheirRuntimeState) {
   servers = adminCommand(cfg.adminSocket, "show servers");
   EXPECT_NE(servers.find("app/s2 " + s2_.address() + " maintenance"), std::string::npos) << servers;
   EXPECT_NE(servers.find("app/s3 " + s3_.address() + " draining"), std::string::npos) << servers;
+
+  // And back to active by the file: out of maintenance the server is DOWN until its checks,
+  // which must run again, bring it up. (First let the check planned before maintenance run out:
+  // in maintenance no next one is planned, so nothing but the reload can restart them.)
+  std::this_thread::sleep_for(1s);
+  const std::size_t upsBefore = proxy.countInLog("server app/s2 is now UP");
+  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
+  ASSERT_TRUE(sighupAndWait(proxy, "done"));
+  const Deadline deadline(10s);
+  while (proxy.countInLog("server app/s2 is now UP") == upsBefore && !deadline.passed()) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_GT(proxy.countInLog("server app/s2 is now UP"), upsBefore) << "no check ran after maintenance";
 }
 
 // A removed address's accept queue is served, not reset: with the process at max_connections its

@@ -53,6 +53,8 @@ TEST_F(UpgradeTest, NewProcessTakesOverUnderLoadWithoutLosingAConnection) {
   ASSERT_TRUE(old.waitForLog("server app/s1 is now UP", Deadline(10s)));
   ASSERT_TRUE(old.waitForLog("server app/s2 is now UP", Deadline(10s)));
   ASSERT_EQ(adminCommand(cfg_.adminSocket, "set server app/s2 state draining").rfind("ok", 0), 0u);
+  ASSERT_EQ(adminCommand(cfg_.adminSocket, "set server app/s1 weight 70").rfind("ok", 0), 0u);
+  ASSERT_EQ(adminCommand(cfg_.adminSocket, "set server app/s2 weight 30").rfind("ok", 0), 0u);
   const net::Address web = old.listeners()[0].address;
   const net::Address alt = old.listeners()[1].address;
 
@@ -62,6 +64,7 @@ TEST_F(UpgradeTest, NewProcessTakesOverUnderLoadWithoutLosingAConnection) {
 
   ProxyConfig next = cfg_;
   next.workers = 1;
+  next.serverWeights = {50, -1};  // the new file changes s1's weight: the file wins for s1
   RingLbProcess fresh(RINGLB_BINARY);
   fresh.addArguments({"--upgrade-from", cfg_.adminSocket});
   ASSERT_TRUE(fresh.start(next.toYaml()));
@@ -81,6 +84,10 @@ TEST_F(UpgradeTest, NewProcessTakesOverUnderLoadWithoutLosingAConnection) {
   const std::string servers = adminCommand(cfg_.adminSocket, "show servers");
   EXPECT_NE(servers.find("app/s1 " + s1_.address() + " active UP"), std::string::npos) << servers;
   EXPECT_NE(servers.find("app/s2 " + s2_.address() + " draining"), std::string::npos) << servers;
+  // Weights: s1's from the new file (it changed it), s2's runtime one (the file did not).
+  EXPECT_NE(servers.find(" 50 "), std::string::npos) << servers;
+  EXPECT_NE(servers.find(" 30 "), std::string::npos) << servers;
+  EXPECT_EQ(servers.find(" 70 "), std::string::npos) << servers;
   const std::optional<std::string> body = scrape(metricsPort(fresh.log()));
   EXPECT_TRUE(body && body->find("ringlb_frontend_connections_total") != std::string::npos);
   EXPECT_NE(old.log().find("upgrade: a new process took over"), std::string::npos) << old.log();
@@ -96,6 +103,19 @@ TEST_F(UpgradeTest, NothingToTakeOverFromStartsFresh) {
       << fresh.log();
   ASSERT_TRUE(fresh.waitForLog("server app/s1 is now UP", Deadline(10s)));  // a fresh start checks first
   EXPECT_TRUE(served(fresh.listeners()[0].address));
+
+  // A wrong path while another process serves the same address: refused, not started beside it.
+  ProxyConfig same = cfg_;
+  same.adminSocket = dir_.path() + "/other.sock";
+  same.metricsListen.clear();
+  same.frontends = {FrontendSpec{"web", fresh.listeners()[0].address.toString(), 0}};
+  RingLbProcess second(RINGLB_BINARY);
+  second.addArguments({"--upgrade-from", dir_.path() + "/typo.sock"});
+  EXPECT_FALSE(second.start(same.toYaml(), 10s));
+  const auto status = second.waitExit(10s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->code, 1);
+  EXPECT_NE(second.log().find("is already served (another ringlb?)"), std::string::npos) << second.log();
 }
 
 // `_handoff` answers, then releases the admin socket (a second process could bind it now) and
@@ -103,6 +123,9 @@ TEST_F(UpgradeTest, NothingToTakeOverFromStartsFresh) {
 TEST_F(UpgradeTest, HandoffReleasesTheAdminSocketAndExits) {
   RingLbProcess old(RINGLB_BINARY);
   ASSERT_TRUE(old.start(cfg_.toYaml()));
+  // Only the sockets a `_getsocks` handed over can be handed off to.
+  EXPECT_EQ(adminCommand(cfg_.adminSocket, "_handoff").rfind("error: no _getsocks", 0), 0u);
+  EXPECT_EQ(adminCommand(cfg_.adminSocket, "_getsocks").rfind("ok: 4 listening sockets", 0), 0u);
   EXPECT_EQ(adminCommand(cfg_.adminSocket, "_handoff").rfind("ok: handing over", 0), 0u);
   const auto exit = old.waitExit(10s);
   ASSERT_TRUE(exit);

@@ -200,12 +200,12 @@ TEST_F(AdminCommandsTest, GetStateListsEveryServersRuntimeState) {
   ASSERT_EQ(l.size(), registry_.ordered().size() + 1) << reply;
   for (std::size_t i = 0; i + 1 < l.size(); ++i) {
     const std::vector<std::string> f = fields(l[i]);
-    ASSERT_EQ(f.size(), 5u) << l[i];
+    ASSERT_EQ(f.size(), 7u) << l[i];
     EXPECT_EQ(f[0], registry_.ordered()[i]->id());
   }
-  EXPECT_EQ(reply, "app/s1 10.0.0.1:80 maintenance unchecked 100\n"
-                   "app/s2 10.0.0.2:81 draining unchecked 40\n"
-                   "db/d1 10.0.1.1:5432 active down 7\n\n");
+  EXPECT_EQ(reply, "app/s1 10.0.0.1:80 maintenance unchecked 100 active 100\n"
+                   "app/s2 10.0.0.2:81 draining unchecked 40 draining 50\n"
+                   "db/d1 10.0.1.1:5432 active down 7 active 7\n\n");
 }
 
 // `_getsocks` lists the sockets the handler gives and hands their descriptors to the server,

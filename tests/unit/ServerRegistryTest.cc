@@ -383,6 +383,7 @@ TEST(ServerRegistryTest, ReconcileAppliesWhatTheFileChanged) {
   ServerRecord& s3 = *registry.find("app", "s3");
   for (ServerRecord* r : {&s1, &s2, &s3}) registry.apply(*r, kOk, "check");
   s1.weight = 40;
+  registry.apply(s3, health::Event::adminSet(health::AdminState::Draining), "admin");
   const lb::LiveServer* s3Live = s3.live.get();
 
   const auto next = load(appConfig(
@@ -399,7 +400,10 @@ TEST(ServerRegistryTest, ReconcileAppliesWhatTheFileChanged) {
   EXPECT_FALSE(s2.live->eligible.load());
   EXPECT_EQ(s3.address.toString(), "10.0.0.9:80");
   EXPECT_EQ(s3.state.health, health::Health::Down) << "a new address is a new machine: checks decide";
+  EXPECT_EQ(s3.state.admin, health::AdminState::Draining) << "the drain set at run time stays";
   EXPECT_EQ(s3.live.get(), s3Live) << "same identity, same counters";
+  EXPECT_EQ(s1.fileWeight, 70u);
+  EXPECT_EQ(s2.fileState, health::AdminState::Maintenance);
 }
 
 // Added servers start as new ones do; removed ones leave the order (no checks, not shown) but

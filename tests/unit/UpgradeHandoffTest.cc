@@ -19,9 +19,9 @@ namespace {
 
 TEST(UpgradeHandoffTest, ParsesServerStates) {
   std::string error;
-  const auto states = parseStates("app/s1 10.0.0.1:80 active up 100\n"
-                                  "app/s2 [::1]:8080 draining down 40\n"
-                                  "db/d1 10.0.1.1:5432 maintenance unchecked 0\n\n",
+  const auto states = parseStates("app/s1 10.0.0.1:80 active up 100 active 100\n"
+                                  "app/s2 [::1]:8080 draining down 40 active 50\n"
+                                  "db/d1 10.0.1.1:5432 maintenance unchecked 0 maintenance 0\n\n",
                                   &error);
   ASSERT_TRUE(states) << error;
   ASSERT_EQ(states->size(), 3u);
@@ -34,16 +34,23 @@ TEST(UpgradeHandoffTest, ParsesServerStates) {
   EXPECT_EQ((*states)[1].admin, health::AdminState::Draining);
   EXPECT_EQ((*states)[1].health, HandedState::Health::Down);
   EXPECT_EQ((*states)[1].weight, 40u);
+  EXPECT_EQ((*states)[1].fileAdmin, health::AdminState::Active);
+  EXPECT_EQ((*states)[1].fileWeight, 50u);
   EXPECT_EQ((*states)[2].admin, health::AdminState::Maintenance);
   EXPECT_EQ((*states)[2].health, HandedState::Health::Unchecked);
   EXPECT_EQ((*states)[2].weight, 0u);
 }
 
 TEST(UpgradeHandoffTest, RefusesMalformedStateLines) {
-  for (const char* bad : {"app-s1 10.0.0.1:80 active up 100\n\n", "app/s1 10.0.0.1 active up 100\n\n",
-                          "app/s1 10.0.0.1:80 paused up 100\n\n", "app/s1 10.0.0.1:80 active sideways 100\n\n",
-                          "app/s1 10.0.0.1:80 active up 1001\n\n", "app/s1 10.0.0.1:80 active up 1x\n\n",
-                          "app/s1 10.0.0.1:80 active up\n\n", "error: nope\n\n"}) {
+  for (const char* bad : {"app-s1 10.0.0.1:80 active up 100 active 100\n\n",
+                          "app/s1 10.0.0.1 active up 100 active 100\n\n",
+                          "app/s1 10.0.0.1:80 paused up 100 active 100\n\n",
+                          "app/s1 10.0.0.1:80 active sideways 100 active 100\n\n",
+                          "app/s1 10.0.0.1:80 active up 1001 active 100\n\n",
+                          "app/s1 10.0.0.1:80 active up 1x active 100\n\n",
+                          "app/s1 10.0.0.1:80 active up 100 paused 100\n\n",
+                          "app/s1 10.0.0.1:80 active up 100 active 2000\n\n",
+                          "app/s1 10.0.0.1:80 active up 100\n\n", "error: nope\n\n"}) {
     std::string error;
     EXPECT_FALSE(parseStates(bad, &error)) << bad;
     EXPECT_FALSE(error.empty()) << bad;

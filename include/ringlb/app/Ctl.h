@@ -2,7 +2,7 @@
 // `ringlb ctl`: sends one command to a running ringlb's admin socket and prints the reply.
 //   ringlb ctl [--socket PATH | -c CONFIG] COMMAND...
 // Exit status: 0 on success, 1 on an "error:" reply (or bad usage), 2 when the socket cannot be
-// reached or the reply does not come (5 s; 60 s for `reload`).
+// reached or the reply does not come (5 s; 300 s for `reload`).
 #include <optional>
 #include <string>
 #include <vector>

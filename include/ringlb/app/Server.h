@@ -5,6 +5,7 @@
 // the control thread only through their mailboxes and the LiveServer atomics.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,13 +77,16 @@ class Server {
 
   // --- binary upgrade, the running side (Upgrade handlers in Server.cc) ---
   // Every listening socket, for `_getsocks`.
-  std::string listSockets(std::vector<std::pair<std::string, int>>* sockets) const;
+  std::string listSockets(std::vector<std::pair<std::string, int>>* sockets);
   // `_handoff`: releases the metrics endpoint and the admin socket (which closes the new
   // process's connection: its signal to take them over) and stops the workers in handoff mode.
   void handOff();
   // Opens the admin socket and the metrics endpoint; when taking over, waits (bounded) for the
   // old process to have released them.
+  // Idempotent: opens only what is not open yet.
   std::string openEndpoints(bool takingOver);
+  // Retries openEndpoints every second until it succeeds (after a takeover).
+  void retryEndpoints();
 
   // --- reload (Reload.cc) ---
   void beginReload();
@@ -110,6 +114,12 @@ class Server {
   std::vector<ReloadDone> reloadWaiters_;  // asked for while a reload ran
   bool reloadAsked_ = false;               // a reload (perhaps with no waiter: SIGHUP) waits
   std::string upgradeFrom_;                // --upgrade-from
+  // Reloads applied so far, and the value at the last `_getsocks`: `_handoff` requires them equal
+  // (the sockets handed over are the workers' current ones).
+  uint64_t reloadGeneration_ = 0;
+  std::optional<uint64_t> socketsHandedAt_;
+  bool handingOff_ = false;     // stopping after `_handoff`
+  bool stopSignalled_ = false;  // a stop signal came while handing off
   control::ServerRegistry registry_;
   // Counter slots of frontends and backends by name, for the process's life (stats/Counters.h).
   stats::SlotNames frontendSlots_;

@@ -29,6 +29,10 @@ struct HandedState {
   health::AdminState admin = health::AdminState::Active;
   enum class Health : uint8_t { Up, Down, Unchecked } health = Health::Up;
   uint32_t weight = 100;
+  // What the old process's configuration file said: the new process keeps a runtime value only
+  // where its own file did not change the key (the reload rule, ServerRegistry::reconcile).
+  health::AdminState fileAdmin = health::AdminState::Active;
+  uint32_t fileWeight = 100;
 };
 
 // The body of a `_getstate` reply (the lines before the empty line). nullopt and *error on any
@@ -56,8 +60,9 @@ class UpgradeSource {
 
   // Tells the running process to stop accepting and drain, and waits (up to `timeout`) until it
   // closed this connection, which it does after releasing its admin socket and metrics
-  // endpoint. "" on success, else what went wrong.
-  std::string handOff(std::chrono::milliseconds timeout);
+  // endpoint. "" on success, else what went wrong; *refused is then true when the old process
+  // answered with an error (it goes on serving as before), false when it may be stopping.
+  std::string handOff(std::chrono::milliseconds timeout, bool* refused);
 
  private:
   explicit UpgradeSource(int fd) : fd_(fd) {}

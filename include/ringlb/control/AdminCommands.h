@@ -13,8 +13,9 @@
 //   reload                                      (reread the configuration file and apply it)
 // and, for `ringlb --upgrade-from` (a new binary taking over; docs/operations.md), three internal
 // commands in HAProxy's spirit (`_getsocks`):
-//   _getstate   one line per server: BACKEND/SERVER ADDRESS ADMIN HEALTH WEIGHT
-//               (ADMIN: active|draining|maintenance; HEALTH: up|down|unchecked)
+//   _getstate   one line per server: BACKEND/SERVER ADDRESS ADMIN HEALTH WEIGHT FILE_ADMIN FILE_WEIGHT
+//               (ADMIN: active|draining|maintenance; HEALTH: up|down|unchecked; the FILE_ ones:
+//               what the running configuration file says, to tell runtime changes apart)
 //   _getsocks   "ok: N listening sockets", then N lines "CONFIGURED BOUND WORKER", each carrying
 //               its listening socket (SCM_RIGHTS) on its first byte
 //   _handoff    "ok": this process stops accepting and drains; it exits when its connections

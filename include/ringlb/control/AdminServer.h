@@ -41,7 +41,8 @@ class AdminServer {
   struct Client {
     std::string in;   // bytes received, not yet a complete line
     std::string out;  // replies not yet written
-    // Descriptors to send with the byte of `out` at each offset (a `_getsocks` reply), in order.
+    // Descriptors to send with the byte of `out` at each offset (a `_getsocks` reply), in order:
+    // copies this server owns until they are sent (or the client is dropped).
     std::deque<std::pair<std::size_t, int>> attachments;
     io::EventLoop::TimerId idle = 0;
     uint64_t id = 0;       // unique for the process's life (descriptors are reused)

@@ -38,6 +38,10 @@ struct ServerRecord {
   std::string name;
   net::Address address;
   uint32_t weight = 100;                 // the config's, or set on the admin socket
+  // What the configuration file says (weight, state), whatever was set at run time: a reload or
+  // an upgrade tells "the file changed it" from "it was changed at run time" by these.
+  uint32_t fileWeight = 100;
+  health::AdminState fileState = health::AdminState::Active;
   std::chrono::milliseconds slowStart{0};  // servers[].slow_start (resolved)
   // Set while the server ramps up after coming back (slow start): when it came back.
   std::optional<std::chrono::steady_clock::time_point> rampFrom;
@@ -64,8 +68,8 @@ class ServerRegistry {
   //     been set on the admin socket);
   //   - admin state: likewise for `state`; a change applies as an admin event (logged, counted);
   //   - health: kept (history, DOWN or UP), except that a changed address starts it over as a
-  //     new server's (another machine answers there), and turning checks on or off applies the
-  //     state machine's checks_enabled / checks_disabled;
+  //     new server's (another machine answers there; the admin state stays), and turning checks
+  //     on or off applies the state machine's checks_enabled / checks_disabled;
   //   - rise, fall, initial, on_marked_down and slow_start follow the file.
   // Servers new to the registry start as in adopt(); a server that comes back after a reload
   // that removed it is treated as new to the file (its record's state is reset) but keeps its
@@ -84,6 +88,8 @@ class ServerRegistry {
   // nullptr if unknown.
   ServerRecord* find(std::string_view backend, std::string_view server);
   const ServerRecord* find(std::string_view backend, std::string_view server) const;
+  // Records ever created (removed servers' included: identities are never reused).
+  std::size_t size() const { return records_.size(); }
   // Every record, in the order of the last adopted config (backend, then server order).
   const std::vector<ServerRecord*>& ordered() const { return ordered_; }
 

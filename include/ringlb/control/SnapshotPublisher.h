@@ -59,7 +59,8 @@ class SnapshotPublisher {
   // The configuration the next published snapshot will have: a waiting replace's, else the
   // current one's.
   const config::Config& latestConfig() const {
-    return replacement_ ? *replacement_->config : *current_->config;
+    if (replacement_) return *replacement_->config;
+    return buildingConfig_ ? *buildingConfig_ : *current_->config;
   }
   // True while no rebuild runs or waits.
   bool idle() const { return !building_ && pending_.empty() && !replacement_; }
@@ -83,6 +84,7 @@ class SnapshotPublisher {
     Sources sources;
   };
   std::optional<Replacement> replacement_;  // a reload waiting for the builder
+  std::shared_ptr<const config::Config> buildingConfig_;  // a reload's, while its build runs
   bool building_ = false;
   uint64_t published_ = 0;
 };

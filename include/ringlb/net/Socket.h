@@ -31,5 +31,9 @@ void closeWithReset(int fd);
 // doing that. A client that connects meanwhile sees its SYN go unanswered (it retries), then a
 // refusal once the socket is closed.
 int refuseNewConnections(int fd);
+// Whether something already listens on `address` (port != 0): a bind with SO_REUSEADDR but not
+// SO_REUSEPORT fails with EADDRINUSE only then (TIME_WAIT connections do not count). 1: in use,
+// 0: free, -errno: could not tell.
+int listenerExists(const Address& address);
 
 }  // namespace ringlb::net

@@ -129,7 +129,9 @@ class Worker final : private RelayHost {
   bool mayAccept(const Intake& intake, uint16_t frontend) const;
   void onAccept(uint32_t listenerIndex, const io::Completion& completion);
   // A connection the kernel handed to `listener`: starts its session, or queues it at a limit.
-  void admit(Listener& listener, int fd);
+  // `draining`: taken from a retiring listener's queue, which the kernel bounds (its backlog):
+  // queued past kMaxPendingAccepts rather than refused.
+  void admit(Listener& listener, int fd, bool draining = false);
   void startSession(int clientFd, Intake& intake, uint16_t frontend);
 
   // --- connecting and failover (Connect.cc) ---
