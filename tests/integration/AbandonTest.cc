@@ -91,6 +91,9 @@ TEST_P(AbandonTest, AbandonedConnectionsLeaveNothingBehind) {
   ProxyConfig cfg;
   // A small buffer pool, so that first touching it is not mistaken for growth in the RSS check.
   cfg.buffers = 64;
+  // The production default: the burst can overflow the backend's accept queue, and a SYN it
+  // dropped is retried after 1 s, which the tests' usual 1 s connect timeout would cut short.
+  cfg.connectTimeout = "5s";
   cfg.servers = {backend.address()};
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ringlb/config/Loader.h"
+#include "ConfigFixture.h"
 #include "ringlb/control/ServerRegistry.h"
 #include "ringlb/health/ServerState.h"
 
@@ -22,7 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr config::Machine kTestMachine{uint64_t{64} << 30, 4};
 
 // Backend app: s1 active without checks, s2 configured draining (weight 50). Backend db: d1 with
 // TCP checks (initial down by default), so `show servers` has all three kinds of health text.
@@ -40,11 +40,6 @@ backends:
       - { name: d1, address: "10.0.1.1:5432", weight: 7 }
 )";
 
-config::Config loadConfig(std::string_view yaml) {
-  config::LoadResult result = config::loadString(yaml, "<string>", kTestMachine);
-  EXPECT_TRUE(result.ok()) << (result.errors.empty() ? "" : result.errors[0].toString());
-  return result.config ? std::move(*result.config) : config::Config{};
-}
 
 std::vector<std::string> lines(std::string_view text) {
   std::vector<std::string> out;
@@ -81,7 +76,7 @@ struct Call {
 
 class AdminCommandsTest : public testing::Test {
  protected:
-  AdminCommandsTest() : config_(loadConfig(kYaml)) {
+  AdminCommandsTest() : config_(config::loadOrFail(kYaml)) {
     registry_.adopt(config_);
     AdminInfo info;
     info.version = "9.8.7-test";

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ringlb/config/Loader.h"
+#include "ConfigFixture.h"
 
 namespace ringlb::config {
 
@@ -23,14 +24,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> errorStrings(const LoadResult& result) {
-  std::vector<std::string> out;
-  for (const ConfigError& error : result.errors) out.push_back(error.toString());
-  return out;
-}
 
 // Plenty of memory, so that the buffer check never decides a case here.
-constexpr Machine kTestMachine{uint64_t{64} << 30, 4};
 
 struct CaseName {
   template <class Case>

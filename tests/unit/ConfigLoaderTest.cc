@@ -5,22 +5,17 @@
 #include <vector>
 
 #include "ringlb/config/Loader.h"
+#include "ConfigFixture.h"
 
 namespace ringlb::config {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> errorStrings(const LoadResult& result) {
-  std::vector<std::string> out;
-  for (const ConfigError& error : result.errors) out.push_back(error.toString());
-  return out;
-}
 
 // A machine with room for the buffers of every case here (1024 workers x the default 32 MiB is
 // 32 GiB), so that no case depends on the machine running it. The memory check has its own
 // tests below, each with the machine it needs.
-constexpr Machine kTestMachine{uint64_t{64} << 30, 4};
 
 // Names each parameterised case after its `name` field, so failures read as specifications.
 struct CaseName {

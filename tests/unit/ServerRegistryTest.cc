@@ -12,20 +12,14 @@
 #include <vector>
 
 #include "ringlb/config/Loader.h"
+#include "ConfigFixture.h"
 #include "ringlb/health/ServerState.h"
 #include "ringlb/proxy/Snapshot.h"
 
 namespace ringlb::control {
 namespace {
 
-constexpr config::Machine kTestMachine{uint64_t{64} << 30, 4};
-
-std::shared_ptr<const config::Config> load(std::string_view yaml) {
-  config::LoadResult result = config::loadString(yaml, "<string>", kTestMachine);
-  EXPECT_TRUE(result.ok()) << (result.errors.empty() ? "" : result.errors[0].toString());
-  return std::make_shared<const config::Config>(result.config ? std::move(*result.config)
-                                                              : config::Config{});
-}
+using config::loadShared;
 
 // One backend `app` with the given server lines (YAML flow maps) and extra backend keys.
 std::string appConfig(std::string_view servers, std::string_view backendKeys = "") {
@@ -54,7 +48,7 @@ const health::Event kOk = health::Event::checkSucceeded();
 // ---- adopt --------------------------------------------------------------------------------------
 
 TEST(ServerRegistryTest, AdoptCreatesOneRecordPerServerInConfigOrder) {
-  const auto config = load(R"(frontends:
+  const auto config = loadShared(R"(frontends:
   - { name: web, listen: "127.0.0.1:8080", backend: web }
 backends:
   - name: web
@@ -87,7 +81,7 @@ backends:
 
 TEST(ServerRegistryTest, RecordsSurviveReadoptionWithTheirRuntimeState) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(kThree)));
+  registry.adopt(*loadShared(appConfig(kThree)));
   ServerRecord* s2 = registry.find("app", "s2");
   ASSERT_NE(s2, nullptr);
   const std::shared_ptr<lb::LiveServer> live = s2->live;
@@ -96,7 +90,7 @@ TEST(ServerRegistryTest, RecordsSurviveReadoptionWithTheirRuntimeState) {
   ASSERT_FALSE(live->eligible.load());
 
   // The same servers again (a reload): same record, same LiveServer, state and counts kept.
-  registry.adopt(*load(appConfig(kThree)));
+  registry.adopt(*loadShared(appConfig(kThree)));
   EXPECT_EQ(registry.find("app", "s2"), s2);
   EXPECT_EQ(s2->live, live);
   EXPECT_EQ(s2->state.admin, health::AdminState::Draining);
@@ -108,12 +102,12 @@ TEST(ServerRegistryTest, RecordsSurviveReadoptionWithTheirRuntimeState) {
 
 TEST(ServerRegistryTest, AddingAServerKeepsTheOldRecordsAndUpdatesAddressAndWeight) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(kThree)));
+  registry.adopt(*loadShared(appConfig(kThree)));
   std::vector<ServerRecord*> before = registry.ordered();
   std::vector<std::shared_ptr<lb::LiveServer>> liveBefore;
   for (ServerRecord* r : before) liveBefore.push_back(r->live);
 
-  registry.adopt(*load(appConfig(
+  registry.adopt(*loadShared(appConfig(
       "      - { name: s4, address: \"10.0.0.4:80\" }\n"
       "      - { name: s1, address: \"10.0.0.1:80\" }\n"
       "      - { name: s2, address: \"10.0.0.22:8080\", weight: 300 }\n"
@@ -131,9 +125,9 @@ TEST(ServerRegistryTest, AddingAServerKeepsTheOldRecordsAndUpdatesAddressAndWeig
 
 TEST(ServerRegistryTest, RemovedServerKeepsItsRecordButLeavesTheOrder) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(kThree)));
+  registry.adopt(*loadShared(appConfig(kThree)));
   ServerRecord* s2 = registry.find("app", "s2");
-  registry.adopt(*load(appConfig("      - { name: s1, address: \"10.0.0.1:80\" }\n"
+  registry.adopt(*loadShared(appConfig("      - { name: s1, address: \"10.0.0.1:80\" }\n"
                                  "      - { name: s3, address: \"10.0.0.3:80\" }\n")));
   EXPECT_EQ(ids(registry), (std::vector<std::string>{"app/s1", "app/s3"}));
   EXPECT_EQ(registry.find("app", "s2"), s2);  // its sessions may still run
@@ -143,7 +137,7 @@ TEST(ServerRegistryTest, RemovedServerKeepsItsRecordButLeavesTheOrder) {
 
 TEST(ServerRegistryTest, ConfiguredAdminStatesStartInThatStateAndNotEligible) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig("      - { name: a, address: \"10.0.0.1:80\", state: active }\n"
+  registry.adopt(*loadShared(appConfig("      - { name: a, address: \"10.0.0.1:80\", state: active }\n"
                                  "      - { name: d, address: \"10.0.0.2:80\", state: draining }\n"
                                  "      - { name: m, address: \"10.0.0.3:80\", state: maintenance }\n")));
   const ServerRecord* a = registry.find("app", "a");
@@ -163,7 +157,7 @@ TEST(ServerRegistryTest, ConfiguredAdminStatesStartInThatStateAndNotEligible) {
 
 TEST(ServerRegistryTest, WithoutChecksAServerStartsUpAndEligible) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(kThree)));
+  registry.adopt(*loadShared(appConfig(kThree)));
   const ServerRecord* s1 = registry.find("app", "s1");
   EXPECT_FALSE(s1->state.checked);
   EXPECT_EQ(s1->state.health, health::Health::Up);
@@ -172,7 +166,7 @@ TEST(ServerRegistryTest, WithoutChecksAServerStartsUpAndEligible) {
 
 TEST(ServerRegistryTest, WithChecksAServerStartsDownByDefault) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(kThree, "health_check: { type: tcp }")));
+  registry.adopt(*loadShared(appConfig(kThree, "health_check: { type: tcp }")));
   for (const ServerRecord* r : registry.ordered()) {
     EXPECT_TRUE(r->state.checked) << r->id();
     EXPECT_EQ(r->state.health, health::Health::Down) << r->id();
@@ -187,7 +181,7 @@ TEST(ServerRegistryTest, WithChecksAServerStartsDownByDefault) {
 
 TEST(ServerRegistryTest, WithChecksAndInitialUpAServerStartsEligible) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(kThree, "health_check: { type: tcp, initial: up }")));
+  registry.adopt(*loadShared(appConfig(kThree, "health_check: { type: tcp, initial: up }")));
   for (const ServerRecord* r : registry.ordered()) {
     EXPECT_TRUE(r->state.checked) << r->id();
     EXPECT_EQ(r->state.health, health::Health::Up) << r->id();
@@ -201,7 +195,7 @@ TEST(ServerRegistryTest, WithChecksAndInitialUpAServerStartsEligible) {
 
 TEST(ServerRegistryTest, ConfiguredMaintenanceWithChecksIsNotEligible) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(
+  registry.adopt(*loadShared(appConfig(
       "      - { name: m, address: \"10.0.0.1:80\", state: maintenance }\n",
       "health_check: { type: tcp, initial: up }")));
   const ServerRecord* m = registry.find("app", "m");
@@ -211,7 +205,7 @@ TEST(ServerRegistryTest, ConfiguredMaintenanceWithChecksIsNotEligible) {
 
 TEST(ServerRegistryTest, ParamsComeFromTheBackend) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(kThree,
+  registry.adopt(*loadShared(appConfig(kThree,
                                  "health_check: { type: tcp, rise: 4, fall: 5 }\n"
                                  "    on_marked_down: shutdown")));
   const ServerRecord* s1 = registry.find("app", "s1");
@@ -223,7 +217,7 @@ TEST(ServerRegistryTest, ParamsComeFromTheBackend) {
 // ---- liveSource and snapshots -------------------------------------------------------------------
 
 TEST(ServerRegistryTest, LiveSourceReturnsEachRecordsLiveServer) {
-  const auto config = load(appConfig(kThree));
+  const auto config = loadShared(appConfig(kThree));
   ServerRegistry registry;
   registry.adopt(*config);
   const proxy::LiveServerSource source = registry.liveSource();
@@ -236,8 +230,8 @@ TEST(ServerRegistryTest, LiveSourceReturnsEachRecordsLiveServer) {
 // No position crosses snapshots: whatever a server's position in a snapshot, its entry is the
 // registry record's LiveServer, so the same server in two snapshots is the same record.
 TEST(ServerRegistryTest, SnapshotsMapEachServerToItsRecordWhateverItsPosition) {
-  const auto first = load(appConfig(kThree));
-  const auto second = load(appConfig("      - { name: s3, address: \"10.0.0.3:80\" }\n"
+  const auto first = loadShared(appConfig(kThree));
+  const auto second = loadShared(appConfig("      - { name: s3, address: \"10.0.0.3:80\" }\n"
                                      "      - { name: s4, address: \"10.0.0.4:80\" }\n"
                                      "      - { name: s1, address: \"10.0.0.1:80\" }\n"
                                      "      - { name: s2, address: \"10.0.0.2:80\" }\n"));
@@ -273,7 +267,7 @@ TEST(ServerRegistryTest, SnapshotsMapEachServerToItsRecordWhateverItsPosition) {
 
 TEST(ServerRegistryTest, HealthEventsFlipEligibilityAfterFallAndRiseAndCountTransitions) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(kThree, "health_check: { type: tcp, rise: 2, fall: 3 }")));
+  registry.adopt(*loadShared(appConfig(kThree, "health_check: { type: tcp, rise: 2, fall: 3 }")));
   ServerRecord& s1 = *registry.find("app", "s1");
   // Initial down: one success makes it UP (a logged change).
   health::Transition t = registry.apply(s1, kOk, "check");
@@ -312,7 +306,7 @@ TEST(ServerRegistryTest, HealthEventsFlipEligibilityAfterFallAndRiseAndCountTran
 
 TEST(ServerRegistryTest, AdminEventsChangeEligibilityAndCount) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(kThree)));
+  registry.adopt(*loadShared(appConfig(kThree)));
   ServerRecord& s1 = *registry.find("app", "s1");
   registry.apply(s1, health::Event::adminSet(health::AdminState::Draining), "admin");
   EXPECT_FALSE(s1.live->eligible.load());
@@ -325,7 +319,7 @@ TEST(ServerRegistryTest, AdminEventsChangeEligibilityAndCount) {
 
 TEST(ServerRegistryTest, OnMarkedDownShutdownClosesSessionsWhenChecksMarkItDown) {
   ServerRegistry registry;
-  registry.adopt(*load(appConfig(kThree,
+  registry.adopt(*loadShared(appConfig(kThree,
                                  "health_check: { type: tcp, rise: 1, fall: 2 }\n"
                                  "    on_marked_down: shutdown")));
   ServerRecord& s1 = *registry.find("app", "s1");
@@ -348,7 +342,7 @@ constexpr std::string_view kChecked = "health_check: { type: tcp, rise: 2, fall:
 // A kept server whose lines did not change keeps everything it has at run time: its health
 // (DOWN here), a drained admin state and a weight set on the admin socket.
 TEST(ServerRegistryTest, ReconcileKeepsRuntimeStateOfUnchangedServers) {
-  const auto running = load(appConfig(kThree, kChecked));
+  const auto running = loadShared(appConfig(kThree, kChecked));
   ServerRegistry registry;
   registry.adopt(*running);
   ServerRecord& s1 = *registry.find("app", "s1");
@@ -361,7 +355,7 @@ TEST(ServerRegistryTest, ReconcileKeepsRuntimeStateOfUnchangedServers) {
   const health::ServerState s1Before = s1.state;
   ASSERT_EQ(s1Before.health, health::Health::Down);
 
-  const auto next = load(appConfig(kThree, kChecked));  // the same file, reread
+  const auto next = loadShared(appConfig(kThree, kChecked));  // the same file, reread
   const auto transitions = registry.reconcile(*running, *next);
   EXPECT_TRUE(transitions.empty());
   EXPECT_EQ(s1.state, s1Before);
@@ -375,7 +369,7 @@ TEST(ServerRegistryTest, ReconcileKeepsRuntimeStateOfUnchangedServers) {
 // What the file changed wins: a new weight replaces a runtime one, a new state applies as an
 // admin transition (returned, for its actions), and a new address starts the health over.
 TEST(ServerRegistryTest, ReconcileAppliesWhatTheFileChanged) {
-  const auto running = load(appConfig(kThree, kChecked));
+  const auto running = loadShared(appConfig(kThree, kChecked));
   ServerRegistry registry;
   registry.adopt(*running);
   ServerRecord& s1 = *registry.find("app", "s1");
@@ -386,7 +380,7 @@ TEST(ServerRegistryTest, ReconcileAppliesWhatTheFileChanged) {
   registry.apply(s3, health::Event::adminSet(health::AdminState::Draining), "admin");
   const lb::LiveServer* s3Live = s3.live.get();
 
-  const auto next = load(appConfig(
+  const auto next = loadShared(appConfig(
       "      - { name: s1, address: \"10.0.0.1:80\", weight: 70 }\n"
       "      - { name: s2, address: \"10.0.0.2:80\", state: maintenance }\n"
       "      - { name: s3, address: \"10.0.0.9:80\" }\n",
@@ -409,13 +403,13 @@ TEST(ServerRegistryTest, ReconcileAppliesWhatTheFileChanged) {
 // Added servers start as new ones do; removed ones leave the order (no checks, not shown) but
 // keep their record for the sessions still open; one that comes back starts over.
 TEST(ServerRegistryTest, ReconcileAddsRemovesAndRestartsReturningServers) {
-  const auto running = load(appConfig(kThree));
+  const auto running = loadShared(appConfig(kThree));
   ServerRegistry registry;
   registry.adopt(*running);
   ServerRecord* s2 = registry.find("app", "s2");
   registry.apply(*s2, health::Event::adminSet(health::AdminState::Draining), "admin");
 
-  const auto without = load(appConfig("      - { name: s1, address: \"10.0.0.1:80\" }\n"
+  const auto without = loadShared(appConfig("      - { name: s1, address: \"10.0.0.1:80\" }\n"
                                       "      - { name: s4, address: \"10.0.0.4:80\" }\n"
                                       "      - { name: s3, address: \"10.0.0.3:80\" }\n"));
   registry.reconcile(*running, *without);
@@ -423,7 +417,7 @@ TEST(ServerRegistryTest, ReconcileAddsRemovesAndRestartsReturningServers) {
   EXPECT_EQ(registry.find("app", "s2"), s2) << "a removed server's record stays";
   EXPECT_EQ(registry.find("app", "s4")->state.admin, health::AdminState::Active);
 
-  const auto back = load(appConfig(kThree));
+  const auto back = loadShared(appConfig(kThree));
   registry.reconcile(*without, *back);
   EXPECT_EQ(registry.find("app", "s2"), s2);
   EXPECT_EQ(s2->state.admin, health::AdminState::Active) << "back from removal: the file's state";
@@ -432,12 +426,12 @@ TEST(ServerRegistryTest, ReconcileAddsRemovesAndRestartsReturningServers) {
 // Turning checks off brings a DOWN server up (nothing would ever check it again); turning them
 // on applies the state machine's checks_enabled.
 TEST(ServerRegistryTest, ReconcileFollowsChecksTurnedOnAndOff) {
-  const auto checked = load(appConfig(kThree, kChecked));
+  const auto checked = loadShared(appConfig(kThree, kChecked));
   ServerRegistry registry;
   registry.adopt(*checked);
   ServerRecord& s1 = *registry.find("app", "s1");
   ASSERT_EQ(s1.state.health, health::Health::Down);
-  const auto unchecked = load(appConfig(kThree));
+  const auto unchecked = loadShared(appConfig(kThree));
   const auto off = registry.reconcile(*checked, *unchecked);
   EXPECT_EQ(off.size(), 3u);
   EXPECT_FALSE(s1.state.checked);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ringlb/config/Loader.h"
+#include "ConfigFixture.h"
 
 namespace ringlb::control {
 namespace {
@@ -175,17 +176,12 @@ backends:
       - { name: s4, address: "10.0.0.4:80" }
 )";
 
-std::shared_ptr<const config::Config> load(const char* yaml) {
-  config::LoadResult loaded = config::loadString(yaml);
-  EXPECT_TRUE(loaded.ok());
-  return std::make_shared<const config::Config>(std::move(*loaded.config));
-}
 
 // A reload's snapshot is built off the loop from sources read when its build starts; backends
 // whose balancer inputs did not change (db, moved to another position) share the running
 // snapshot's balancers, the others are built; the shared counters and live records carry over.
 TEST_F(SnapshotPublisherTest, ReplaceReusesUnchangedBackendsByName) {
-  const auto next = load(kReloaded);
+  const auto next = config::loadShared(kReloaded);
   registry_.reconcile(*initial_->config, *next);
   int sourcesRead = 0;
   bool done = false;
@@ -222,7 +218,7 @@ TEST_F(SnapshotPublisherTest, ReplaceReusesUnchangedBackendsByName) {
 TEST_F(SnapshotPublisherTest, ReplaceFoldsEarlierRebuildsAndKnowsItsBackends) {
   std::promise<void> release = occupyBuilder();
   ASSERT_TRUE(publisher_->rebuild("db"));  // a build in progress (held behind the occupier)
-  const auto next = load(kReloaded);
+  const auto next = config::loadShared(kReloaded);
   registry_.reconcile(*initial_->config, *next);
   bool weightApplied = false;
   registry_.find("app", "s2")->weight = 0;
