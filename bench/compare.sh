@@ -6,8 +6,9 @@
 #   DUR=3 REPS=1 MODES="keepalive" TARGETS="ringlb" bench/compare.sh   # a quick look
 # Every proxy gets one worker/thread pinned to CPU 1; the backend nginx and wrk share CPU 0.
 # Figures, per workload and target:
-#   req/s, p99 latency (wrk --latency), proxy CPU per request (user+system of all the proxy's
-#   threads, from /proc), and for the idle workload the RSS growth per idle connection.
+#   req/s, p50 and p99 latency (wrk --latency), proxy CPU per request (user+system of all the
+#   proxy's threads, from /proc), each with ringlb's ratio to the best peer of the same run, and
+#   for the idle workload the RSS growth per idle connection.
 # Knobs: DUR (s per run, default 5), CONNS (default 64), BULK_CONNS (default 8), REPS (default 3),
 # MODES (keepalive close bulk1m idle), TARGETS (direct haproxy hap-splice nginx ringlb), IDLE_N
 # (5000), RINGLB (binary, default build/ringlb), RINGLB_CONF (template, default
@@ -114,10 +115,11 @@ run_wrk() { # mode target path conns extra...
     function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1e6; return v }
     /^ +[0-9]+ requests in/ { reqs = $1 }
     /Requests\/sec/ { r = $2 }
+    /^ +50%/ { p50 = us($2) }
     /^ +99%/ { p99 = us($2) }
     /Socket errors|Non-2xx/ { err = 1 }
     END { c = (haspid && reqs > 0) ? cpu / hz * 1e6 / reqs : -1
-          printf "%s %s rps=%s p99us=%s cpuus=%.2f err=%d\n", m, n, r, p99, c, err }' >> "$RAWF"
+          printf "%s %s rps=%s p50us=%s p99us=%s cpuus=%.2f err=%d\n", m, n, r, p50, p99, c, err }' >> "$RAWF"
   tail -n 1 "$RAWF" >&2
 }
 run_idle() { # target

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Medians of bench/compare.sh's raw lines, and ringlb's ratios to the best peer of the same run.
-Best peer = the lowest figure among haproxy, hap-splice and nginx (CPU, p99, bytes per idle
-connection), so a ratio below 1 means ringlb beats every peer."""
+Best peer = the best figure among haproxy, hap-splice and nginx: the highest req/s, the lowest
+CPU, p50, p99 and bytes per idle connection. A req/s ratio above 1, or any other ratio below 1,
+means ringlb beats every peer."""
 import re, statistics, sys
 from collections import defaultdict
 
@@ -26,22 +27,27 @@ modes = []
 for mode, _ in runs:
     if mode not in modes:
         modes.append(mode)
-print("| workload | target | req/s | p99 (us) | proxy CPU us/req | CPU vs best peer | p99 vs best peer | req/s vs direct |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| workload | target | req/s | p50 (us) | p99 (us) | proxy CPU us/req | req/s vs best peer | "
+      "p50 vs best peer | p99 vs best peer | CPU vs best peer | req/s vs direct |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for mode in modes:
     if mode == "idle" or mode.startswith("profile:"):
         continue
     best_cpu = min((v for v in (med(mode, p, "cpuus") for p in PEERS) if v), default=None)
+    best_p50 = min((v for v in (med(mode, p, "p50us") for p in PEERS) if v), default=None)
     best_p99 = min((v for v in (med(mode, p, "p99us") for p in PEERS) if v), default=None)
+    best_rps = max((v for v in (med(mode, p, "rps") for p in PEERS) if v), default=None)
     direct = med(mode, "direct", "rps")
     for (m, target) in runs:
         if m != mode:
             continue
-        rps, p99, cpu = med(mode, target, "rps"), med(mode, target, "p99us"), med(mode, target, "cpuus")
+        rps, p50, p99 = med(mode, target, "rps"), med(mode, target, "p50us"), med(mode, target, "p99us")
+        cpu = med(mode, target, "cpuus")
         ratio = lambda a, b: "-" if not a or not b else f"{a / b:.2f}x"
-        print(f"| {mode} | {target} | {fmt(rps, 0)} | {fmt(p99, 0)} | {fmt(cpu)} | "
-              f"{ratio(cpu, best_cpu) if target not in PEERS + ('direct',) else ''} | "
-              f"{ratio(p99, best_p99) if target not in PEERS + ('direct',) else ''} | "
+        ours = target not in PEERS + ('direct',)
+        print(f"| {mode} | {target} | {fmt(rps, 0)} | {fmt(p50, 0)} | {fmt(p99, 0)} | {fmt(cpu)} | "
+              f"{ratio(rps, best_rps) if ours else ''} | {ratio(p50, best_p50) if ours else ''} | "
+              f"{ratio(p99, best_p99) if ours else ''} | {ratio(cpu, best_cpu) if ours else ''} | "
               f"{ratio(rps, direct) if target != 'direct' else ''} |")
 idle = [(t, med("idle", t, "bytesperconn")) for (m, t) in runs if m == "idle"]
 if idle:
