@@ -10,23 +10,12 @@
 #include <cstring>
 #include <thread>
 
+#include "ringlb/control/AdminCommands.h"
 #include "ringlb/net/FdPassing.h"
 
 namespace ringlb::app {
 
 namespace {
-
-std::vector<std::string_view> splitWords(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    const std::size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (i > start) out.push_back(line.substr(start, i - start));
-  }
-  return out;
-}
 
 // The lines of a reply's body: up to (not including) the empty line that ends it.
 std::vector<std::string_view> bodyLines(std::string_view reply) {
@@ -75,7 +64,7 @@ std::optional<uint32_t> weightOf(std::string_view word, std::string* error) {
 std::optional<std::vector<HandedState>> parseStates(std::string_view reply, std::string* error) {
   std::vector<HandedState> out;
   for (std::string_view line : bodyLines(reply)) {
-    const auto w = splitWords(line);
+    const auto w = control::AdminCommands::words(line);
     const std::size_t slash = w.empty() ? std::string_view::npos : w[0].find('/');
     if (w.size() != 7 || slash == std::string_view::npos) {
       *error = "malformed state line '" + std::string(line) + "'";
@@ -126,7 +115,7 @@ std::optional<std::vector<InheritedSocket>> parseSockets(std::string_view reply,
   }
   std::vector<InheritedSocket> out;
   for (std::size_t i = 1; i < lines.size(); ++i) {
-    const auto w = splitWords(lines[i]);
+    const auto w = control::AdminCommands::words(lines[i]);
     if (w.size() != 3) {
       *error = "malformed socket line '" + std::string(lines[i]) + "'";
       return std::nullopt;

@@ -9,18 +9,6 @@ namespace ringlb::control {
 
 namespace {
 
-std::vector<std::string_view> words(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    const std::size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-    if (i > start) out.push_back(line.substr(start, i - start));
-  }
-  return out;
-}
-
 std::string error(std::string_view message) {
   return "error: " + std::string(message) + "\n\n";
 }
@@ -45,6 +33,18 @@ std::optional<health::AdminState> parseAdminState(std::string_view word) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> AdminCommands::words(std::string_view line) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
+}
 
 AdminCommands::AdminCommands(ServerRegistry& registry, AdminInfo info, TransitionHandler onTransition,
                              WeightHandler onWeight, KillHandler onKill, ReloadHandler onReload,

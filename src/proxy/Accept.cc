@@ -66,7 +66,6 @@ void Worker::drainRetiring(uint32_t index) {
     Listener& l = listeners_[index];  // admit() may not add listeners, but stay index-based
     const int fd = ::accept4(l.socket.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      counters_->add(l.intake->snapshot->frontendSlots[l.socket.frontend], stats::FrontendStat::Accepted);
       admit(l, fd, true);
       continue;
     }
@@ -126,7 +125,6 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
   }
   const int res = completion.res;
   if (res >= 0) {
-    counters_->add(l.intake->snapshot->frontendSlots[l.socket.frontend], stats::FrontendStat::Accepted);
     admit(l, res);
     return;
   }
@@ -154,6 +152,7 @@ void Worker::onAccept(uint32_t listenerIndex, const io::Completion& completion) 
 
 void Worker::admit(Listener& l, int fd, bool draining) {
   const uint32_t frontendSlot = l.intake->snapshot->frontendSlots[l.socket.frontend];
+  counters_->add(frontendSlot, stats::FrontendStat::Accepted);
   if (stopping_ && !handoff_.load(std::memory_order_relaxed)) {
     net::closeWithReset(fd);  // refused: a reset says "not served", a FIN "served nothing"
   } else if (!mayAccept(*l.intake, l.socket.frontend) || hasPending(frontendSlot)) {

@@ -83,6 +83,9 @@ class AdminCommands {
   // replies at once). They stay owned by whoever owns them now.
   void execute(std::string_view line, Reply done, std::vector<int>* descriptors = nullptr);
 
+  // The words of a line of the protocol (commands and replies alike): separated by spaces or tabs.
+  static std::vector<std::string_view> words(std::string_view line);
+
   // True if the reply is an error reply (for ringlb ctl's exit status).
   static bool isError(std::string_view reply) { return reply.starts_with("error: "); }
 

@@ -128,7 +128,8 @@ class Worker final : private RelayHost {
   void updateAccepting();
   bool mayAccept(const Intake& intake, uint16_t frontend) const;
   void onAccept(uint32_t listenerIndex, const io::Completion& completion);
-  // A connection the kernel handed to `listener`: starts its session, or queues it at a limit.
+  // A connection the kernel handed to `listener`: counts it as accepted, then starts its
+  // session, queues it at a limit, or (stopping) refuses it.
   // `draining`: taken from a retiring listener's queue, which the kernel bounds (its backlog):
   // queued past kMaxPendingAccepts rather than refused.
   void admit(Listener& listener, int fd, bool draining = false);
