@@ -2,7 +2,7 @@
 # Side-by-side TCP proxy benchmark on loopback: no proxy (the ceiling), HAProxy in TCP mode (plain
 # and with option splice-auto), nginx stream, and ringlb. Installs the peers, builds ringlb, runs
 # every workload REPS times and prints medians and ratios as a markdown table.
-#   bench/compare.sh                      # full run (about 6 minutes)
+#   bench/compare.sh                      # full run (about 8 minutes)
 #   DUR=3 REPS=1 MODES="keepalive" TARGETS="ringlb" bench/compare.sh   # a quick look
 # Every proxy gets one worker/thread pinned to CPU 1; the backend nginx and wrk share CPU 0.
 # Figures, per workload and target:
@@ -10,7 +10,9 @@
 #   proxy's threads, from /proc), each with ringlb's ratio to the best peer of the same run, and
 #   for the idle workload the RSS growth per idle connection.
 # Knobs: DUR (s per run, default 5), CONNS (default 64), BULK_CONNS (default 8), REPS (default 3),
-# MODES (keepalive close bulk1m idle), TARGETS (direct haproxy hap-splice nginx ringlb), IDLE_N
+# MODES (keepalive close bulk1m bulk1m-64 bulk100m idle: bulk1m-64 is bulk1m over 64 connections,
+# bulk100m one connection fetching 100 MB responses back to back, its req/s x 100 = MB/s),
+# TARGETS (direct haproxy hap-splice nginx ringlb), IDLE_N
 # (5000), RINGLB (binary, default build/ringlb), RINGLB_CONF (template, default
 # bench/config/ringlb-peers.yaml), RAW (file to keep the raw per-run lines), PROFILE (set: also
 # profile each proxy once per workload with perf and split its CPU into TCP work and overhead,
@@ -25,7 +27,7 @@ if [[ -z "$RINGLB" ]]; then
 fi
 RINGLB_CONF=${RINGLB_CONF:-$root/bench/config/ringlb-peers.yaml}
 DUR=${DUR:-5}; CONNS=${CONNS:-64}; BULK_CONNS=${BULK_CONNS:-8}; REPS=${REPS:-3}; IDLE_N=${IDLE_N:-5000}
-MODES=${MODES:-"keepalive close bulk1m idle"}
+MODES=${MODES:-"keepalive close bulk1m bulk1m-64 bulk100m idle"}
 TARGETS=${TARGETS:-"direct haproxy hap-splice nginx ringlb"}
 ulimit -n "$(ulimit -Hn)"  # idle workload: thousands of sockets in wrk, python and the proxies
 W=$(mktemp -d)
@@ -35,6 +37,7 @@ B1=19001; B2=19002
 declare -A PORT=([direct]=$B1 [haproxy]=18001 [nginx]=18002 [ringlb]=18003 [hap-splice]=18004)
 declare -A PID=()
 head -c 1048576 /dev/urandom > "$W/1m.bin"
+if [[ " $MODES " == *" bulk100m "* ]]; then head -c 104857600 /dev/urandom > "$W/100m.bin"; fi
 cat > "$W/backend.conf" <<C
 user root; worker_processes 1; daemon off; pid $W/b.pid; error_log $W/b.err;
 worker_rlimit_nofile 100000;
@@ -42,7 +45,8 @@ events { worker_connections 20000; }
 http { access_log off; keepalive_requests 1000000;
   server { listen 127.0.0.1:$B1 reuseport backlog=4096; listen 127.0.0.1:$B2 reuseport backlog=4096;
     location = / { return 200 "hello\n"; }
-    location = /1m { root $W; try_files /1m.bin =404; } } }
+    location = /1m { root $W; try_files /1m.bin =404; }
+    location = /100m { root $W; try_files /100m.bin =404; } } }
 C
 haproxy_cfg() { # port extra-option
   cat <<C
@@ -152,6 +156,8 @@ for rep in $(seq "$REPS"); do
         keepalive) run_wrk "$mode" "$t" / "$CONNS" ;;
         close) run_wrk "$mode" "$t" / "$CONNS" -H "Connection: close" ;;
         bulk1m) run_wrk "$mode" "$t" /1m "$BULK_CONNS" ;;
+        bulk1m-64) run_wrk "$mode" "$t" /1m 64 ;;
+        bulk100m) run_wrk "$mode" "$t" /100m 1 ;;
         idle) [[ $t != direct ]] && run_idle "$t" ;;
       esac
     done
@@ -165,6 +171,8 @@ if [[ -n "${PROFILE:-}" ]]; then  # after the measured runs: perf's own cost sta
         keepalive) profile_wrk "$mode" "$t" / "$CONNS" ;;
         close) profile_wrk "$mode" "$t" / "$CONNS" -H "Connection: close" ;;
         bulk1m) profile_wrk "$mode" "$t" /1m "$BULK_CONNS" ;;
+        bulk1m-64) profile_wrk "$mode" "$t" /1m 64 ;;
+        bulk100m) profile_wrk "$mode" "$t" /100m 1 ;;
       esac
     done
   done

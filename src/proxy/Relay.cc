@@ -585,6 +585,7 @@ void Relay::releaseHeld(Session& s) {
 
 void Relay::delivered(Session& s, bool c2s, uint64_t n) {
   direction(s, c2s).bytes += n;
+  turnBytes_ += n;
   // Counted as they are delivered, so a rate query sees a long transfer while it runs, and the
   // totals equal what crossed the sockets once the sessions closed.
   stats_.add(s.frontendSlot, c2s ? stats::FrontendStat::BytesIn : stats::FrontendStat::BytesOut, n);

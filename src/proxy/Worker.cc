@@ -247,13 +247,8 @@ void Worker::loop() {
         }
       }
     }
-    // Adaptive batching, like NAPI's interrupt moderation: expect about as many completions
-    // as the last turn brought, and let the kernel hold the first ones back (briefly) until
-    // they are there. An idle or lightly loaded worker (small batches) waits for one, so it
-    // adds no latency; a busy one wakes once per batch instead of once per completion.
-    const unsigned expect = lastBatch >= options_.batchWhenBusy
-                                ? static_cast<unsigned>(std::min<std::size_t>(lastBatch, options_.batchMax))
-                                : 1;
+    // Batched waiting (WaitPolicy): wake once per batch when busy or moving bulk data.
+    const unsigned expect = options_.waitPolicy.expect(lastBatch, relay_->takeTurnBytes());
     const auto completions = ring_->wait(nextWait(), expect);
     // Read the clock right after the wait, before dispatching: activity recorded by this batch
     // must carry the time it happened, not the time the worker went to sleep (that stamp would

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <utility>
 
 #include "ringlb/io/Ring.h"
 #include "ringlb/proxy/RelayIo.h"
@@ -60,6 +61,9 @@ class Relay {
   void releaseBuffer(uint16_t id);
 
   std::size_t waiting() const { return waiters_.size(); }
+  // Bytes delivered (both directions, all sessions) since the last call: the worker's measure of
+  // bulk load for its next wait (WaitPolicy).
+  uint64_t takeTurnBytes() { return std::exchange(turnBytes_, 0); }
   static uint64_t tag(const Session& s, uint32_t slot, bool c2s);
 
  private:
@@ -104,6 +108,7 @@ class Relay {
   // Directions retrying the ring after ENOBUFS because buffers came back meanwhile (at most one
   // per buffer in the ring).
   unsigned probing_ = 0;
+  uint64_t turnBytes_ = 0;
 };
 
 }  // namespace ringlb::proxy
