@@ -15,6 +15,9 @@
 # TARGETS (direct haproxy hap-splice nginx ringlb), IDLE_N
 # (5000), RINGLB (binary, default build/ringlb), RINGLB_CONF (template, default
 # bench/config/ringlb-peers.yaml), RAW (file to keep the raw per-run lines), PROFILE (set: also
+# THREADS (proxy workers/threads, default 1; with more than 1 nothing is pinned: proxy, backend
+# and wrk (one thread per proxy thread) share both CPUs and the backend nginx gets as many
+# workers: the connection-rate figures of docs/benchmarks.md), PROFILE (set: also
 # profile each proxy once per workload with perf and split its CPU into TCP work and overhead,
 # see bench/split.py).
 set -euo pipefail
@@ -28,6 +31,9 @@ fi
 RINGLB_CONF=${RINGLB_CONF:-$root/bench/config/ringlb-peers.yaml}
 DUR=${DUR:-5}; CONNS=${CONNS:-64}; BULK_CONNS=${BULK_CONNS:-8}; REPS=${REPS:-3}; IDLE_N=${IDLE_N:-5000}
 MODES=${MODES:-"keepalive close bulk1m bulk1m-64 bulk100m idle"}
+THREADS=${THREADS:-1}
+# One proxy thread: the proxy alone on CPU 1, backend and load generator on CPU 0. More: no pinning.
+if [[ $THREADS == 1 ]]; then PROXY_CPUS=1; LOAD_CPUS=0; else PROXY_CPUS=0-1; LOAD_CPUS=0-1; fi
 TARGETS=${TARGETS:-"direct haproxy hap-splice nginx ringlb"}
 ulimit -n "$(ulimit -Hn)"  # idle workload: thousands of sockets in wrk, python and the proxies
 W=$(mktemp -d)
@@ -39,7 +45,7 @@ declare -A PID=()
 head -c 1048576 /dev/urandom > "$W/1m.bin"
 if [[ " $MODES " == *" bulk100m "* ]]; then head -c 104857600 /dev/urandom > "$W/100m.bin"; fi
 cat > "$W/backend.conf" <<C
-user root; worker_processes 1; daemon off; pid $W/b.pid; error_log $W/b.err;
+user root; worker_processes $THREADS; daemon off; pid $W/b.pid; error_log $W/b.err;
 worker_rlimit_nofile 100000;
 events { worker_connections 20000; }
 http { access_log off; keepalive_requests 1000000;
@@ -51,7 +57,7 @@ C
 haproxy_cfg() { # port extra-option
   cat <<C
 global
-  nbthread 1
+  nbthread $THREADS
   maxconn 6000
 defaults
   mode tcp
@@ -70,22 +76,22 @@ haproxy_cfg "${PORT[haproxy]}" "" > "$W/haproxy.cfg"
 haproxy_cfg "${PORT[hap-splice]}" "option splice-auto" > "$W/haproxy-splice.cfg"
 cat > "$W/ngstream.conf" <<C
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-worker_processes 1; daemon off; pid $W/s.pid; error_log $W/s.err;
+worker_processes $THREADS; daemon off; pid $W/s.pid; error_log $W/s.err;
 worker_rlimit_nofile 100000;
 events { worker_connections 65536; }
 stream { upstream be { server 127.0.0.1:$B1; server 127.0.0.1:$B2; }
   server { listen 127.0.0.1:${PORT[nginx]} reuseport backlog=4096; proxy_pass be; } }
 C
 sed -e "s/{LISTEN}/127.0.0.1:${PORT[ringlb]}/" -e "s/{B1}/127.0.0.1:$B1/" -e "s/{B2}/127.0.0.1:$B2/" \
-  "$RINGLB_CONF" > "$W/ringlb.yaml"
+  -e "s/workers: 1,/workers: $THREADS,/" "$RINGLB_CONF" > "$W/ringlb.yaml"
 
-taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
+taskset -c $LOAD_CPUS nginx -c "$W/backend.conf" -p "$W" &
 for t in $TARGETS; do
   case $t in
-    haproxy) taskset -c 1 haproxy -f "$W/haproxy.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
-    hap-splice) taskset -c 1 haproxy -f "$W/haproxy-splice.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
-    nginx) taskset -c 1 nginx -c "$W/ngstream.conf" -p "$W" & PID[$t]=$! ;;
-    ringlb) taskset -c 1 "$RINGLB" -c "$W/ringlb.yaml" >"$W/ringlb.log" 2>&1 & PID[$t]=$! ;;
+    haproxy) taskset -c $PROXY_CPUS haproxy -f "$W/haproxy.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
+    hap-splice) taskset -c $PROXY_CPUS haproxy -f "$W/haproxy-splice.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
+    nginx) taskset -c $PROXY_CPUS nginx -c "$W/ngstream.conf" -p "$W" & PID[$t]=$! ;;
+    ringlb) taskset -c $PROXY_CPUS "$RINGLB" -c "$W/ringlb.yaml" >"$W/ringlb.log" 2>&1 & PID[$t]=$! ;;
   esac
 done
 sleep 1
@@ -113,7 +119,7 @@ run_wrk() { # mode target path conns extra...
   local mode=$1 t=$2 path=$3 conns=$4; shift 4
   local pid=${PID[$t]:-} t0=0 t1=0 out
   [[ -n "$pid" ]] && t0=$(ticks "$pid")
-  out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${DUR}s" --latency "$@" "http://127.0.0.1:${PORT[$t]}$path" 2>&1)
+  out=$(taskset -c $LOAD_CPUS wrk -t"$THREADS" -c"$conns" -d"${DUR}s" --latency "$@" "http://127.0.0.1:${PORT[$t]}$path" 2>&1)
   [[ -n "$pid" ]] && t1=$(ticks "$pid")
   echo "$out" | awk -v m="$mode" -v n="$t" -v cpu=$((t1 - t0)) -v hz="$hz" -v haspid="${pid:+1}" '
     function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1e6; return v }
@@ -143,7 +149,7 @@ profile_wrk() { # mode target path conns extra...: where the proxy's CPU goes (b
   perf record -q -e cpu-clock -g -p "$pids" -o "$W/perf.data" -- sleep "$DUR" >/dev/null 2>&1 &
   local pp=$!
   sleep 0.2
-  taskset -c 0 wrk -t1 -c"$conns" -d"${DUR}s" "$@" "http://127.0.0.1:${PORT[$t]}$path" >/dev/null 2>&1
+  taskset -c $LOAD_CPUS wrk -t"$THREADS" -c"$conns" -d"${DUR}s" "$@" "http://127.0.0.1:${PORT[$t]}$path" >/dev/null 2>&1
   wait $pp
   echo "profile:$mode $t $(perf script -i "$W/perf.data" -F ip,sym 2>/dev/null | python3 "$root/bench/split.py")" >> "$RAWF"
   tail -n 1 "$RAWF" >&2
