@@ -4,22 +4,24 @@
 # every workload REPS times and prints medians and ratios as a markdown table.
 #   bench/compare.sh                      # full run (about 8 minutes)
 #   DUR=3 REPS=1 MODES="keepalive" TARGETS="ringlb" bench/compare.sh   # a quick look
-# Every proxy gets one worker/thread pinned to CPU 1; the backend nginx and wrk share CPU 0.
+# By default every proxy gets one worker/thread pinned to CPU 1; the backend nginx and wrk share
+# CPU 0 (THREADS changes that, see below).
 # Figures, per workload and target:
 #   req/s, p50 and p99 latency (wrk --latency), proxy CPU per request (user+system of all the
 #   proxy's threads, from /proc), each with ringlb's ratio to the best peer of the same run, and
 #   for the idle workload the RSS growth per idle connection.
 # Knobs: DUR (s per run, default 5), CONNS (default 64), BULK_CONNS (default 8), REPS (default 3),
 # MODES (keepalive close bulk1m bulk1m-64 bulk100m idle: bulk1m-64 is bulk1m over 64 connections,
-# bulk100m one connection fetching 100 MB responses back to back, its req/s x 100 = MB/s),
-# TARGETS (direct haproxy hap-splice nginx ringlb), IDLE_N
-# (5000), RINGLB (binary, default build/ringlb), RINGLB_CONF (template, default
-# bench/config/ringlb-peers.yaml), RAW (file to keep the raw per-run lines), PROFILE (set: also
+# bulk100m one connection fetching 100 MiB responses back to back, its req/s x 100 = MiB/s; with
+# about 8 responses a second, one still in flight when wrk stops skews its figures by 2-3 %),
+# TARGETS (direct haproxy hap-splice nginx ringlb), IDLE_N (5000), RINGLB (binary, default
+# build/ringlb), RINGLB_CONF (template, default bench/config/ringlb-peers.yaml; {LISTEN} {B1} {B2}
+# are filled in, and its `workers:` set to THREADS), RAW (file to keep the raw per-run lines),
 # THREADS (proxy workers/threads, default 1; with more than 1 nothing is pinned: proxy, backend
-# and wrk (one thread per proxy thread) share both CPUs and the backend nginx gets as many
-# workers: the connection-rate figures of docs/benchmarks.md), PROFILE (set: also
-# profile each proxy once per workload with perf and split its CPU into TCP work and overhead,
-# see bench/split.py).
+# and wrk (one thread per proxy thread, at most one per connection) share both CPUs and the
+# backend nginx gets as many workers: the connection-rate figures of docs/benchmarks.md),
+# PROFILE (set: also profile each proxy once per workload with perf and split its CPU into TCP
+# work and overhead, # see bench/split.py).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/packaging/install-deps.sh" --bench
@@ -83,7 +85,9 @@ stream { upstream be { server 127.0.0.1:$B1; server 127.0.0.1:$B2; }
   server { listen 127.0.0.1:${PORT[nginx]} reuseport backlog=4096; proxy_pass be; } }
 C
 sed -e "s/{LISTEN}/127.0.0.1:${PORT[ringlb]}/" -e "s/{B1}/127.0.0.1:$B1/" -e "s/{B2}/127.0.0.1:$B2/" \
-  -e "s/workers: 1,/workers: $THREADS,/" "$RINGLB_CONF" > "$W/ringlb.yaml"
+  -e "s/workers: [0-9]*/workers: $THREADS/" "$RINGLB_CONF" > "$W/ringlb.yaml"
+# The template must name its worker count, or THREADS would silently compare 1 worker with N.
+grep -q "workers: $THREADS\b" "$W/ringlb.yaml" || { echo "compare.sh: $RINGLB_CONF must set global.workers" >&2; exit 2; }
 
 taskset -c $LOAD_CPUS nginx -c "$W/backend.conf" -p "$W" &
 for t in $TARGETS; do
@@ -115,11 +119,12 @@ rss_kb() {
 }
 RAWF=${RAW:-$W/raw.txt}; : > "$RAWF"
 hz=$(getconf CLK_TCK)
+wrk_threads() { echo $(( THREADS < $1 ? THREADS : $1 )); }  # wrk refuses more threads than connections
 run_wrk() { # mode target path conns extra...
   local mode=$1 t=$2 path=$3 conns=$4; shift 4
   local pid=${PID[$t]:-} t0=0 t1=0 out
   [[ -n "$pid" ]] && t0=$(ticks "$pid")
-  out=$(taskset -c $LOAD_CPUS wrk -t"$THREADS" -c"$conns" -d"${DUR}s" --latency "$@" "http://127.0.0.1:${PORT[$t]}$path" 2>&1)
+  out=$(taskset -c $LOAD_CPUS wrk -t"$(wrk_threads "$conns")" -c"$conns" -d"${DUR}s" --latency "$@" "http://127.0.0.1:${PORT[$t]}$path" 2>&1)
   [[ -n "$pid" ]] && t1=$(ticks "$pid")
   echo "$out" | awk -v m="$mode" -v n="$t" -v cpu=$((t1 - t0)) -v hz="$hz" -v haspid="${pid:+1}" '
     function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1e6; return v }
@@ -149,7 +154,7 @@ profile_wrk() { # mode target path conns extra...: where the proxy's CPU goes (b
   perf record -q -e cpu-clock -g -p "$pids" -o "$W/perf.data" -- sleep "$DUR" >/dev/null 2>&1 &
   local pp=$!
   sleep 0.2
-  taskset -c $LOAD_CPUS wrk -t"$THREADS" -c"$conns" -d"${DUR}s" "$@" "http://127.0.0.1:${PORT[$t]}$path" >/dev/null 2>&1
+  taskset -c $LOAD_CPUS wrk -t"$(wrk_threads "$conns")" -c"$conns" -d"${DUR}s" "$@" "http://127.0.0.1:${PORT[$t]}$path" >/dev/null 2>&1
   wait $pp
   echo "profile:$mode $t $(perf script -i "$W/perf.data" -F ip,sym 2>/dev/null | python3 "$root/bench/split.py")" >> "$RAWF"
   tail -n 1 "$RAWF" >&2

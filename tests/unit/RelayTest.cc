@@ -269,6 +269,33 @@ TEST_F(RelayTest, EofAfterShortSendForwardsEveryByteThenTheFin) {
   EXPECT_TRUE(world.ends.empty()) << "the other direction is still open";
 }
 
+// The worker's measure of bulk load (WaitPolicy): bytes delivered in both directions since the
+// last take, counted when they reach the destination (not when received), then reset.
+TEST_F(RelayTest, TurnBytesCountDeliveredBytesUntilTaken) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  EXPECT_EQ(relay.takeTurnBytes(), 0u);
+  receive(slot, true, std::string(100, 'a'));
+  EXPECT_EQ(relay.takeTurnBytes(), 0u) << "received but not yet delivered";
+  completeLast(slot, true, 60);
+  receive(slot, false, std::string(30, 'b'));
+  completeLast(slot, false, 30);
+  EXPECT_EQ(relay.takeTurnBytes(), 90u);
+  EXPECT_EQ(relay.takeTurnBytes(), 0u) << "a take resets the count";
+  completeLast(slot, true, 40);  // the rest of the short send
+  EXPECT_EQ(relay.takeTurnBytes(), 40u);
+}
+
+// Spliced bytes count the same way, once they left the pipe for the destination.
+TEST_F(RelayTest, TurnBytesCountSplicedBytes) {
+  const uint32_t slot = world.addSession(config::RelayMode::Splice);
+  world.spliceResults = {5000, 3000, 2000, -EAGAIN};  // in 5000, out 3000 + 2000, then dry
+  relay.start(session(slot), slot);
+  EXPECT_EQ(dir(slot, true).bytes, 5000u);
+  EXPECT_EQ(relay.takeTurnBytes(), 5000u);
+  EXPECT_EQ(relay.takeTurnBytes(), 0u);
+}
+
 // A short send moves the rest out of the shared ring at once, and the private buffer is
 // released as soon as its bytes are sent: memory follows bytes in flight.
 TEST_F(RelayTest, PrivateBufferLivesOnlyWhileItHoldsBytes) {

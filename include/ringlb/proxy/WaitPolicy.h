@@ -9,8 +9,10 @@
 //     worker busy with few operations (splice moves a pipe-full per call). Waking per chunk
 //     costs the *sending* CPU a cross-CPU wake-up each time, and on a loaded machine that CPU is
 //     the bottleneck; waiting a moment lets the next chunk grow instead (docs/performance.md:
-//     1 MB responses +5-15 % req/s). Interactive sessions sharing the worker pay at most the
-//     batch wait per turn while bulk data flows.
+//     1 MB responses +5-8 % req/s). Interactive sessions sharing the worker pay at most the
+//     batch wait per turn while bulk data flows. A bulk direction whose splice budget ran out
+//     ends its turn on a poll that completes at once; the worker still sleeps up to the batch
+//     wait on it, which is the point: the next turn's splices find more queued.
 // Pure: unit-tested without a ring.
 #include <cstddef>
 #include <cstdint>
@@ -19,7 +21,7 @@ namespace ringlb::proxy {
 
 struct WaitPolicy {
   std::size_t busyCompletions = 8;      // completions in the last turn that count as busy
-  std::size_t maxBatch = 64;            // never ask for more than this many
+  std::size_t maxBatch = 64;            // never ask for more than this many (bulk included)
   uint64_t bulkTurnBytes = 64 * 1024;   // bytes delivered in the last turn that count as bulk
 
   // Completions to wait for, given what the last turn reaped and delivered. At least 1.
