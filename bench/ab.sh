@@ -7,6 +7,7 @@
 #   RELAY=copy bench/ab.sh build/ringlb build/ringlb  # same binary, copy vs the template's relay
 # Knobs: PATH_ (/ small, /1m, /100m), CONNS (8), ROUNDS (4), DUR (s per run, 4), RELAY (auto),
 # RELAY_B (relay for B, default RELAY), WRK_ARGS (extra wrk arguments, e.g. -H "Connection: close"),
+# SENDFILE (on: the backend sends with sendfile(2); default off, as in compare.sh),
 # PROBE (set: one more connection of small keep-alive requests runs beside the load, and its p50
 # and p99 are reported: what interactive traffic sharing the worker sees).
 # Per run: req/s, p50, p99, proxy CPU per request and per MB, CPU-0 (backend + wrk) CPU per MB,
@@ -30,7 +31,7 @@ cat > "$W/backend.conf" <<C
 user root; worker_processes 1; daemon off; pid $W/b.pid; error_log $W/b.err;
 worker_rlimit_nofile 100000;
 events { worker_connections 20000; }
-http { access_log off; keepalive_requests 1000000;
+http { access_log off; keepalive_requests 1000000; sendfile ${SENDFILE:-off};
   server { listen 127.0.0.1:$BE reuseport backlog=4096;
     location = / { return 200 "hello\n"; }
     location = /1m { root $W; try_files /1m.bin =404; }

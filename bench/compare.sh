@@ -20,7 +20,8 @@
 # THREADS (proxy workers/threads, default 1; with more than 1 nothing is pinned: proxy, backend
 # and wrk (one thread per proxy thread, at most one per connection) share both CPUs and the
 # backend nginx gets as many workers: the connection-rate figures of docs/benchmarks.md),
-# PROFILE (set: also profile each proxy once per workload with perf and split its CPU into TCP
+# SENDFILE (on: the backend nginx sends files with sendfile(2), page-cache pages instead of copies;
+# default off, nginx's own default), PROFILE (set: also profile each proxy once per workload with perf and split its CPU into TCP
 # work and overhead, # see bench/split.py).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,7 +51,7 @@ cat > "$W/backend.conf" <<C
 user root; worker_processes $THREADS; daemon off; pid $W/b.pid; error_log $W/b.err;
 worker_rlimit_nofile 100000;
 events { worker_connections 20000; }
-http { access_log off; keepalive_requests 1000000;
+http { access_log off; keepalive_requests 1000000; sendfile ${SENDFILE:-off};
   server { listen 127.0.0.1:$B1 reuseport backlog=4096; listen 127.0.0.1:$B2 reuseport backlog=4096;
     location = / { return 200 "hello\n"; }
     location = /1m { root $W; try_files /1m.bin =404; }
