@@ -4,7 +4,7 @@
 # it is the bottleneck (docs/performance.md, "Bulk throughput with splice").
 #   bench/ab.sh OLD_BINARY NEW_BINARY                 # 1 MB responses, 8 connections, 4 rounds
 #   PATH_=/100m CONNS=1 ROUNDS=5 bench/ab.sh a b      # one 100 MB stream
-#   RELAY=copy bench/ab.sh build/ringlb build/ringlb  # same binary, copy vs the template's relay
+#   RELAY=copy RELAY_B=auto bench/ab.sh build/ringlb build/ringlb  # same binary, copy vs auto
 # Knobs: PATH_ (/ small, /1m, /100m), CONNS (8), ROUNDS (4), DUR (s per run, 4), RELAY (auto),
 # RELAY_B (relay for B, default RELAY), WRK_ARGS (extra wrk arguments, e.g. -H "Connection: close"),
 # SENDFILE (on: the backend sends with sendfile(2); default off, as in compare.sh),

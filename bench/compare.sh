@@ -21,8 +21,8 @@
 # and wrk (one thread per proxy thread, at most one per connection) share both CPUs and the
 # backend nginx gets as many workers: the connection-rate figures of docs/benchmarks.md),
 # SENDFILE (on: the backend nginx sends files with sendfile(2), page-cache pages instead of copies;
-# default off, nginx's own default), PROFILE (set: also profile each proxy once per workload with perf and split its CPU into TCP
-# work and overhead, # see bench/split.py).
+# default off, nginx's own default), PROFILE (set: also profile each proxy once per workload with
+# perf and split its CPU into TCP work and overhead, see bench/split.py).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/packaging/install-deps.sh" --bench
@@ -160,18 +160,27 @@ profile_wrk() { # mode target path conns extra...: where the proxy's CPU goes (b
   echo "profile:$mode $t $(perf script -i "$W/perf.data" -F ip,sym 2>/dev/null | python3 "$root/bench/split.py")" >> "$RAWF"
   tail -n 1 "$RAWF" >&2
 }
+# One place maps a workload to its request: path, connections, extra wrk arguments. `runner` is
+# run_wrk (measured) or profile_wrk (perf); the idle workload has neither.
+workload() { # runner mode target
+  local runner=$1 mode=$2 t=$3
+  case $mode in
+    keepalive) "$runner" "$mode" "$t" / "$CONNS" ;;
+    close) "$runner" "$mode" "$t" / "$CONNS" -H "Connection: close" ;;
+    bulk1m) "$runner" "$mode" "$t" /1m "$BULK_CONNS" ;;
+    bulk1m-64) "$runner" "$mode" "$t" /1m 64 ;;
+    bulk100m) "$runner" "$mode" "$t" /100m 1 ;;
+  esac
+}
 for rep in $(seq "$REPS"); do
   for mode in $MODES; do
     [[ $mode == idle && $rep != 1 ]] && continue
     for t in $TARGETS; do
-      case $mode in
-        keepalive) run_wrk "$mode" "$t" / "$CONNS" ;;
-        close) run_wrk "$mode" "$t" / "$CONNS" -H "Connection: close" ;;
-        bulk1m) run_wrk "$mode" "$t" /1m "$BULK_CONNS" ;;
-        bulk1m-64) run_wrk "$mode" "$t" /1m 64 ;;
-        bulk100m) run_wrk "$mode" "$t" /100m 1 ;;
-        idle) [[ $t != direct ]] && run_idle "$t" ;;
-      esac
+      if [[ $mode == idle ]]; then
+        [[ $t != direct ]] && run_idle "$t"
+      else
+        workload run_wrk "$mode" "$t"
+      fi
     done
   done
 done
@@ -179,13 +188,7 @@ if [[ -n "${PROFILE:-}" ]]; then  # after the measured runs: perf's own cost sta
   for mode in $MODES; do
     for t in $TARGETS; do
       [[ $t == direct ]] && continue
-      case $mode in
-        keepalive) profile_wrk "$mode" "$t" / "$CONNS" ;;
-        close) profile_wrk "$mode" "$t" / "$CONNS" -H "Connection: close" ;;
-        bulk1m) profile_wrk "$mode" "$t" /1m "$BULK_CONNS" ;;
-        bulk1m-64) profile_wrk "$mode" "$t" /1m 64 ;;
-        bulk100m) profile_wrk "$mode" "$t" /100m 1 ;;
-      esac
+      workload profile_wrk "$mode" "$t"
     done
   done
 fi
