@@ -68,9 +68,12 @@ run() { # side binary config
     (sleep 0.5; taskset -c 0 wrk -t1 -c1 -d"$((DUR - 1))s" --latency "http://127.0.0.1:$PX/" > "$W/probe.txt" 2>&1) &
     probe=$!
   fi
-  # shellcheck disable=SC2086  # WRK_ARGS splits into words on purpose
-  out=$(/usr/bin/time -f "wrkcpu %U %S" taskset -c 0 wrk -t1 -c"$CONNS" -d"${DUR}s" --latency $WRK_ARGS \
-        "http://127.0.0.1:$PX$PATH_" 2>&1)
+  # WRK_ARGS is parsed as shell words, quotes included, so -H "Connection: close" stays one header
+  # (a plain word split would send "Connection:" and "close" as two arguments).
+  local wrk_args=()
+  eval "wrk_args=($WRK_ARGS)"
+  out=$(/usr/bin/time -f "wrkcpu %U %S" taskset -c 0 wrk -t1 -c"$CONNS" -d"${DUR}s" --latency \
+        "${wrk_args[@]}" "http://127.0.0.1:$PX$PATH_" 2>&1)
   if [[ -n "$probe" ]]; then
     wait "$probe"
     out+=$'\n'$(awk '/^ +50%/{print "probe50", $2} /^ +99%/{print "probe99", $2}' "$W/probe.txt")

@@ -4,6 +4,9 @@
 #include <liburing.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -30,6 +33,61 @@ __kernel_timespec* stableTimespec(std::chrono::milliseconds ms) {
   return &ts;
 }
 
+// Does this kernel end a multishot recv once it has received the total given in sqe->optlen
+// (io_uring/net.c IORING_RECV_MSHOT_LIM, Linux 6.17)? Kernels before that ignore the field on a
+// multishot recv and would keep receiving without bound, so this asks by use, on a throw-away
+// ring and socket pair: 8 bytes queued, a multishot recv capped at 4 bytes per receive and 4
+// in all must answer exactly one completion of 4 bytes, in a provided buffer, without MORE.
+bool probeCappedRecv() {
+  io_uring ring{};
+  if (io_uring_queue_init(4, &ring, 0) != 0) return false;
+  bool supported = false;
+  int fds[2] = {-1, -1};
+  void* mem = MAP_FAILED;
+  const std::size_t ringBytes = 4096;
+  constexpr uint16_t kGroup = 1;
+  constexpr unsigned kCap = 4;
+  uint8_t buffer[64];
+  bool registered = false;
+  do {
+    mem = mmap(nullptr, ringBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) break;
+    auto* bufRing = static_cast<io_uring_buf_ring*>(mem);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<uint64_t>(bufRing);
+    reg.ring_entries = 1;
+    reg.bgid = kGroup;
+    if (io_uring_register_buf_ring(&ring, &reg, 0) != 0) break;
+    registered = true;
+    io_uring_buf_ring_init(bufRing);
+    io_uring_buf_ring_add(bufRing, buffer, sizeof buffer, 0, io_uring_buf_ring_mask(1), 0);
+    io_uring_buf_ring_advance(bufRing, 1);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) break;
+    if (::write(fds[1], "12345678", 8) != 8) break;
+    io_uring_sqe* s = io_uring_get_sqe(&ring);
+    io_uring_prep_recv(s, fds[0], nullptr, kCap, 0);
+    s->ioprio |= IORING_RECV_MULTISHOT;
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = kGroup;
+    s->file_index = kCap;  // sqe->optlen in newer headers: the total cap
+    if (io_uring_submit(&ring) != 1) break;
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec wait{.tv_sec = 1, .tv_nsec = 0};
+    if (io_uring_wait_cqe_timeout(&ring, &cqe, &wait) != 0) break;
+    supported = cqe->res == static_cast<int>(kCap) && (cqe->flags & IORING_CQE_F_BUFFER) != 0 &&
+                (cqe->flags & IORING_CQE_F_MORE) == 0;
+    io_uring_cqe_seen(&ring, cqe);
+  } while (false);
+  // Exiting the ring cancels whatever is still armed (an old kernel's recv that went on).
+  if (registered) io_uring_unregister_buf_ring(&ring, kGroup);
+  io_uring_queue_exit(&ring);
+  if (mem != MAP_FAILED) munmap(mem, ringBytes);
+  for (const int fd : fds) {
+    if (fd >= 0) ::close(fd);
+  }
+  return supported;
+}
+
 }  // namespace
 
 bool Completion::more() const { return (flags & IORING_CQE_F_MORE) != 0; }
@@ -38,8 +96,10 @@ uint16_t Completion::bufferId() const {
   return static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
 }
 
-Completion Completion::withBuffer(uint64_t userData, int32_t res, uint16_t id) {
-  return Completion{userData, res, IORING_CQE_F_BUFFER | (uint32_t{id} << IORING_CQE_BUFFER_SHIFT)};
+Completion Completion::withBuffer(uint64_t userData, int32_t res, uint16_t id, bool more) {
+  return Completion{userData, res,
+                    IORING_CQE_F_BUFFER | (more ? IORING_CQE_F_MORE : 0u) |
+                        (uint32_t{id} << IORING_CQE_BUFFER_SHIFT)};
 }
 
 std::string Features::describe() const {
@@ -56,6 +116,7 @@ std::string Features::describe() const {
   add(multishotAccept, "multishot_accept");
   add(bufferRing, "buffer_ring");
   add(minTimeout, "min_timeout");
+  add(cappedRecv, "capped_multishot_recv");
   return out.empty() ? out : out.substr(1);
 }
 
@@ -116,6 +177,8 @@ std::unique_ptr<Ring> Ring::create(const Options& options, std::string* error) {
     self->features_.bufferRing = is519;
     io_uring_free_probe(probe);
   }
+  static const bool cappedRecv = probeCappedRecv();  // once per process: it costs a ring
+  self->features_.cappedRecv = self->features_.bufferRing && cappedRecv;
   return self;
 }
 
@@ -192,6 +255,18 @@ void Ring::recvProvided(int fd, uint16_t group, uint64_t userData) {
   io_uring_prep_recv(s, fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = group;
+  io_uring_sqe_set_data64(s, userData);
+}
+
+void Ring::recvStanding(int fd, uint16_t group, unsigned limit, uint64_t userData) {
+  io_uring_sqe* s = sqe();
+  // len caps each receive; optlen (file_index in liburing 2.3's header: the same field) caps the
+  // total, after which the kernel ends the request.
+  io_uring_prep_recv(s, fd, nullptr, limit, 0);
+  s->ioprio |= IORING_RECV_MULTISHOT;
+  s->flags |= IOSQE_BUFFER_SELECT;
+  s->buf_group = group;
+  s->file_index = limit;
   io_uring_sqe_set_data64(s, userData);
 }
 

@@ -70,13 +70,18 @@ uint64_t Relay::tag(const Session& s, uint32_t slot, bool c2s) {
   return io::UserData{static_cast<uint8_t>(op), s.generation, slot}.encode();
 }
 
+uint64_t Relay::standingTag(const Session& s, uint32_t slot, bool c2s) {
+  const Op op = c2s ? Op::ClientReceive : Op::ServerReceive;
+  return io::UserData{static_cast<uint8_t>(op), s.generation, slot}.encode();
+}
+
 bool Relay::enter(Session& s, uint32_t slot, Direction& d, DirectionState to) {
   if (!transitionAllowed(d.state, to)) {
     spdlog::error("session {}: refused direction transition {} -> {}", slot,
                   static_cast<int>(d.state), static_cast<int>(to));
     return false;
   }
-  d.state = to;
+  const DirectionState from = std::exchange(d.state, to);
   switch (to) {
     case DirectionState::Recv:
     case DirectionState::Send:
@@ -87,7 +92,10 @@ bool Relay::enter(Session& s, uint32_t slot, Direction& d, DirectionState to) {
       ++s.inflight;
       break;
     case DirectionState::Idle:
-      --s.inflight;
+      // (Listen's operation is the standing receive, counted while `standing` is set.)
+      if (from != DirectionState::Listen) --s.inflight;
+      break;
+    case DirectionState::Listen:
       break;
     case DirectionState::WaitBuffer:
       stats_.add(stats::WorkerStat::BufferWaits);
@@ -118,6 +126,12 @@ void Relay::pump(Session& s, uint32_t slot, bool c2s) {
     enter(s, slot, d, DirectionState::Aborted);
     settle(s, slot);
     return;
+  }
+  if (d.buffer == kNoBuffer && d.overflow > 0) {
+    // Bytes a standing receive queued in the private buffer: they are the held bytes now.
+    d.buffer = kOwnBuffer;
+    d.offset = 0;
+    d.length = std::exchange(d.overflow, 0);
   }
   if (d.buffer != kNoBuffer) {
     sendHeld(s, slot, c2s);
@@ -167,8 +181,20 @@ void Relay::receive(Session& s, uint32_t slot, bool c2s) {
     // depend on splice, only efficiency does.
     if (!d.pipe.valid()) d.splice = false;
   }
-  if (d.splice) {
+  // Never splice while a standing receive is armed: two readers of one socket would reorder
+  // its bytes. It ends by itself within `limit` bytes (a full read is what marked the direction
+  // bulk), so the direction listens until then.
+  if (d.splice && !d.standing) {
     splice(s, slot, c2s);
+    return;
+  }
+  if (!d.standing && !d.splice && d.fullReads == 0 && io_.standingLimit() > 0) {
+    io_.recvStanding(sourceFd(s, c2s), standingTag(s, slot, c2s));
+    d.standing = true;
+    ++s.inflight;
+  }
+  if (d.standing) {
+    enter(s, slot, d, DirectionState::Listen);
     return;
   }
   io_.recvProvided(sourceFd(s, c2s), tag(s, slot, c2s));
@@ -265,7 +291,9 @@ void Relay::onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completi
     d.probing = false;
     --probing_;
   }
-  if (!enter(s, slot, d, DirectionState::Idle)) {
+  // (In Listen the only operation in flight is the standing receive, whose completions carry
+  // their own tag: one of this tag there is as impossible as one in Idle.)
+  if (was == DirectionState::Listen || !enter(s, slot, d, DirectionState::Idle)) {
     // No operation was in flight: a completion here means our accounting is broken. Keep the
     // buffers right at least, then end the session abortively.
     if (completion.hasBuffer()) {
@@ -300,6 +328,7 @@ void Relay::onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completi
       pump(s, slot, c2s);  // the timer fired (or was cancelled while closing, handled above)
       return;
     case DirectionState::Idle:
+    case DirectionState::Listen:  // its completions are the standing receive's (onStanding)
     case DirectionState::WaitBuffer:
     case DirectionState::Done:
     case DirectionState::Aborted:
@@ -309,29 +338,135 @@ void Relay::onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completi
 
 void Relay::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
   Direction& d = direction(s, c2s);
-  const int res = completion.res;
   uint16_t got = std::exchange(d.recvBuffer, kNoBuffer);  // a granted buffer, if any
   if (completion.hasBuffer()) {
     got = completion.bufferId();
     io_.bufferTaken(got);
   }
+  received(s, slot, c2s, completion.res, got, io_.bufferSize());
+}
+
+void Relay::onStanding(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
+  Direction& d = direction(s, c2s);
+  uint16_t got = kNoBuffer;
+  if (completion.hasBuffer()) {
+    got = completion.bufferId();
+    io_.bufferTaken(got);
+  }
+  if (!d.standing) {
+    // No standing receive was armed: our accounting is broken. Keep the buffers right at least.
+    if (got != kNoBuffer) releaseBuffer(got);
+    if (s.state == SessionState::Relaying) internalError(s, slot, "standing receive not armed");
+    return;
+  }
+  if (!completion.more()) {
+    d.standing = false;
+    --s.inflight;
+  }
+  if (s.state != SessionState::Relaying) {
+    // Closing: account for the buffer it took, so nothing leaks at free time.
+    if (got != kNoBuffer) releaseBuffer(got);
+    return;
+  }
+  if (d.probing) {
+    d.probing = false;
+    --probing_;
+  }
+  const int res = completion.res;
+  if (d.state == DirectionState::Listen) {
+    enter(s, slot, d, DirectionState::Idle);
+    received(s, slot, c2s, res, got, io_.standingLimit());
+    return;
+  }
+  // The direction is busy sending what an earlier completion brought (Send, or Backoff for that
+  // send), or has ended (Aborted): what comes now waits behind it.
   if (res > 0) {
+    overflow(s, slot, c2s, got, res);
+    return;
+  }
+  if (got != kNoBuffer) releaseBuffer(got);
+  // The standing receive ended. Its end is acted on when the held bytes are out (pump): an end of
+  // stream or a failure is recorded now, so it is forwarded after them; anything else (ENOBUFS,
+  // ENOMEM) only means the next receive is armed afresh.
+  if (res == 0) {
+    d.source = sourceFailed(s, c2s) ? SourceEnd::Reset : SourceEnd::Fin;
+    host_.rescheduleExpiry(s, slot);
+  } else if (res != -ENOBUFS && res != -EINTR && res != -EAGAIN && !isResourceShortage(res)) {
+    sideFailed(s, c2s);
+    d.source = SourceEnd::Reset;
+    host_.rescheduleExpiry(s, slot);
+  }
+}
+
+void Relay::overflow(Session& s, uint32_t slot, bool c2s, uint16_t got, int res) {
+  Direction& d = direction(s, c2s);
+  touch(s, c2s);
+  if (got == kNoBuffer) {
+    internalError(s, slot, "standing receive completed without a buffer");
+    return;
+  }
+  if (isTerminal(d.state) || destinationFailed(s, c2s)) {
+    releaseBuffer(got);  // nobody left to deliver to (the direction is discarding)
+    return;
+  }
+  const auto n = static_cast<uint32_t>(res);
+  // Appended after what `own` already holds: the rest of the bytes being sent from it, or the
+  // overflow waiting behind a ring buffer being sent.
+  uint32_t& end = d.buffer == kOwnBuffer ? d.length : d.overflow;
+  if (!d.own) {
+    if (!d.own.allocate(io_.bufferSize())) {
+      // No memory for the bytes the kernel already took from the socket: they cannot be kept,
+      // so the session must not look complete to either side. Reset it.
+      releaseBuffer(got);
+      host_.endSession(s, slot, true, CloseReason::ResourceShortage);
+      return;
+    }
+    stats_.add(stats::WorkerStat::PrivateBuffers);
+  }
+  if (end + n > d.own.size()) {
+    releaseBuffer(got);
+    internalError(s, slot, "standing receive exceeded its bound");
+    return;
+  }
+  std::memcpy(d.own.get() + end, io_.bufferData(got), n);
+  end += n;
+  releaseBuffer(got);  // the ring buffer goes back at once: a busy direction pins none extra
+  noteRead(s, d, res, io_.standingLimit());
+}
+
+void Relay::noteRead(Session& s, Direction& d, int res, unsigned full) {
+  // A direction that keeps filling what it may read is a bulk transfer: it leaves the standing
+  // receive for single-shot recvs of whole buffers, and under relay: auto for splice, which
+  // moves it without copying through user space. Short, interactive exchanges stay on
+  // recv/send, which costs fewer operations per message than splice's two.
+  if (static_cast<unsigned>(res) == full) {
+    if (d.fullReads < 255) ++d.fullReads;
+  } else {
+    d.fullReads = 0;
+  }
+  if (s.snapshot->config->backends[s.backend].relay == config::RelayMode::Auto && !d.noSplice &&
+      d.fullReads >= options_.autoSpliceAfter) {
+    d.splice = true;
+  }
+}
+
+void Relay::internalError(Session& s, uint32_t slot, const char* what) {
+  spdlog::error("session {}: {}; closing it", slot, what);
+  host_.endSession(s, slot, true, CloseReason::Internal);
+}
+
+void Relay::received(Session& s, uint32_t slot, bool c2s, int res, uint16_t got, unsigned full) {
+  Direction& d = direction(s, c2s);
+  if (res > 0) {
+    if (got == kNoBuffer) {
+      internalError(s, slot, "receive completed without a buffer");
+      return;
+    }
     d.buffer = got;
     d.offset = 0;
     d.length = static_cast<uint32_t>(res);
     touch(s, c2s);
-    // relay: auto. A direction that keeps filling whole buffers is a bulk transfer: splice moves
-    // it without copying through user space. Short, interactive exchanges stay on recv/send,
-    // which costs fewer operations per message than splice's two.
-    if (static_cast<unsigned>(res) == io_.bufferSize()) {
-      if (d.fullReads < 255) ++d.fullReads;
-    } else {
-      d.fullReads = 0;
-    }
-    if (s.snapshot->config->backends[s.backend].relay == config::RelayMode::Auto && !d.noSplice &&
-        d.fullReads >= options_.autoSpliceAfter) {
-      d.splice = true;
-    }
+    noteRead(s, d, res, full);
     pump(s, slot, c2s);
     return;
   }
@@ -426,23 +561,28 @@ void Relay::onSend(Session& s, uint32_t slot, bool c2s, int res) {
   d.backoffs = 0;
   if (d.offset == d.length) {
     // Everything sent: the buffer goes back (a private one is unmapped: memory follows bytes in
-    // flight, the slow moment is over).
-    discard(d);
+    // flight, the slow moment is over), unless overflow is waiting in it.
+    sent(d);
   } else if (d.buffer != kOwnBuffer) {
     // A short send, or EAGAIN (sends from ring buffers never wait): the receiver's socket buffer
     // is full, so it reads slower than we receive. Move the rest into a private buffer and give
     // the ring buffer back at once: a slow reader must not pin shared buffers, or it would park
     // every other session of this worker on ENOBUFS.
-    if (!d.own.allocate(io_.bufferSize())) {
-      backoff(s, slot, c2s);  // no memory for it now: keep the ring buffer a little longer
-      return;
+    if (!d.own) {
+      if (!d.own.allocate(io_.bufferSize())) {
+        backoff(s, slot, c2s);  // no memory for it now: keep the ring buffer a little longer
+        return;
+      }
+      stats_.add(stats::WorkerStat::PrivateBuffers);
     }
-    stats_.add(stats::WorkerStat::PrivateBuffers);
+    // Overflow a standing receive queued sits at the start of `own`: the rest goes before it.
+    // (Both come from one arming, so together they fit: see Relay.h.)
     const uint32_t rest = d.length - d.offset;
+    std::memmove(d.own.get() + rest, d.own.get(), d.overflow);
     std::memcpy(d.own.get(), io_.bufferData(d.buffer) + d.offset, rest);
     const uint16_t id = std::exchange(d.buffer, kOwnBuffer);
     d.offset = 0;
-    d.length = rest;
+    d.length = rest + std::exchange(d.overflow, 0);
     releaseBuffer(id);
   }
   pump(s, slot, c2s);
@@ -562,14 +702,18 @@ void Relay::sideFailed(Session& s, bool client) {
   }
 }
 
-void Relay::discard(Direction& d) {
-  if (d.buffer == kOwnBuffer) {
-    d.own.release();
-  } else if (d.buffer != kNoBuffer) {
-    releaseBuffer(d.buffer);
-  }
+void Relay::sent(Direction& d) {
+  if (d.buffer != kOwnBuffer && d.buffer != kNoBuffer) releaseBuffer(d.buffer);
   d.buffer = kNoBuffer;
   d.offset = d.length = 0;
+  if (d.overflow == 0) d.own.release();  // (pump() makes waiting overflow the held bytes)
+}
+
+void Relay::discard(Direction& d) {
+  if (d.buffer != kOwnBuffer && d.buffer != kNoBuffer) releaseBuffer(d.buffer);
+  d.own.release();
+  d.buffer = kNoBuffer;
+  d.offset = d.length = d.overflow = 0;
   // (Bytes left in the pipe make it unfit for reuse; releaseHeld() closes it at free time.)
 }
 

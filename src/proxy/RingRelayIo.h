@@ -15,13 +15,22 @@ namespace ringlb::proxy {
 
 class RingRelayIo final : public RelayIo {
  public:
+  // `standing`: use standing receives where the kernel can bound them.
   RingRelayIo(io::Ring& ring, io::BufferRing& buffers, io::PipePool& pipes,
-              SharedCounters& counters)
-      : ring_(ring), buffers_(buffers), pipes_(pipes), counters_(counters) {}
+              SharedCounters& counters, bool standing)
+      : ring_(ring),
+        buffers_(buffers),
+        pipes_(pipes),
+        counters_(counters),
+        standingLimit_(standing && ring.features().cappedRecv ? buffers.bufferSize() / 2 : 0) {}
 
   void recvProvided(int fd, uint64_t tag) override {
     ring_.recvProvided(fd, buffers_.group(), tag);
   }
+  void recvStanding(int fd, uint64_t tag) override {
+    ring_.recvStanding(fd, buffers_.group(), standingLimit_, tag);
+  }
+  unsigned standingLimit() const override { return standingLimit_; }
   void recvInto(int fd, uint8_t* data, unsigned len, uint64_t tag) override {
     ring_.recv(fd, data, len, true, tag);
   }
@@ -59,6 +68,7 @@ class RingRelayIo final : public RelayIo {
   io::BufferRing& buffers_;
   io::PipePool& pipes_;
   SharedCounters& counters_;
+  unsigned standingLimit_;
 };
 
 }  // namespace ringlb::proxy

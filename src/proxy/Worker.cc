@@ -200,7 +200,8 @@ void Worker::run(std::promise<std::string> ready) {
     ready.set_value("worker " + std::to_string(id_) + ": " + error);
     return;
   }
-  relayIo_ = std::make_unique<RingRelayIo>(*ring_, *buffers_, pipes_, *shared_);
+  relayIo_ = std::make_unique<RingRelayIo>(*ring_, *buffers_, pipes_, *shared_,
+                                           options_.standingReceive);
   relay_ = std::make_unique<Relay>(*relayIo_, static_cast<RelayHost&>(*this), now_, *counters_,
                                    options_.relay);
   if (id_ == 0) spdlog::info("io_uring features:{}", " " + ring_->features().describe());
@@ -300,6 +301,8 @@ void Worker::dispatch(const io::Completion& completion) {
     case Op::ConnectTimeout:
     case Op::ClientToServer:
     case Op::ServerToClient:
+    case Op::ClientReceive:
+    case Op::ServerReceive:
       break;
   }
   Session* found = sessions_.lookup(ud.slot, ud.generation);
@@ -327,6 +330,11 @@ void Worker::dispatch(const io::Completion& completion) {
     case Op::ServerToClient:
       relay_->onCompletion(session, ud.slot, static_cast<Op>(ud.op) == Op::ClientToServer,
                            completion);
+      maybeFree(session, ud.slot);
+      break;
+    case Op::ClientReceive:
+    case Op::ServerReceive:
+      relay_->onStanding(session, ud.slot, static_cast<Op>(ud.op) == Op::ClientReceive, completion);
       maybeFree(session, ud.slot);
       break;
     default:

@@ -22,7 +22,7 @@ constexpr int kServerFd = 20;
 constexpr unsigned kBufferSize = 1024;
 
 struct FakeOp {
-  enum Kind { RecvProvided, RecvInto, Send, Poll, Timer } kind;
+  enum Kind { RecvProvided, RecvInto, RecvStanding, Send, Poll, Timer } kind;
   int fd = -1;
   uint64_t tag = 0;
   uint8_t* into = nullptr;        // RecvInto
@@ -41,6 +41,8 @@ class FakeWorld final : public RelayIo, public RelayHost {
 
   // --- RelayIo ---
   void recvProvided(int fd, uint64_t tag) override { ops.push_back({FakeOp::RecvProvided, fd, tag}); }
+  void recvStanding(int fd, uint64_t tag) override { ops.push_back({FakeOp::RecvStanding, fd, tag}); }
+  unsigned standingLimit() const override { return standingLimitValue; }
   void recvInto(int fd, uint8_t* data, unsigned len, uint64_t tag) override {
     ops.push_back({FakeOp::RecvInto, fd, tag, data, nullptr, len});
   }
@@ -149,6 +151,30 @@ class FakeWorld final : public RelayIo, public RelayHost {
   std::map<int, long> unsent;
   std::map<int, bool> closed;  // the connection was reset: unsentBytes answers -ENOTCONN
   std::vector<int> shutdowns;
+  // Standing receives: 0 plays a kernel without the total cap (single-shot recvs only).
+  unsigned standingLimitValue = 0;
+
+  // A completion of a direction's standing receive bringing `bytes` in a ring buffer (at most
+  // the limit: the kernel caps each receive), or ending it: 0 for EOF or a -errno (ENOBUFS when
+  // the ring is empty), or `more` false for the completion that reaches the total.
+  io::Completion standingCompletion(uint32_t slot, bool c2s, const std::string& bytes,
+                                    bool more, int error = 0) {
+    const uint64_t tag = Relay::standingTag(sessions[slot], slot, c2s);
+    if (error != 0) return io::Completion{tag, error, 0};
+    if (bytes.empty()) return io::Completion{tag, 0, 0};
+    if (ring_.empty()) return io::Completion{tag, -ENOBUFS, 0};
+    const uint16_t id = ring_.front();
+    ring_.pop_front();
+    std::memcpy(storage_[id].data(), bytes.data(), bytes.size());
+    return io::Completion::withBuffer(tag, static_cast<int32_t>(bytes.size()), id, more);
+  }
+  std::size_t standingArmed(uint32_t slot, bool c2s) const {
+    const uint64_t tag = Relay::standingTag(sessions[slot], slot, c2s);
+    std::size_t n = 0;
+    for (const FakeOp& op : ops) n += op.kind == FakeOp::RecvStanding && op.tag == tag ? 1 : 0;
+    return n;
+  }
+
   bool pipesAvailable = true;
   int pipesOut = 0;
   std::deque<Session> sessions;
@@ -182,6 +208,18 @@ class RelayTest : public ::testing::Test {
     complete(slot, c2s, world.recvCompletion(*op, bytes, error));
   }
 
+  // Completes the direction's standing receive (see FakeWorld::standingCompletion).
+  void stand(uint32_t slot, bool c2s, const std::string& bytes, bool more = true, int error = 0) {
+    relay.onStanding(session(slot), slot, c2s,
+                     world.standingCompletion(slot, c2s, bytes, more, error));
+  }
+  // The bytes of the direction's last operation, which must be a send.
+  std::string lastSent(uint32_t slot, bool c2s) {
+    const auto op = world.lastOp(slot, c2s);
+    if (!op || op->kind != FakeOp::Send) return "<no send>";
+    return std::string(reinterpret_cast<const char*>(op->data), op->len);
+  }
+
   Clock::time_point now = Clock::now();
   FakeWorld world;
   std::unique_ptr<stats::WorkerCounters> stats = std::make_unique<stats::WorkerCounters>();
@@ -197,16 +235,16 @@ class OneBufferRelayTest : public RelayTest {
 // direction, a waiter leaves only by a granted recv, Done only drains, and Aborted is final.
 TEST(DirectionStateTest, AllowsExactlyTheDocumentedEdges) {
   using S = DirectionState;
-  const S all[] = {S::Idle, S::Recv, S::Send, S::PollIn, S::PollOut, S::WaitBuffer,
-                   S::Backoff, S::Flush, S::Done, S::Aborted};
+  const S all[] = {S::Idle, S::Recv, S::Listen, S::Send, S::PollIn, S::PollOut,
+                   S::WaitBuffer, S::Backoff, S::Flush, S::Done, S::Aborted};
   for (S from : all) {
     for (S to : all) {
       bool expected = false;
       if (from == S::Idle) expected = to != S::Idle;
       if (from == S::WaitBuffer) expected = to == S::Recv;
       if (from == S::Done) expected = to == S::Flush;  // drains before a reset
-      if (from == S::Recv || from == S::Send || from == S::PollIn || from == S::PollOut ||
-          from == S::Backoff || from == S::Flush) {
+      if (from == S::Recv || from == S::Listen || from == S::Send || from == S::PollIn ||
+          from == S::PollOut || from == S::Backoff || from == S::Flush) {
         expected = to == S::Idle;
       }
       EXPECT_EQ(transitionAllowed(from, to), expected)
@@ -605,6 +643,204 @@ TEST_F(OneBufferRelayTest, OneRetryPerBufferBackInTheRingTheRestQueue) {
   receive(b, false, "bytes");  // b's retry takes the buffer...
   completeLast(b, false, 5);   // ...and its return goes to c, first in line
   EXPECT_EQ(world.lastOp(c, false)->kind, FakeOp::RecvInto);
+}
+
+// --- Standing receives (a kernel that can cap a multishot recv: standingLimit() > 0) ---
+
+class StandingRelayTest : public RelayTest {
+ protected:
+  StandingRelayTest() { world.standingLimitValue = kBufferSize / 2; }
+};
+
+class OneBufferStandingRelayTest : public RelayTest {
+ protected:
+  OneBufferStandingRelayTest() : RelayTest(1) { world.standingLimitValue = kBufferSize / 2; }
+};
+
+// An interactive exchange: one standing receive per direction serves every message; between
+// messages the direction only listens, holding no buffer.
+TEST_F(StandingRelayTest, OneArmingServesManyExchanges) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  EXPECT_EQ(world.standingArmed(slot, true), 1u);
+  EXPECT_EQ(world.standingArmed(slot, false), 1u);
+  EXPECT_EQ(session(slot).inflight, 2);
+  for (int i = 0; i < 3; ++i) {
+    const std::string request = "request " + std::to_string(i);
+    stand(slot, true, request);
+    EXPECT_EQ(lastSent(slot, true), request);
+    completeLast(slot, true, static_cast<int>(request.size()));
+    EXPECT_EQ(dir(slot, true).state, DirectionState::Listen);
+    const std::string response = "response " + std::to_string(i);
+    stand(slot, false, response);
+    EXPECT_EQ(lastSent(slot, false), response);
+    completeLast(slot, false, static_cast<int>(response.size()));
+  }
+  EXPECT_EQ(world.standingArmed(slot, true), 1u) << "re-armed although still armed";
+  EXPECT_EQ(world.standingArmed(slot, false), 1u);
+  EXPECT_EQ(world.opsFor(slot, true), 3u) << "only sends besides the one standing receive";
+  EXPECT_EQ(world.buffersInRing(), 4u) << "a listening direction holds no buffer";
+  EXPECT_EQ(session(slot).inflight, 2);
+  EXPECT_EQ(dir(slot, true).bytes, 3 * std::string("request 0").size());
+}
+
+// Bytes that arrive while the direction sends queue behind, in order, in its private buffer;
+// their ring buffers go back at once, so a busy direction pins only the one being sent.
+TEST_F(StandingRelayTest, BytesArrivingDuringASendFollowInOrderWithoutPinningBuffers) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  stand(slot, true, "one,");
+  stand(slot, true, "two,");
+  stand(slot, true, "three");
+  EXPECT_EQ(world.buffersInRing(), 3u) << "only the buffer being sent may stay out of the ring";
+  EXPECT_EQ(lastSent(slot, true), "one,") << "a second send while one is in flight";
+  completeLast(slot, true, 4);
+  EXPECT_EQ(lastSent(slot, true), "two,three");
+  EXPECT_FALSE(world.lastOp(slot, true)->noWait) << "private bytes may wait for the reader";
+  EXPECT_EQ(world.buffersInRing(), 4u);
+  completeLast(slot, true, 9);
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Listen);
+  EXPECT_FALSE(dir(slot, true).own) << "the private buffer outlived its bytes";
+  EXPECT_EQ(dir(slot, true).bytes, 13u);
+}
+
+// A short send moves the unsent rest into the private buffer ahead of what arrived meanwhile.
+TEST_F(StandingRelayTest, ShortSendKeepsTheRestAheadOfLaterBytes) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  stand(slot, true, std::string(100, 'a'));
+  stand(slot, true, std::string(50, 'b'));
+  completeLast(slot, true, 60);
+  EXPECT_EQ(lastSent(slot, true), std::string(40, 'a') + std::string(50, 'b'));
+  stand(slot, true, std::string(10, 'c'));  // appended behind the bytes being sent
+  completeLast(slot, true, 90);
+  EXPECT_EQ(lastSent(slot, true), std::string(10, 'c'));
+  completeLast(slot, true, 10);
+  EXPECT_EQ(dir(slot, true).bytes, 160u);
+  EXPECT_EQ(world.buffersInRing(), 4u);
+}
+
+// The source's FIN, read while earlier bytes are being sent, is forwarded after them.
+TEST_F(StandingRelayTest, EndOfStreamDuringASendIsForwardedAfterTheBytes) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  stand(slot, true, "last words");
+  stand(slot, true, "", false);  // EOF ends the standing receive
+  EXPECT_FALSE(dir(slot, true).standing);
+  EXPECT_TRUE(world.shutdowns.empty()) << "FIN forwarded before the bytes";
+  completeLast(slot, true, 10);
+  ASSERT_EQ(world.shutdowns.size(), 1u);
+  EXPECT_EQ(world.shutdowns[0], session(slot).serverFd);
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Done);
+  EXPECT_EQ(session(slot).inflight, 1) << "only s2c's standing receive is left";
+}
+
+// When the kernel ends a standing receive at its limit, the next one is armed only once every
+// byte it brought is delivered: what a direction holds never exceeds one arming.
+TEST_F(StandingRelayTest, ReachingTheLimitRearmsOnlyOnceNothingIsHeld) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  stand(slot, true, "a");
+  stand(slot, true, "b", false);  // the total is reached: the kernel ends it
+  EXPECT_EQ(world.standingArmed(slot, true), 1u);
+  completeLast(slot, true, 1);
+  EXPECT_EQ(lastSent(slot, true), "b");
+  EXPECT_EQ(world.standingArmed(slot, true), 1u) << "re-armed while bytes were held";
+  completeLast(slot, true, 1);
+  EXPECT_EQ(world.standingArmed(slot, true), 2u);
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Listen);
+  EXPECT_EQ(session(slot).inflight, 2);
+}
+
+// A read that fills the limit marks a bulk transfer: whole-buffer single-shot recvs follow; a
+// short read brings the standing receive back.
+TEST_F(StandingRelayTest, FullReadsLeaveForSingleShotRecvsShortOnesComeBack) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  stand(slot, true, std::string(kBufferSize / 2, 'x'), false);
+  completeLast(slot, true, static_cast<int>(kBufferSize / 2));
+  EXPECT_EQ(world.lastOp(slot, true)->kind, FakeOp::RecvProvided);
+  receive(slot, true, "short");
+  completeLast(slot, true, 5);
+  EXPECT_EQ(world.ops.back().kind, FakeOp::RecvStanding);
+  EXPECT_EQ(world.standingArmed(slot, true), 2u);
+}
+
+// Under relay: auto, a direction never splices while its standing receive is armed (two
+// readers of one socket would reorder its bytes): it listens until that receive ends.
+TEST_F(StandingRelayTest, NoSpliceWhileTheStandingReceiveIsArmed) {
+  const uint32_t slot = world.addSession(config::RelayMode::Auto);
+  relay.start(session(slot), slot);
+  dir(slot, true).fullReads = 3;  // three whole-buffer reads before this one
+  stand(slot, true, std::string(kBufferSize / 2, 'x'));  // a fourth, the receive still armed
+  ASSERT_TRUE(dir(slot, true).splice);
+  completeLast(slot, true, static_cast<int>(kBufferSize / 2));
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Listen);
+  EXPECT_TRUE(world.spliceCalls.empty()) << "spliced beside an armed standing receive";
+  stand(slot, true, "y", false);  // its last bytes
+  completeLast(slot, true, 1);
+  EXPECT_FALSE(world.spliceCalls.empty()) << "once it ended, the bulk direction splices";
+}
+
+// A source reset read while bytes are being sent: they are delivered, the destination drains,
+// then the session resets.
+TEST_F(StandingRelayTest, ResetDuringASendDeliversTheBytesFirst) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  stand(slot, true, "abc");
+  stand(slot, true, "", false, -ECONNRESET);
+  EXPECT_TRUE(world.ends.empty()) << "reset before the client's bytes were delivered";
+  completeLast(slot, true, 3);
+  EXPECT_EQ(dir(slot, true).bytes, 3u);
+  ASSERT_EQ(world.ends.size(), 1u);
+  EXPECT_TRUE(world.ends[0].reset);
+  EXPECT_EQ(world.ends[0].reason, CloseReason::ClientReset);
+  EXPECT_TRUE(world.shutdowns.empty()) << "a reset source must never be forwarded as a FIN";
+}
+
+// Bytes for a destination that is gone are dropped as they come, buffers returned.
+TEST_F(StandingRelayTest, BytesForAGoneDestinationGiveTheirBuffersBack) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  stand(slot, true, "abc");
+  completeLast(slot, true, -EPIPE);  // the server is gone
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Aborted);
+  stand(slot, true, "more");
+  EXPECT_EQ(world.buffersInRing(), 4u);
+  EXPECT_EQ(world.opsFor(slot, true), 1u) << "a send to a gone destination";
+}
+
+// While closing, standing completions only return their buffers; each one that ends its
+// receive lowers inflight, so the session is freed after the last.
+TEST_F(StandingRelayTest, ClosingAccountsForEveryStandingCompletion) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  session(slot).state = SessionState::Closing;  // what endSession does; cancels follow
+  stand(slot, true, "raced the cancel");
+  EXPECT_EQ(world.buffersInRing(), 4u);
+  EXPECT_EQ(session(slot).inflight, 2);
+  stand(slot, true, "", false, -ECANCELED);
+  stand(slot, false, "", false, -ECANCELED);
+  EXPECT_EQ(session(slot).inflight, 0);
+}
+
+// A standing receive meeting an empty ring ends with ENOBUFS; the direction then queues for a
+// buffer like a single-shot recv, and listens again once that exchange is done.
+TEST_F(OneBufferStandingRelayTest, EmptyRingQueuesTheDirectionForABuffer) {
+  const uint32_t a = world.addSession(config::RelayMode::Copy);
+  const uint32_t b = world.addSession(config::RelayMode::Copy);
+  relay.start(session(a), a);
+  relay.start(session(b), b);
+  stand(a, false, "held");  // takes the only buffer; its send is in flight
+  stand(b, true, "x", false);  // the ring is empty: -ENOBUFS
+  EXPECT_EQ(dir(b, true).state, DirectionState::WaitBuffer);
+  EXPECT_EQ(relay.waiting(), 1u);
+  completeLast(a, false, 4);  // a's buffer comes back and goes to b
+  ASSERT_EQ(world.lastOp(b, true)->kind, FakeOp::RecvInto);
+  receive(b, true, "x");
+  completeLast(b, true, 1);
+  EXPECT_EQ(world.standingArmed(b, true), 2u);
+  EXPECT_EQ(dir(b, true).state, DirectionState::Listen);
 }
 
 }  // namespace

@@ -41,6 +41,9 @@ struct Features {
   bool multishotAccept = false;
   bool bufferRing = false;     // ring-mapped provided buffers (5.19+)
   bool minTimeout = false;     // batch wait with min_wait_usec (6.12+)
+  // Multishot recv with a per-receive and a total byte cap (6.17+; recvStanding). Probed by
+  // use once per process: a kernel without the total cap would ignore it and keep receiving.
+  bool cappedRecv = false;
   std::string describe() const;
 };
 
@@ -53,8 +56,9 @@ struct Completion {
   bool more() const;
   bool hasBuffer() const;
   uint16_t bufferId() const;
-  // A completion carrying provided buffer `id`, as the kernel posts it (for tests and fakes).
-  static Completion withBuffer(uint64_t userData, int32_t res, uint16_t id);
+  // A completion carrying provided buffer `id`, as the kernel posts it (for tests and fakes);
+  // `more`: from a multishot request that stays armed.
+  static Completion withBuffer(uint64_t userData, int32_t res, uint16_t id, bool more = false);
 };
 
 class Ring {
@@ -92,6 +96,14 @@ class Ring {
   // (back-pressure, not an error; kernel 6.18 answers it at once even when the socket has
   // nothing to read); other -errno.
   void recvProvided(int fd, uint16_t group, uint64_t userData);
+  // A standing (multishot) recv from provided-buffer group `group`, bounded by `limit` bytes
+  // (requires features().cappedRecv). Each completion carries at most `limit` bytes in one
+  // buffer, with more() while the request stays armed. It ends with a completion without more():
+  // once it has received `limit` bytes or more in all (that last completion carries bytes), at
+  // end of stream (0), on an error (-ENOBUFS when the group ran empty), or when cancelled. So
+  // one arming receives at most 2 * limit - 1 bytes; how many buffers that takes depends on how
+  // the bytes arrive (one per completion).
+  void recvStanding(int fd, uint16_t group, unsigned limit, uint64_t userData);
   // recv into a caller-owned buffer, which must stay valid until the completion.
   // Completion: bytes, 0 on EOF, or -errno; with `noWait` (MSG_DONTWAIT), -EAGAIN at once when
   // nothing is queued.

@@ -9,9 +9,11 @@ enum class Op : uint8_t {
   Wake,            // eventfd read: a stop request or another command for the worker
   Connect,
   ConnectTimeout,
-  ClientToServer,  // the one operation in flight of direction c2s
-  ServerToClient,  // the one operation in flight of direction s2c
+  ClientToServer,  // the operation in flight of direction c2s (besides its standing receive)
+  ServerToClient,  // the operation in flight of direction s2c (besides its standing receive)
   Cancel,          // completions of cancel requests: informational only
+  ClientReceive,   // the standing receive of direction c2s (on the client socket)
+  ServerReceive,   // the standing receive of direction s2c (on the server socket)
 };
 
 }  // namespace ringlb::proxy

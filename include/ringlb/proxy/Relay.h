@@ -3,9 +3,23 @@
 // direction at a time per direction, and decides how the session ends.
 //
 // Each direction loops receive -> send (copy, through a provided buffer) or splice-in ->
-// splice-out (through a pooled pipe) with exactly one operation in flight, so bytes are forwarded
-// in order, once, and a direction never holds more than one buffer or one pipe of data: a slow
+// splice-out (through a pooled pipe) with one operation in flight, so bytes are forwarded in
+// order, once, and a direction never holds more than one buffer or one pipe of data: a slow
 // reader throttles its writer through TCP flow control instead of growing our memory.
+//
+// Standing receive (copy mode, when the kernel can bound it: RelayIo::standingLimit() > 0). A
+// direction whose last read did not fill a buffer (interactive traffic) receives with a
+// multishot recv that stays armed across exchanges instead of a recv, a failed first attempt
+// and a poll arming per message. Its bound replaces "one recv per direction":
+//   - it is armed only when the direction holds nothing, and the kernel ends it after `limit`
+//     bytes (each completion carries at most `limit`), so one arming brings at most
+//     2 * limit - 1 <= bufferSize - 1 bytes: a direction still holds at most one buffer's worth;
+//   - bytes it brings while the direction is sending are copied behind the held ones into the
+//     direction's private buffer (Direction::overflow) and their ring buffer goes back at once,
+//     so across loop turns a direction pins at most one ring buffer, as before;
+//   - it is the direction's only receive: nothing else reads or splices that source while it
+//     is armed, so bytes stay in order. A read that fills `limit` ends it (the total is reached)
+//     and marks the direction bulk: single-shot recvs, then splice under relay: auto.
 //
 // Each direction's DirectionState changes only in enter(), checked against
 // transitionAllowed(DirectionState, DirectionState); pump() is the one place that decides a
@@ -51,6 +65,8 @@ class Relay {
   // only accounts for what the operation still did (a buffer it took); the caller frees the
   // session once inflight reaches 0.
   void onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completion& completion);
+  // A completion of direction c2s/s2c's standing receive (tagged standingTag()), in any state.
+  void onStanding(Session& s, uint32_t slot, bool c2s, const io::Completion& completion);
   // Ends a relaying session from outside (an inactivity timeout): it is reset, but only once
   // what a working peer is still taking of a complete stream has drained (see settle()). A
   // second call while it drains changes nothing; the caller closes it outright if it must.
@@ -65,6 +81,7 @@ class Relay {
   // bulk load for its next wait (WaitPolicy).
   uint64_t takeTurnBytes() { return std::exchange(turnBytes_, 0); }
   static uint64_t tag(const Session& s, uint32_t slot, bool c2s);
+  static uint64_t standingTag(const Session& s, uint32_t slot, bool c2s);
 
  private:
   struct Waiter {
@@ -88,13 +105,24 @@ class Relay {
   void settle(Session& s, uint32_t slot);
 
   void onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& completion);
+  // A receive's result for an Idle direction holding nothing: `got` is the buffer holding the
+  // bytes (or kNoBuffer), `full` the size of a read that filled what it was allowed.
+  void received(Session& s, uint32_t slot, bool c2s, int res, uint16_t got, unsigned full);
+  // Bytes a standing receive brought while the direction was busy: queued behind the held ones.
+  void overflow(Session& s, uint32_t slot, bool c2s, uint16_t got, int res);
+  // Counts a read toward the bulk heuristics (single-shot receives, relay: auto's splice).
+  void noteRead(Session& s, Direction& d, int res, unsigned full);
+  // Ends the session at once because the relay's own accounting broke (a bug, logged).
+  void internalError(Session& s, uint32_t slot, const char* what);
   void onSend(Session& s, uint32_t slot, bool c2s, int res);
   void onPoll(Session& s, uint32_t slot, bool c2s, bool wasPollIn, int res);
   void waitForBuffer(Session& s, uint32_t slot, bool c2s);
   // A side failed (reset or error seen on its socket).
   void sideFailed(Session& s, bool client);
-  // Gives back the buffer holding a direction's bytes (all sent, or undeliverable: its
-  // destination is gone).
+  // Every held byte was sent: gives the holding buffer back; queued overflow is held next.
+  void sent(Direction& d);
+  // Drops every byte a direction holds (undeliverable: its destination is gone, or the session
+  // is freed) and gives their buffers back.
   void discard(Direction& d);
   void delivered(Session& s, bool c2s, uint64_t n);
   void touch(Session& s, bool client);

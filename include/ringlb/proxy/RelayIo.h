@@ -19,9 +19,17 @@ class RelayIo {
  public:
   virtual ~RelayIo() = default;
 
-  // Ring operations. Each produces exactly one completion, carrying `tag`, that the worker
-  // hands back to Relay::onCompletion (see io::Ring for the result conventions).
+  // Ring operations. Each produces exactly one completion (recvStanding: one or more), carrying
+  // `tag`, that the worker hands back to the relay (see io::Ring for the result conventions).
   virtual void recvProvided(int fd, uint64_t tag) = 0;
+  // A standing receive from the provided buffers (io::Ring::recvStanding with
+  // standingLimit()): completions with more() while it stays armed, one without when it ends.
+  virtual void recvStanding(int fd, uint64_t tag) = 0;
+  // The standing receive's byte limit (per completion, and the total after which it ends);
+  // 0 when standing receives are not to be used (unsupported by the kernel, or turned off).
+  // At most bufferSize() / 2, so what one arming receives (2 * limit - 1 bytes at most) fits in
+  // one buffer.
+  virtual unsigned standingLimit() const = 0;
   // A recv into `data` that never waits: -EAGAIN at once when nothing is queued.
   virtual void recvInto(int fd, uint8_t* data, unsigned len, uint64_t tag) = 0;
   virtual void send(int fd, const uint8_t* data, std::size_t len, bool noWait, uint64_t tag) = 0;

@@ -3,10 +3,14 @@
 // them. Owned by exactly one worker for its whole life.
 //
 // State. SessionState is the session's lifecycle; it changes only in Worker::transition().
-// Each Direction has its own state (DirectionState), changed only in Relay::enter(): which single
-// operation it has in flight, or how it ended. A direction never has two operations at once,
-// which is what keeps bytes in order and memory per connection bounded (at most one buffer or
-// one pipe's worth of bytes per direction).
+// Each Direction has its own state (DirectionState), changed only in Relay::enter(): which
+// operation it has in flight, or how it ended. A direction has one operation in flight, with one
+// exception: a standing receive (Direction::standing, see proxy/Relay.h) may stay armed on its
+// source while the direction sends what it received. Bytes stay in order because a direction
+// never has two receives: the standing one, or a single-shot recv or splice, never both. Memory
+// per connection stays bounded: at most one buffer's worth of bytes (or one pipe's) per
+// direction, since a standing receive is armed only when the direction holds nothing and the
+// kernel ends it before one arming can exceed one buffer's size.
 //
 // Lifetime. `inflight` counts operations whose completion has not been reaped. A session in
 // Closing is freed only when inflight reaches 0; until then completions for it are accounted and
@@ -70,6 +74,8 @@ const char* toString(CloseReason reason);
 enum class DirectionState : uint8_t {
   Idle,        // nothing in flight; Relay::pump() decides the next step
   Recv,        // recv in flight (a kernel-selected provided buffer, or one lent by a waiter grant)
+  Listen,      // the standing receive (armed, counted by `standing`) is all the direction waits
+               // for: nothing is held, its next completion brings bytes or the source's end
   Send,        // send of the held bytes [offset, length) in flight
   PollIn,      // poll(POLLIN) on the source in flight: splice mode waiting for bytes, or a
                // copy-mode recv that met an empty buffer ring on a socket with nothing to read
@@ -94,6 +100,7 @@ constexpr bool transitionAllowed(DirectionState from, DirectionState to) {
     case S::Idle:
       return to != S::Idle;
     case S::Recv:
+    case S::Listen:
     case S::Send:
     case S::PollIn:
     case S::PollOut:
@@ -141,6 +148,8 @@ struct Direction {
   uint32_t offset = 0;      // copy mode: bytes of the held buffer already sent
   uint32_t length = 0;      // copy mode: bytes in the held buffer
   uint32_t pipePending = 0; // splice mode: bytes in the pipe not yet spliced out
+  uint32_t overflow = 0;    // bytes at the start of `own` that a standing receive brought while
+                            // the held ring buffer was being sent: they go out next
   int32_t unsent = -1;      // Flush: the destination's unsent+unacked bytes at the last check
   io::Pipe pipe;            // splice mode: held for the direction's life once splicing
   uint16_t buffer = kNoBuffer;      // the provided buffer holding pending bytes, kOwnBuffer
@@ -155,8 +164,9 @@ struct Direction {
   bool readable : 1 = false;  // splice mode: the last poll said the source is readable
   bool finSent : 1 = false;   // the source's FIN was forwarded (shutdown, or left to close())
   bool probing : 1 = false;   // its recv retries the ring after ENOBUFS (Relay::probing_)
+  bool standing : 1 = false;  // a standing receive is armed on the source (counted in inflight)
 
-  bool holdsBytes() const { return buffer != kNoBuffer || pipePending > 0; }
+  bool holdsBytes() const { return buffer != kNoBuffer || overflow > 0 || pipePending > 0; }
 };
 
 struct Session {

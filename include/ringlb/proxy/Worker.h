@@ -48,6 +48,9 @@ struct WorkerOptions {
   // (docs/performance.md).
   unsigned batchWaitUsec = 50;
   WaitPolicy waitPolicy;
+  // Standing (multishot) receives for interactive directions where the kernel can bound them
+  // (io::Features::cappedRecv; see proxy/Relay.h): fewer operations per exchange.
+  bool standingReceive = true;
 };
 
 class Worker final : private RelayHost {
