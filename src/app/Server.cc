@@ -145,6 +145,7 @@ std::string Server::start() {
   for (unsigned w = 0; w < n; ++w) {
     proxy::WorkerOptions options;
     if (accessLog_) options.accessLog = &accessLog_->ring(w);
+    options.standingReceive = config_->global.standingReceive;
     workers_.push_back(std::make_unique<proxy::Worker>(w, snapshot, listeners_.forWorker(w), options));
     std::promise<std::string> promise;
     ready.push_back(promise.get_future());

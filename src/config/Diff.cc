@@ -204,6 +204,8 @@ void restartKeys(const Config& a, const Config& b, ConfigDiff& d) {
     need("global.buffers", std::to_string(a.global.buffers));
   if (a.global.bufferSize != b.global.bufferSize)
     need("global.buffer_size", std::to_string(a.global.bufferSize));
+  if (a.global.standingReceive != b.global.standingReceive)
+    need("global.standing_receive", a.global.standingReceive ? "true" : "false");
   if (a.admin.socket != b.admin.socket) need("admin.socket", orNone(a.admin.socket));
   if (a.admin.mode != b.admin.mode) need("admin.mode", octal(a.admin.mode));
   if (!sameListen(a.metrics.listen, b.metrics.listen))
@@ -272,6 +274,7 @@ void keepRestartOnly(const Config& running, Config& next) {
   next.global.workers = running.global.workers;
   next.global.buffers = running.global.buffers;
   next.global.bufferSize = running.global.bufferSize;
+  next.global.standingReceive = running.global.standingReceive;
   next.admin.socket = running.admin.socket;
   next.admin.mode = running.admin.mode;
   next.metrics.listen = running.metrics.listen;

@@ -79,7 +79,7 @@ void storeSizing(const Field& field, std::optional<T> value, T& out, int& line, 
   }
 }
 
-constexpr std::array<Key<GlobalDraft>, 6> kGlobalKeys{{
+constexpr std::array<Key<GlobalDraft>, 7> kGlobalKeys{{
     {"workers", Optional,
      [](const Field& f, GlobalDraft& g, Diagnostics& d) {
        storeSizing(f, readWorkers(f, d), g.value.workers, g.workersLine, g);
@@ -113,6 +113,10 @@ constexpr std::array<Key<GlobalDraft>, 6> kGlobalKeys{{
        std::optional<unsigned> size;
        if (auto v = readUnsigned(f, 1024, 1 << 20, d)) size = static_cast<unsigned>(*v);
        storeSizing(f, size, g.value.bufferSize, g.bufferSizeLine, g);
+     }},
+    {"standing_receive", Optional,
+     [](const Field& f, GlobalDraft& g, Diagnostics& d) {
+       if (auto v = readBool(f, d)) g.value.standingReceive = *v;
      }},
 }};
 

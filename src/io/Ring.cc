@@ -34,10 +34,12 @@ __kernel_timespec* stableTimespec(std::chrono::milliseconds ms) {
 }
 
 // Does this kernel end a multishot recv once it has received the total given in sqe->optlen
-// (io_uring/net.c IORING_RECV_MSHOT_LIM, Linux 6.17)? Kernels before that ignore the field on a
-// multishot recv and would keep receiving without bound, so this asks by use, on a throw-away
-// ring and socket pair: 8 bytes queued, a multishot recv capped at 4 bytes per receive and 4
-// in all must answer exactly one completion of 4 bytes, in a provided buffer, without MORE.
+// (io_uring/net.c IORING_RECV_MSHOT_LIM, Linux 6.17)? Asked by use rather than by version, on a
+// throw-away ring and socket pair: 8 bytes queued, a multishot recv capped at 4 bytes per receive
+// and 4 in all must answer exactly one completion of 4 bytes, in a provided buffer, without MORE.
+// Kernels before 6.16 reject a multishot recv with a length (EINVAL), 6.16 rejects optlen
+// (EINVAL), and one with the per-receive cap but not the total (a partial backport) would post
+// MORE and go on receiving: all fail the probe.
 bool probeCappedRecv() {
   io_uring ring{};
   if (io_uring_queue_init(4, &ring, 0) != 0) return false;

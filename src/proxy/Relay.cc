@@ -182,8 +182,9 @@ void Relay::receive(Session& s, uint32_t slot, bool c2s) {
     if (!d.pipe.valid()) d.splice = false;
   }
   // Never splice while a standing receive is armed: two readers of one socket would reorder
-  // its bytes. It ends by itself within `limit` bytes (a full read is what marked the direction
-  // bulk), so the direction listens until then.
+  // its bytes. (Not reachable today: the read that marks a direction bulk fills `limit`, which
+  // reaches the total and ends the standing receive. The guard keeps it so should the rules
+  // change: the direction would listen until the receive ends.)
   if (d.splice && !d.standing) {
     splice(s, slot, c2s);
     return;
@@ -363,14 +364,14 @@ void Relay::onStanding(Session& s, uint32_t slot, bool c2s, const io::Completion
     d.standing = false;
     --s.inflight;
   }
+  if (d.probing) {  // (before any return: a probe left counted would shrink every later one)
+    d.probing = false;
+    --probing_;
+  }
   if (s.state != SessionState::Relaying) {
     // Closing: account for the buffer it took, so nothing leaks at free time.
     if (got != kNoBuffer) releaseBuffer(got);
     return;
-  }
-  if (d.probing) {
-    d.probing = false;
-    --probing_;
   }
   const int res = completion.res;
   if (d.state == DirectionState::Listen) {

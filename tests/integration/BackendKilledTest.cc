@@ -98,7 +98,7 @@ TEST_P(BackendKilledTest, OtherBackendsClientsCompleteWhenOneBackendDies) {
   KillableBackend survivor(kPauseAfter);
   ASSERT_TRUE(doomed.port() != 0 && survivor.port() != 0);
   ProxyConfig cfg;
-  cfg.relay = GetParam();
+  cfg.useRelay(GetParam());
   cfg.balance = "roundrobin";
   cfg.retries = 1;
   // A small buffer pool, so that first touching it is not mistaken for growth in the RSS check.
@@ -185,7 +185,7 @@ TEST_P(BackendKilledTest, StalledStreamEndsInResetWhenBackendDies) {
   KillableBackend backend(kLength);            // never pauses: flow control stops it
   ASSERT_NE(backend.port(), 0);
   ProxyConfig cfg;
-  cfg.relay = GetParam();
+  cfg.useRelay(GetParam());
   cfg.servers = {backend.address()};
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
@@ -221,7 +221,7 @@ TEST_P(BackendKilledTest, StalledStreamEndsInResetWhenBackendDies) {
   EXPECT_TRUE(proxy.running());
 }
 
-INSTANTIATE_TEST_SUITE_P(Relay, BackendKilledTest, ::testing::Values("copy", "splice"),
+INSTANTIATE_TEST_SUITE_P(Relay, BackendKilledTest, ::testing::Values("copy", "splice", "copy_single"),
                          [](const auto& p) { return p.param; });
 
 }  // namespace

@@ -82,7 +82,7 @@ TEST_P(HalfCloseTest, BackendFinReachesClientWhileClientStillSends) {
   EXPECT_EQ(Sha256::hex(rec->receivedSha), Sha256::hex(Sha256::of(late)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Relay, HalfCloseTest, ::testing::Values("copy", "splice"),
+INSTANTIATE_TEST_SUITE_P(Relay, HalfCloseTest, ::testing::Values("copy", "splice", "copy_single"),
                          [](const auto& p) { return p.param; });
 
 }  // namespace

@@ -23,7 +23,7 @@ TEST_P(IntegrityTest, ConcurrentBidirectionalTransfersArriveIntact) {
   TestBackend backend({.mode = BackendMode::Duplex});
   ProxyConfig cfg;
   cfg.workers = 2;
-  cfg.relay = GetParam();
+  cfg.useRelay(GetParam());
   cfg.servers = {backend.address()};
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
@@ -64,7 +64,8 @@ TEST_P(IntegrityTest, ConcurrentBidirectionalTransfersArriveIntact) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Relay, IntegrityTest, ::testing::Values("splice", "copy", "auto"),
+INSTANTIATE_TEST_SUITE_P(Relay, IntegrityTest, ::testing::Values("splice", "copy", "auto",
+                                           "copy_single"),
                          [](const auto& p) { return p.param; });
 
 }  // namespace

@@ -95,7 +95,7 @@ TEST_P(SlowReaderTest, SlowReaderThrottlesWriterWithBoundedMemory) {
   constexpr std::uint64_t kBound = 32ull << 20;
   TestBackend backend({.mode = BackendMode::Source, .bytes = kTotal, .seed = 11});
   ProxyConfig cfg;
-  cfg.relay = GetParam();
+  cfg.useRelay(GetParam());
   cfg.servers = {backend.address()};
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
@@ -128,7 +128,7 @@ TEST_P(SlowReaderTest, SlowReaderThrottlesWriterWithBoundedMemory) {
   EXPECT_EQ(Sha256::hex(r.sha), Sha256::hex(rec->sentSha));
 }
 
-INSTANTIATE_TEST_SUITE_P(Relay, SlowReaderTest, ::testing::Values("copy", "splice"),
+INSTANTIATE_TEST_SUITE_P(Relay, SlowReaderTest, ::testing::Values("copy", "splice", "copy_single"),
                          [](const auto& p) { return p.param; });
 
 }  // namespace

@@ -84,7 +84,7 @@ TEST_P(ResetFlushTest, ClientResetAfterSendingReachesBackendAfterAllBytes) {
       << "the client's reset must reach the backend as a reset (errno " << rec->readError << ")";
 }
 
-INSTANTIATE_TEST_SUITE_P(Relay, ResetFlushTest, ::testing::Values("copy", "splice", "auto"),
+INSTANTIATE_TEST_SUITE_P(Relay, ResetFlushTest, ::testing::Values("copy", "splice", "auto", "copy_single"),
                          [](const auto& p) { return p.param; });
 
 }  // namespace

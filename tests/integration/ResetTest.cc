@@ -48,7 +48,7 @@ TEST_P(ResetTest, BackendResetReachesClientAsReset) {
   EXPECT_EQ(r.data, "");
 }
 
-INSTANTIATE_TEST_SUITE_P(Relay, ResetTest, ::testing::Values("copy", "splice"),
+INSTANTIATE_TEST_SUITE_P(Relay, ResetTest, ::testing::Values("copy", "splice", "copy_single"),
                          [](const auto& p) { return p.param; });
 
 }  // namespace

@@ -45,7 +45,8 @@ TEST_P(UrgentDataTest, StreamSurvivesUrgentByte) {
   EXPECT_EQ(rec->readEnd, StreamEnd::Eof);
 }
 
-INSTANTIATE_TEST_SUITE_P(Relay, UrgentDataTest, ::testing::Values("splice", "copy", "auto"),
+INSTANTIATE_TEST_SUITE_P(Relay, UrgentDataTest, ::testing::Values("splice", "copy", "auto",
+                                           "copy_single"),
                          [](const auto& p) { return p.param; });
 
 }  // namespace

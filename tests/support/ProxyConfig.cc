@@ -12,6 +12,7 @@ std::string ProxyConfig::toYaml() const {
     << "  shutdown_grace: " << shutdownGrace << "\n";
   if (buffers != 0) y << "  buffers: " << buffers << "\n";
   if (bufferSize != 0) y << "  buffer_size: " << bufferSize << "\n";
+  if (!standingReceive) y << "  standing_receive: false\n";
   y << "defaults:\n"
     << "  timeouts:\n"
     << "    connect: " << connectTimeout << "\n"

@@ -19,6 +19,7 @@ struct ProxyConfig {
   unsigned workers = 1;
   unsigned buffers = 0;     // global.buffers; 0: not written (default)
   unsigned bufferSize = 0;  // global.buffer_size in bytes; 0: not written (default)
+  bool standingReceive = true;  // global.standing_receive; true: not written (the default)
   std::uint64_t maxConnections = 100000;
   std::string shutdownGrace = "10s";
   std::string connectTimeout = "1s";
@@ -52,10 +53,18 @@ struct ProxyConfig {
 
   std::string toYaml() const;
 
-  // The common relay test: the defaults above, one server, relay mode `relay`.
+  // Sets the relay from a test variant: a relay mode (copy, splice, auto), or "copy_single":
+  // copy with standing receives off, one recv per message, the path kernels before 6.17 take
+  // (so it stays covered on a kernel that has the caps).
+  void useRelay(const std::string& variant) {
+    relay = variant == "copy_single" ? "copy" : variant;
+    standingReceive = variant != "copy_single";
+  }
+
+  // The common relay test: the defaults above, one server, relay variant `relay` (useRelay).
   static ProxyConfig relayTo(const std::string& server, const std::string& relay) {
     ProxyConfig cfg;
-    cfg.relay = relay;
+    cfg.useRelay(relay);
     cfg.servers = {server};
     return cfg;
   }

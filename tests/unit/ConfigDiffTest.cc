@@ -288,6 +288,18 @@ TEST(ConfigDiffTest, WorkersNeedARestart) {
   EXPECT_FALSE(d.empty());
 }
 
+// Workers set up their receive path at start: turning standing receives off needs a restart.
+TEST(ConfigDiffTest, StandingReceiveNeedsARestart) {
+  const ConfigDiff d =
+      diffFromBase(edited("workers: 2,", "workers: 2, standing_receive: false,"));
+  EXPECT_TRUE(d.changes.empty());
+  EXPECT_EQ(d.restartRequired, Lines{"global.standing_receive"});
+  EXPECT_EQ(d.restartRunning, Lines{"true"});
+  Config next = loadValid(edited("workers: 2,", "workers: 2, standing_receive: false,"));
+  keepRestartOnly(loadValid(std::string(kBase)), next);
+  EXPECT_TRUE(next.global.standingReceive) << "the running value is what stays in force";
+}
+
 // keepRestartOnly puts the running worker count back and keeps the live change beside it.
 TEST(ConfigDiffTest, KeepRestartOnlyRestoresWorkersAndKeepsAWeightChange) {
   const Config running = loadValid(std::string(kBase));

@@ -98,6 +98,7 @@ backends:
   hash_seed: 0xDEADbeef00000001
   buffers: 256
   buffer_size: 16384
+  standing_receive: false
 frontends:
   - { name: web, listen: "0.0.0.0:80", backend: app }
 backends:
@@ -110,6 +111,7 @@ backends:
        EXPECT_EQ(c.global.hashSeed, 0xDEADBEEF00000001ULL);
        EXPECT_EQ(c.global.buffers, 256u);
        EXPECT_EQ(c.global.bufferSize, 16384u);
+       EXPECT_FALSE(c.global.standingReceive);
      }},
 
     // hash_seed also accepts decimal up to 2^64-1; workers accepts its bounds 1 and 1024.
@@ -123,6 +125,7 @@ backends:
      [](const Config& c) {
        EXPECT_EQ(c.global.workers, 1024u);
        EXPECT_EQ(c.global.hashSeed, UINT64_MAX);
+       EXPECT_TRUE(c.global.standingReceive) << "standing receives are on by default";
      }},
 
     // A frontend takes the defaults and overrides only client/client_fin; a backend takes the
@@ -418,6 +421,9 @@ backends:
     {"BufferCountRange",
      "global: { buffers: 65536 }\n" VALID_TAIL,
      {"global.buffers: expected an integer from 2 to 32768, got \"65536\" (line 1)"}},
+    {"StandingReceiveIsABoolean",
+     "global: { standing_receive: auto }\n" VALID_TAIL,
+     {"global.standing_receive: expected true or false, got \"auto\" (line 1)"}},
 
     // workers is "auto" or 1..1024, nothing else; integers are decimal only; a trailing "---"
     // (an empty second document) is harmless.

@@ -154,15 +154,23 @@ class FakeWorld final : public RelayIo, public RelayHost {
   // Standing receives: 0 plays a kernel without the total cap (single-shot recvs only).
   unsigned standingLimitValue = 0;
 
-  // A completion of a direction's standing receive bringing `bytes` in a ring buffer (at most
-  // the limit: the kernel caps each receive), or ending it: 0 for EOF or a -errno (ENOBUFS when
-  // the ring is empty), or `more` false for the completion that reaches the total.
+  // A completion of a direction's standing receive bringing `bytes` in a ring buffer, or ending
+  // it: 0 for EOF or a -errno (ENOBUFS when the ring is empty); `more` false ends it too. Plays
+  // the kernel's caps: a receive brings at most the limit, and the one that reaches the limit
+  // in all is the last (its `more` is forced off), so tests cannot build what cannot happen.
   io::Completion standingCompletion(uint32_t slot, bool c2s, const std::string& bytes,
                                     bool more, int error = 0) {
     const uint64_t tag = Relay::standingTag(sessions[slot], slot, c2s);
-    if (error != 0) return io::Completion{tag, error, 0};
-    if (bytes.empty()) return io::Completion{tag, 0, 0};
-    if (ring_.empty()) return io::Completion{tag, -ENOBUFS, 0};
+    unsigned& total = standingTotal_[tag];
+    if (error != 0 || bytes.empty() || ring_.empty()) {
+      total = 0;
+      if (error != 0) return io::Completion{tag, error, 0};
+      return io::Completion{tag, bytes.empty() ? 0 : -ENOBUFS, 0};
+    }
+    EXPECT_LE(bytes.size(), standingLimitValue) << "the kernel caps each receive at the limit";
+    total += static_cast<unsigned>(bytes.size());
+    if (total >= standingLimitValue) more = false;
+    if (!more) total = 0;
     const uint16_t id = ring_.front();
     ring_.pop_front();
     std::memcpy(storage_[id].data(), bytes.data(), bytes.size());
@@ -183,6 +191,7 @@ class FakeWorld final : public RelayIo, public RelayHost {
  private:
   std::vector<std::vector<uint8_t>> storage_;
   std::deque<uint16_t> ring_;
+  std::map<uint64_t, unsigned> standingTotal_;  // bytes of each standing receive's arming
 };
 
 class RelayTest : public ::testing::Test {
@@ -766,22 +775,6 @@ TEST_F(StandingRelayTest, FullReadsLeaveForSingleShotRecvsShortOnesComeBack) {
   EXPECT_EQ(world.standingArmed(slot, true), 2u);
 }
 
-// Under relay: auto, a direction never splices while its standing receive is armed (two
-// readers of one socket would reorder its bytes): it listens until that receive ends.
-TEST_F(StandingRelayTest, NoSpliceWhileTheStandingReceiveIsArmed) {
-  const uint32_t slot = world.addSession(config::RelayMode::Auto);
-  relay.start(session(slot), slot);
-  dir(slot, true).fullReads = 3;  // three whole-buffer reads before this one
-  stand(slot, true, std::string(kBufferSize / 2, 'x'));  // a fourth, the receive still armed
-  ASSERT_TRUE(dir(slot, true).splice);
-  completeLast(slot, true, static_cast<int>(kBufferSize / 2));
-  EXPECT_EQ(dir(slot, true).state, DirectionState::Listen);
-  EXPECT_TRUE(world.spliceCalls.empty()) << "spliced beside an armed standing receive";
-  stand(slot, true, "y", false);  // its last bytes
-  completeLast(slot, true, 1);
-  EXPECT_FALSE(world.spliceCalls.empty()) << "once it ended, the bulk direction splices";
-}
-
 // A source reset read while bytes are being sent: they are delivered, the destination drains,
 // then the session resets.
 TEST_F(StandingRelayTest, ResetDuringASendDeliversTheBytesFirst) {
@@ -790,8 +783,13 @@ TEST_F(StandingRelayTest, ResetDuringASendDeliversTheBytesFirst) {
   stand(slot, true, "abc");
   stand(slot, true, "", false, -ECONNRESET);
   EXPECT_TRUE(world.ends.empty()) << "reset before the client's bytes were delivered";
+  world.unsent[session(slot).serverFd] = 3;  // the server has not acknowledged them yet
   completeLast(slot, true, 3);
   EXPECT_EQ(dir(slot, true).bytes, 3u);
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Flush);
+  EXPECT_TRUE(world.ends.empty()) << "reset while the server's kernel still held the bytes";
+  world.unsent[session(slot).serverFd] = 0;
+  completeLast(slot, true, -ETIME);  // the flush timer
   ASSERT_EQ(world.ends.size(), 1u);
   EXPECT_TRUE(world.ends[0].reset);
   EXPECT_EQ(world.ends[0].reason, CloseReason::ClientReset);
@@ -822,6 +820,41 @@ TEST_F(StandingRelayTest, ClosingAccountsForEveryStandingCompletion) {
   stand(slot, true, "", false, -ECANCELED);
   stand(slot, false, "", false, -ECANCELED);
   EXPECT_EQ(session(slot).inflight, 0);
+}
+
+// The kernel out of memory for a send: later bytes wait behind the retried ones.
+TEST_F(StandingRelayTest, SendBackoffKeepsLaterBytesBehind) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  stand(slot, true, "first");
+  completeLast(slot, true, -ENOMEM);
+  ASSERT_EQ(dir(slot, true).state, DirectionState::Backoff);
+  stand(slot, true, "second");
+  completeLast(slot, true, -ETIME);  // the backoff timer
+  EXPECT_EQ(lastSent(slot, true), "first");
+  completeLast(slot, true, 5);
+  EXPECT_EQ(lastSent(slot, true), "second");
+  completeLast(slot, true, 6);
+  EXPECT_EQ(dir(slot, true).bytes, 11u);
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Listen);
+}
+
+// A direction that retried the ring after ENOBUFS (a probe) and was closed before its standing
+// receive brought anything is no longer counted as probing: the next ENOBUFS direction may
+// retry the buffer still in the ring, instead of queueing for one nobody will return.
+TEST_F(OneBufferStandingRelayTest, ClosingDuringAProbeLeavesNoProbeCounted) {
+  const uint32_t b = world.addSession(config::RelayMode::Copy);
+  const uint32_t c = world.addSession(config::RelayMode::Copy);
+  relay.start(session(b), b);
+  relay.start(session(c), c);
+  stand(b, true, "", false, -ENOBUFS);  // met the ring empty; its buffer is back by now
+  ASSERT_EQ(world.standingArmed(b, true), 2u) << "b should retry the ring";
+  session(b).state = SessionState::Closing;
+  stand(b, true, "", false, -ECANCELED);
+  stand(c, true, "", false, -ENOBUFS);
+  EXPECT_EQ(world.standingArmed(c, true), 2u) << "c queued although the buffer is in the ring";
+  EXPECT_EQ(dir(c, true).state, DirectionState::Listen);
+  EXPECT_EQ(relay.waiting(), 0u);
 }
 
 // A standing receive meeting an empty ring ends with ENOBUFS; the direction then queues for a

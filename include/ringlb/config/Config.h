@@ -172,6 +172,10 @@ struct Global {
   // connections move data; the loader rejects a total over all workers above physical memory.
   unsigned buffers = 1024;
   unsigned bufferSize = 32 * 1024;
+  // Standing (multishot) receives for interactive copy-mode directions, where the kernel can
+  // bound them (Linux 6.17+; see proxy/Relay.h). false: one recv per message, as on older
+  // kernels. Read at start (workers keep it for their life).
+  bool standingReceive = true;
 };
 
 struct Config {

@@ -42,7 +42,9 @@ struct Features {
   bool bufferRing = false;     // ring-mapped provided buffers (5.19+)
   bool minTimeout = false;     // batch wait with min_wait_usec (6.12+)
   // Multishot recv with a per-receive and a total byte cap (6.17+; recvStanding). Probed by
-  // use once per process: a kernel without the total cap would ignore it and keep receiving.
+  // use once per process, checking the result rather than a version: kernels before 6.17
+  // reject the fields (EINVAL), and a kernel with only the per-receive cap (6.16, or a partial
+  // backport) would accept the request and keep receiving past the total.
   bool cappedRecv = false;
   std::string describe() const;
 };

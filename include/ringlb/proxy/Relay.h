@@ -16,7 +16,10 @@
 //     2 * limit - 1 <= bufferSize - 1 bytes: a direction still holds at most one buffer's worth;
 //   - bytes it brings while the direction is sending are copied behind the held ones into the
 //     direction's private buffer (Direction::overflow) and their ring buffer goes back at once,
-//     so across loop turns a direction pins at most one ring buffer, as before;
+//     so across loop turns a direction pins at most one ring buffer, as before. Within a turn it
+//     is one per completion reaped: the kernel may post several before the worker reaps them
+//     (a single-shot recv took one). Memory: the held bytes never exceed one buffer's worth,
+//     though they may sit in a ring buffer and the private buffer at once;
 //   - it is the direction's only receive: nothing else reads or splices that source while it
 //     is armed, so bytes stay in order. A read that fills `limit` ends it (the total is reached)
 //     and marks the direction bulk: single-shot recvs, then splice under relay: auto.

@@ -166,7 +166,6 @@ struct Direction {
   bool probing : 1 = false;   // its recv retries the ring after ENOBUFS (Relay::probing_)
   bool standing : 1 = false;  // a standing receive is armed on the source (counted in inflight)
 
-  bool holdsBytes() const { return buffer != kNoBuffer || overflow > 0 || pipePending > 0; }
 };
 
 struct Session {
