@@ -22,7 +22,10 @@
 # backend nginx gets as many workers: the connection-rate figures of docs/benchmarks.md),
 # SENDFILE (on: the backend nginx sends files with sendfile(2), page-cache pages instead of copies;
 # default off, nginx's own default), PROFILE (set: also profile each proxy once per workload with
-# perf and split its CPU into TCP work and overhead, see bench/split.py).
+# perf and split its CPU into TCP work and overhead, see bench/split.py), LOAD_PROFILE (a
+# directory: also record the load CPUs (backend + wrk) with perf during every measured run, one
+# MODE-TARGET.data file each). Every raw line also carries loadus: the load CPUs' busy time per
+# request, which sets bulk throughput when they are the bottleneck.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/packaging/install-deps.sh" --bench
@@ -36,7 +39,7 @@ DUR=${DUR:-5}; CONNS=${CONNS:-64}; BULK_CONNS=${BULK_CONNS:-8}; REPS=${REPS:-3};
 MODES=${MODES:-"keepalive close bulk1m bulk1m-64 bulk100m idle"}
 THREADS=${THREADS:-1}
 # One proxy thread: the proxy alone on CPU 1, backend and load generator on CPU 0. More: no pinning.
-if [[ $THREADS == 1 ]]; then PROXY_CPUS=1; LOAD_CPUS=0; else PROXY_CPUS=0-1; LOAD_CPUS=0-1; fi
+if [[ $THREADS == 1 ]]; then PROXY_CPUS=1; LOAD_CPUS=0; LOAD_LIST=0; else PROXY_CPUS=0-1; LOAD_CPUS=0-1; LOAD_LIST=0,1; fi
 TARGETS=${TARGETS:-"direct haproxy hap-splice nginx ringlb"}
 ulimit -n "$(ulimit -Hn)"  # idle workload: thousands of sockets in wrk, python and the proxies
 W=$(mktemp -d)
@@ -121,13 +124,27 @@ rss_kb() {
 RAWF=${RAW:-$W/raw.txt}; : > "$RAWF"
 hz=$(getconf CLK_TCK)
 wrk_threads() { echo $(( THREADS < $1 ? THREADS : $1 )); }  # wrk refuses more threads than connections
+cpu_busy() { # busy ticks of the load CPUs (user, nice, system, irq, softirq) from /proc/stat
+  awk -v cpus=",$LOAD_LIST," '$1 ~ /^cpu[0-9]+$/ && index(cpus, "," substr($1, 4) ",") {
+    t += $2 + $3 + $4 + $7 + $8 } END { print t + 0 }' /proc/stat
+}
 run_wrk() { # mode target path conns extra...
   local mode=$1 t=$2 path=$3 conns=$4; shift 4
-  local pid=${PID[$t]:-} t0=0 t1=0 out
+  local pid=${PID[$t]:-} t0=0 t1=0 l0 l1 out
   [[ -n "$pid" ]] && t0=$(ticks "$pid")
+  l0=$(cpu_busy)
+  local lp=""
+  if [[ -n "${LOAD_PROFILE:-}" ]]; then  # where the load CPUs' time goes, per target and workload
+    perf record -q -e cpu-clock -g -C "$LOAD_CPUS" -o "$LOAD_PROFILE/$mode-$t.data" -- sleep "$DUR" \
+      >/dev/null 2>&1 &
+    lp=$!
+  fi
   out=$(taskset -c $LOAD_CPUS wrk -t"$(wrk_threads "$conns")" -c"$conns" -d"${DUR}s" --latency "$@" "http://127.0.0.1:${PORT[$t]}$path" 2>&1)
+  [[ -n "$lp" ]] && wait "$lp"
+  l1=$(cpu_busy)
   [[ -n "$pid" ]] && t1=$(ticks "$pid")
-  echo "$out" | awk -v m="$mode" -v n="$t" -v cpu=$((t1 - t0)) -v hz="$hz" -v haspid="${pid:+1}" '
+  # loadus: the load CPUs' (backend + wrk) busy time per request, the bottleneck's cost in bulk.
+  echo "$out" | awk -v m="$mode" -v n="$t" -v cpu=$((t1 - t0)) -v load=$((l1 - l0)) -v hz="$hz" -v haspid="${pid:+1}" '
     function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1e6; return v }
     /^ +[0-9]+ requests in/ { reqs = $1 }
     /Requests\/sec/ { r = $2 }
@@ -135,7 +152,8 @@ run_wrk() { # mode target path conns extra...
     /^ +99%/ { p99 = us($2) }
     /Socket errors|Non-2xx/ { err = 1 }
     END { c = (haspid && reqs > 0) ? cpu / hz * 1e6 / reqs : -1
-          printf "%s %s rps=%s p50us=%s p99us=%s cpuus=%.2f err=%d\n", m, n, r, p50, p99, c, err }' >> "$RAWF"
+          l = reqs > 0 ? load / hz * 1e6 / reqs : -1
+          printf "%s %s rps=%s p50us=%s p99us=%s cpuus=%.2f err=%d loadus=%.2f\n", m, n, r, p50, p99, c, err, l }' >> "$RAWF"
   tail -n 1 "$RAWF" >&2
 }
 run_idle() { # target
