@@ -6,7 +6,8 @@
 #   CLOSE=1 bench/opcount.sh build/ringlb    # a new connection per request
 # Knobs: CONNS (64), DUR (s, 3), CLOSE (set: Connection: close), STANDING (true/false:
 # global.standing_receive; unset: the binary's default). Prints requests served and, per
-# request: submissions, poll arms, completions, task-work additions. One worker on CPU 1, backend nginx and wrk on CPU 0.
+# request: submissions, poll arms, completions, task-work additions. One worker on CPU 1,
+# backend nginx and wrk on CPU 0.
 # Needs nginx, wrk and perf (bench/compare.sh installs them).
 set -euo pipefail
 BIN=$(readlink -f "$1"); CONNS=${CONNS:-64}; DUR=${DUR:-3}
