@@ -297,19 +297,13 @@ void Relay::onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completi
   if (was == DirectionState::Listen || !enter(s, slot, d, DirectionState::Idle)) {
     // No operation was in flight: a completion here means our accounting is broken. Keep the
     // buffers right at least, then end the session abortively.
-    if (completion.hasBuffer()) {
-      io_.bufferTaken(completion.bufferId());
-      releaseBuffer(completion.bufferId());
-    }
-    host_.endSession(s, slot, true, CloseReason::Internal);
+    discardBuffer(completion);
+    internalError(s, slot, "completion with no operation in flight");
     return;
   }
   if (s.state != SessionState::Relaying) {
     // Closing: account for what the operation still did, so nothing leaks at free time.
-    if (completion.hasBuffer()) {
-      io_.bufferTaken(completion.bufferId());
-      releaseBuffer(completion.bufferId());
-    }
+    discardBuffer(completion);
     if (d.recvBuffer != kNoBuffer) releaseBuffer(std::exchange(d.recvBuffer, kNoBuffer));
     return;
   }
@@ -340,20 +334,13 @@ void Relay::onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completi
 void Relay::onRecv(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
   Direction& d = direction(s, c2s);
   uint16_t got = std::exchange(d.recvBuffer, kNoBuffer);  // a granted buffer, if any
-  if (completion.hasBuffer()) {
-    got = completion.bufferId();
-    io_.bufferTaken(got);
-  }
+  if (completion.hasBuffer()) got = takeBuffer(completion);
   received(s, slot, c2s, completion.res, got, io_.bufferSize());
 }
 
 void Relay::onStanding(Session& s, uint32_t slot, bool c2s, const io::Completion& completion) {
   Direction& d = direction(s, c2s);
-  uint16_t got = kNoBuffer;
-  if (completion.hasBuffer()) {
-    got = completion.bufferId();
-    io_.bufferTaken(got);
-  }
+  const uint16_t got = takeBuffer(completion);
   if (!d.standing) {
     // No standing receive was armed: our accounting is broken. Keep the buffers right at least.
     if (got != kNoBuffer) releaseBuffer(got);
@@ -449,6 +436,17 @@ void Relay::noteRead(Session& s, Direction& d, int res, unsigned full) {
       d.fullReads >= options_.autoSpliceAfter) {
     d.splice = true;
   }
+}
+
+uint16_t Relay::takeBuffer(const io::Completion& completion) {
+  if (!completion.hasBuffer()) return kNoBuffer;
+  io_.bufferTaken(completion.bufferId());
+  return completion.bufferId();
+}
+
+void Relay::discardBuffer(const io::Completion& completion) {
+  const uint16_t got = takeBuffer(completion);
+  if (got != kNoBuffer) releaseBuffer(got);
 }
 
 void Relay::internalError(Session& s, uint32_t slot, const char* what) {

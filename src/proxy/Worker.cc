@@ -310,10 +310,7 @@ void Worker::dispatch(const io::Completion& completion) {
     // A completion for a session that no longer exists. None should carry a buffer (a session
     // is freed only after its last completion); should one, it goes back, or the ring would
     // shrink for good.
-    if (completion.hasBuffer()) {
-      relayIo_->bufferTaken(completion.bufferId());
-      relay_->releaseBuffer(completion.bufferId());
-    }
+    relay_->discardBuffer(completion);
     return;
   }
   Session& session = *found;

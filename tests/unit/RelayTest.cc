@@ -532,6 +532,23 @@ TEST_F(RelayTest, CompletionWhileClosingReturnsItsBuffer) {
   EXPECT_EQ(session(slot).inflight, 1) << "only the s2c recv is still in flight";
 }
 
+// A completion for a direction with no operation in flight means the relay's accounting broke:
+// the buffer it carries goes back to the ring and the session ends abortively as Internal.
+TEST_F(RelayTest, CompletionWithNothingInFlightReturnsItsBufferAndResetsAsInternal) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  const auto recv = world.lastOp(slot, true);
+  ASSERT_TRUE(recv.has_value());
+  receive(slot, true, "");  // EOF: c2s is done and has nothing in flight
+  ASSERT_TRUE(world.ends.empty());
+  const unsigned ringBefore = world.buffersInRing();
+  complete(slot, true, world.recvCompletion(*recv, "stray"));  // takes a ring buffer
+  EXPECT_EQ(world.buffersInRing(), ringBefore) << "the stray completion's buffer went back";
+  ASSERT_EQ(world.ends.size(), 1u);
+  EXPECT_TRUE(world.ends[0].reset);
+  EXPECT_EQ(world.ends[0].reason, CloseReason::Internal);
+}
+
 // A complete stream (FIN forwarded) still queued toward a working client is drained before the
 // session is reset for the server's failure: the reset would discard it.
 TEST_F(RelayTest, DoneDirectionDrainsBeforeTheReset) {

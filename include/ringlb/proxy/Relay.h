@@ -78,6 +78,12 @@ class Relay {
   void releaseHeld(Session& s);
   // Returns ring buffer `id`: to the first direction waiting for one (FIFO), else to the ring.
   void releaseBuffer(uint16_t id);
+  // The ring buffer a completion brought, now the relay's (kNoBuffer if it brought none). Every
+  // completion that may carry one goes through here (or discardBuffer): a buffer left untaken
+  // would leave the ring's count of buffers in flight wrong for good.
+  uint16_t takeBuffer(const io::Completion& completion);
+  // Takes a completion's buffer, if any, and returns it at once: nobody will use its bytes.
+  void discardBuffer(const io::Completion& completion);
 
   std::size_t waiting() const { return waiters_.size(); }
   // Bytes delivered (both directions, all sessions) since the last call: the worker's measure of
