@@ -278,9 +278,11 @@ void Ring::recv(int fd, void* buf, unsigned len, bool noWait, uint64_t userData)
   io_uring_sqe_set_data64(s, userData);
 }
 
-void Ring::send(int fd, const void* data, std::size_t len, bool noWait, uint64_t userData) {
+void Ring::send(int fd, const void* data, std::size_t len, bool noWait, bool more,
+                uint64_t userData) {
   io_uring_sqe* s = sqe();
-  io_uring_prep_send(s, fd, data, len, MSG_NOSIGNAL | (noWait ? MSG_DONTWAIT : 0));
+  io_uring_prep_send(s, fd, data, len,
+                     MSG_NOSIGNAL | (noWait ? MSG_DONTWAIT : 0) | (more ? MSG_MORE : 0));
   io_uring_sqe_set_data64(s, userData);
 }
 

@@ -157,8 +157,10 @@ void Relay::pump(Session& s, uint32_t slot, bool c2s) {
       // With the other direction done too, closing the socket sends this FIN (its receive queue
       // is empty: we read it to the end), so no shutdown() first. (shutdown stays a system
       // call: io_uring hands IORING_OP_SHUTDOWN to an io-wq thread, which costs more.)
+      // Either sends what MSG_MORE held, the FIN riding in its last segment.
       if (!otherDone) io_.shutdownWrite(destinationFd(s, c2s));
       d.finSent = true;
+      d.corked = false;
       enter(s, slot, d, DirectionState::Done);
       host_.rescheduleExpiry(s, slot);  // the *_fin timeouts now apply and may be shorter
       settle(s, slot);
@@ -208,13 +210,23 @@ void Relay::sendHeld(Session& s, uint32_t slot, bool c2s) {
   // move to a private buffer (onSend) rather than hold a shared buffer while waiting.
   const bool shared = d.buffer != kOwnBuffer;
   const uint8_t* bytes = shared ? io_.bufferData(d.buffer) : d.own.get();
-  io_.send(destinationFd(s, c2s), bytes + d.offset, d.length - d.offset, shared,
+  // With the source's end already known, these are (among) its last bytes: let TCP hold their
+  // tail for the FIN (pump forwards it, or flush pushes them, once they are sent). Never
+  // otherwise: an interactive exchange must not wait for a segment to fill.
+  const bool more = d.finFollows || d.source == SourceEnd::Fin;
+  d.corked = d.corked || more;
+  io_.send(destinationFd(s, c2s), bytes + d.offset, d.length - d.offset, shared, more,
            tag(s, slot, c2s));
   enter(s, slot, d, DirectionState::Send);
 }
 
 void Relay::flush(Session& s, uint32_t slot, bool c2s) {
   Direction& d = direction(s, c2s);
+  if (d.corked) {
+    // The end read as a FIN-to-be turned out a reset: no FIN will push what MSG_MORE held.
+    io_.pushPending(destinationFd(s, c2s));
+    d.corked = false;
+  }
   // The source is gone and every byte it sent is in the destination socket's kernel queue. A
   // reset now would discard what that queue still holds, so wait until the peer has taken (and
   // acknowledged) it. There is no readiness event for "send queue empty": a timer re-checks,
@@ -349,6 +361,7 @@ void Relay::onStanding(Session& s, uint32_t slot, bool c2s, const io::Completion
   }
   if (!completion.more()) {
     d.standing = false;
+    d.finFollows = false;  // the foreseen end (if any) is this completion: source says the rest
     --s.inflight;
   }
   if (d.probing) {  // (before any return: a probe left counted would shrink every later one)
@@ -384,6 +397,11 @@ void Relay::onStanding(Session& s, uint32_t slot, bool c2s, const io::Completion
     d.source = SourceEnd::Reset;
     host_.rescheduleExpiry(s, slot);
   }
+}
+
+void Relay::foreseeEnd(Session& s, bool c2s) {
+  Direction& d = direction(s, c2s);
+  if (s.state == SessionState::Relaying && d.standing) d.finFollows = true;
 }
 
 void Relay::overflow(Session& s, uint32_t slot, bool c2s, uint16_t got, int res) {

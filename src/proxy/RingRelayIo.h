@@ -34,8 +34,9 @@ class RingRelayIo final : public RelayIo {
   void recvInto(int fd, uint8_t* data, unsigned len, uint64_t tag) override {
     ring_.recv(fd, data, len, true, tag);
   }
-  void send(int fd, const uint8_t* data, std::size_t len, bool noWait, uint64_t tag) override {
-    ring_.send(fd, data, len, noWait, tag);
+  void send(int fd, const uint8_t* data, std::size_t len, bool noWait, bool more,
+            uint64_t tag) override {
+    ring_.send(fd, data, len, noWait, more, tag);
   }
   void poll(int fd, unsigned events, uint64_t tag) override { ring_.poll(fd, events, tag); }
   void timer(std::chrono::milliseconds after, uint64_t tag) override { ring_.timeout(after, tag); }
@@ -45,6 +46,7 @@ class RingRelayIo final : public RelayIo {
   bool isReadable(int fd) override { return net::isReadable(fd); }
   long unsentBytes(int fd) override { return net::unsentBytes(fd); }
   void shutdownWrite(int fd) override { ::shutdown(fd, SHUT_WR); }
+  void pushPending(int fd) override { net::pushPending(fd); }
 
   unsigned bufferSize() const override { return buffers_.bufferSize(); }
   uint8_t* bufferData(uint16_t id) override { return buffers_.data(id); }

@@ -262,6 +262,7 @@ void Worker::loop() {
     lastBatch = completions.size();
     counters_->add(stats::WorkerStat::Completions, completions.size());
     counters_->worker[static_cast<std::size_t>(stats::WorkerStat::Submissions)].set(ring_->prepared());
+    for (const io::Completion& completion : completions) foresee(completion);
     for (const io::Completion& completion : completions) dispatch(completion);
     expireSessions();
   }
@@ -284,6 +285,18 @@ std::chrono::milliseconds Worker::nextWait() const {
     wait = std::min(wait, std::max(until, milliseconds(1)));
   }
   return wait;
+}
+
+void Worker::foresee(const io::Completion& completion) {
+  // Only what cannot be undone by an earlier completion of the batch: a standing receive's end
+  // of stream (res 0) is the kernel's final word on that source.
+  if (completion.res != 0) return;
+  const io::UserData ud = io::UserData::decode(completion.userData);
+  const auto op = static_cast<Op>(ud.op);
+  if (op != Op::ClientReceive && op != Op::ServerReceive) return;
+  if (Session* s = sessions_.lookup(ud.slot, ud.generation)) {
+    relay_->foreseeEnd(*s, op == Op::ClientReceive);
+  }
 }
 
 void Worker::dispatch(const io::Completion& completion) {

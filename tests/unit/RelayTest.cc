@@ -30,6 +30,7 @@ struct FakeOp {
   std::size_t len = 0;
   bool noWait = false;
   unsigned events = 0;
+  bool more = false;  // Send: MSG_MORE
 };
 
 // Plays the kernel and the worker for the relay under test.
@@ -46,8 +47,11 @@ class FakeWorld final : public RelayIo, public RelayHost {
   void recvInto(int fd, uint8_t* data, unsigned len, uint64_t tag) override {
     ops.push_back({FakeOp::RecvInto, fd, tag, data, nullptr, len});
   }
-  void send(int fd, const uint8_t* data, std::size_t len, bool noWait, uint64_t tag) override {
-    ops.push_back({FakeOp::Send, fd, tag, nullptr, data, len, noWait});
+  void send(int fd, const uint8_t* data, std::size_t len, bool noWait, bool more,
+            uint64_t tag) override {
+    FakeOp op{FakeOp::Send, fd, tag, nullptr, data, len, noWait};
+    op.more = more;
+    ops.push_back(op);
   }
   void poll(int fd, unsigned events, uint64_t tag) override {
     FakeOp op{FakeOp::Poll, fd, tag};
@@ -66,6 +70,7 @@ class FakeWorld final : public RelayIo, public RelayHost {
   bool isReadable(int fd) override { return !idle[fd]; }
   long unsentBytes(int fd) override { return closed[fd] ? -ENOTCONN : unsent[fd]; }
   void shutdownWrite(int fd) override { shutdowns.push_back(fd); }
+  void pushPending(int fd) override { pushes.push_back(fd); }
   unsigned bufferSize() const override { return kBufferSize; }
   uint8_t* bufferData(uint16_t id) override { return storage_[id].data(); }
   unsigned buffersInRing() const override { return static_cast<unsigned>(ring_.size()); }
@@ -151,6 +156,7 @@ class FakeWorld final : public RelayIo, public RelayHost {
   std::map<int, long> unsent;
   std::map<int, bool> closed;  // the connection was reset: unsentBytes answers -ENOTCONN
   std::vector<int> shutdowns;
+  std::vector<int> pushes;  // pushPending calls
   // Standing receives: 0 plays a kernel without the total cap (single-shot recvs only).
   unsigned standingLimitValue = 0;
 
@@ -790,6 +796,65 @@ TEST_F(StandingRelayTest, FullReadsLeaveForSingleShotRecvsShortOnesComeBack) {
   completeLast(slot, true, 5);
   EXPECT_EQ(world.ops.back().kind, FakeOp::RecvStanding);
   EXPECT_EQ(world.standingArmed(slot, true), 2u);
+}
+
+// The server's response and its end of stream in one batch (the worker looked ahead): the
+// response goes with MSG_MORE, and the FIN forwarded once it is sent rides in its segment.
+TEST_F(StandingRelayTest, EndOfStreamInTheSameBatchLetsTheLastBytesCarryTheFin) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  const int client = session(slot).clientFd;
+  relay.start(session(slot), slot);
+  relay.foreseeEnd(session(slot), false);
+  stand(slot, false, "response");
+  const auto send = world.lastOp(slot, false);
+  ASSERT_TRUE(send.has_value());
+  ASSERT_EQ(send->kind, FakeOp::Send);
+  EXPECT_TRUE(send->more) << "the last bytes left without waiting for the FIN";
+  stand(slot, false, "", false);  // the end of stream, later in the same batch
+  EXPECT_TRUE(world.shutdowns.empty()) << "FIN forwarded before the bytes";
+  completeLast(slot, false, 8);
+  ASSERT_EQ(world.shutdowns, std::vector<int>{client}) << "held bytes never pushed by a FIN";
+  EXPECT_TRUE(world.pushes.empty());
+  EXPECT_FALSE(dir(slot, false).corked);
+  EXPECT_EQ(dir(slot, false).state, DirectionState::Done);
+}
+
+// Without an end of stream in sight nothing is held back: an interactive exchange must never wait
+// for a segment to fill. After the end is known, bytes still to send (a short send's rest) are
+// held for the FIN too.
+TEST_F(StandingRelayTest, BytesAreHeldForTheFinOnlyOnceTheEndIsKnown) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  stand(slot, false, std::string(100, 'a'));
+  EXPECT_FALSE(world.lastOp(slot, false)->more) << "bytes held back with no end in sight";
+  completeLast(slot, false, 100);
+  stand(slot, false, std::string(100, 'b'));
+  EXPECT_FALSE(world.lastOp(slot, false)->more);
+  stand(slot, false, "", false);  // the end, read while the send is in flight
+  completeLast(slot, false, 60);  // short: the rest goes after the end was read
+  EXPECT_EQ(lastSent(slot, false), std::string(40, 'b'));
+  EXPECT_TRUE(world.lastOp(slot, false)->more);
+  completeLast(slot, false, 40);
+  EXPECT_EQ(world.shutdowns.size(), 1u);
+  EXPECT_FALSE(dir(slot, false).corked);
+}
+
+// A foreseen end that turns out a reset (the source's side had failed): the held bytes are
+// pushed before the destination drains, since no FIN will ever push them.
+TEST_F(StandingRelayTest, ForeseenEndThatIsAResetPushesTheHeldBytes) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  const int server = session(slot).serverFd;
+  relay.start(session(slot), slot);
+  relay.foreseeEnd(session(slot), true);
+  stand(slot, true, "abc");
+  EXPECT_TRUE(world.lastOp(slot, true)->more);
+  session(slot).clientFailed = true;  // what a failed operation on the client socket records
+  stand(slot, true, "", false);  // read after the failure: a reset, not a FIN
+  world.unsent[server] = 3;
+  completeLast(slot, true, 3);
+  EXPECT_EQ(world.pushes, std::vector<int>{server}) << "held bytes left waiting for a FIN";
+  EXPECT_TRUE(world.shutdowns.empty()) << "a reset source must never be forwarded as a FIN";
+  EXPECT_EQ(dir(slot, true).state, DirectionState::Flush) << "the reset did not wait for the drain";
 }
 
 // A source reset read while bytes are being sent: they are delivered, the destination drains,

@@ -111,8 +111,10 @@ class Ring {
   // nothing is queued.
   void recv(int fd, void* buf, unsigned len, bool noWait, uint64_t userData);
   // send(MSG_NOSIGNAL). Completion: bytes sent (may be short), or -errno. With `noWait`
-  // (MSG_DONTWAIT) a full socket answers -EAGAIN at once instead of waiting for room.
-  void send(int fd, const void* data, std::size_t len, bool noWait, uint64_t userData);
+  // (MSG_DONTWAIT) a full socket answers -EAGAIN at once instead of waiting for room. With
+  // `more` (MSG_MORE) TCP keeps a last partial segment queued until the next send without it, a
+  // shutdown or close (whose FIN then rides in that segment), or a push (net::pushPending).
+  void send(int fd, const void* data, std::size_t len, bool noWait, bool more, uint64_t userData);
   // One-shot poll for `events` (POLLIN/POLLOUT). Completion: the ready mask, or -errno
   // (-ECANCELED when cancelled). Splice relaying waits with this and then calls splice(2)
   // itself: io_uring cannot run a splice inline and hands every one to an io-wq thread.

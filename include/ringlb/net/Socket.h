@@ -22,6 +22,9 @@ bool isReadable(int fd);
 // Bytes the kernel still holds in `fd`'s send queue (not yet sent, or sent and not yet
 // acknowledged by the peer); -ENOTCONN once the connection is closed (reset); or -errno.
 long unsentBytes(int fd);
+// Sends at once what a send with MSG_MORE left queued on TCP socket `fd` (setting TCP_NODELAY,
+// already on, pushes pending segments out).
+void pushPending(int fd);
 // Closes with SO_LINGER {on, 0}: the kernel sends RST instead of FIN.
 void closeWithReset(int fd);
 // Makes listening socket `fd` take no new connections while staying open: a socket filter drops

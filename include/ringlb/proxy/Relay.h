@@ -70,6 +70,13 @@ class Relay {
   void onCompletion(Session& s, uint32_t slot, bool c2s, const io::Completion& completion);
   // A completion of direction c2s/s2c's standing receive (tagged standingTag()), in any state.
   void onStanding(Session& s, uint32_t slot, bool c2s, const io::Completion& completion);
+  // Direction c2s/s2c's standing receive reported its source's end of stream in the batch being
+  // dispatched (the worker looks ahead before dispatching it). Bytes sent before that completion
+  // is handled go with MSG_MORE, so the FIN forwarded right after them leaves in their segment:
+  // two segments fewer per connection that ends this way (the FIN's own, and the peer's ACK of
+  // the bytes), as HAProxy does. Contract: the end-of-stream completion is dispatched in the same
+  // batch, so the FIN (or, for an end that turns out a reset, a push) follows within one turn.
+  void foreseeEnd(Session& s, bool c2s);
   // Ends a relaying session from outside (an inactivity timeout): it is reset, but only once
   // what a working peer is still taking of a complete stream has drained (see settle()). A
   // second call while it drains changes nothing; the caller closes it outright if it must.

@@ -32,7 +32,11 @@ class RelayIo {
   virtual unsigned standingLimit() const = 0;
   // A recv into `data` that never waits: -EAGAIN at once when nothing is queued.
   virtual void recvInto(int fd, uint8_t* data, unsigned len, uint64_t tag) = 0;
-  virtual void send(int fd, const uint8_t* data, std::size_t len, bool noWait, uint64_t tag) = 0;
+  // `more`: the source's FIN follows these bytes; TCP may hold their last partial segment so
+  // that the FIN rides in it (io::Ring::send). Whoever sends with `more` must end the stream
+  // (shutdownWrite, or close) or pushPending() soon after.
+  virtual void send(int fd, const uint8_t* data, std::size_t len, bool noWait, bool more,
+                    uint64_t tag) = 0;
   virtual void poll(int fd, unsigned events, uint64_t tag) = 0;
   virtual void timer(std::chrono::milliseconds after, uint64_t tag) = 0;
 
@@ -47,6 +51,8 @@ class RelayIo {
   // connection is closed (the peer reset: the count would never drop again); other -errno.
   virtual long unsentBytes(int fd) = 0;
   virtual void shutdownWrite(int fd) = 0;
+  // Sends what sends with `more` left queued on `fd` (net::pushPending).
+  virtual void pushPending(int fd) = 0;
 
   // The worker's provided buffers: the ring the kernel picks from for recvProvided.
   virtual unsigned bufferSize() const = 0;

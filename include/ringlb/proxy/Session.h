@@ -165,6 +165,10 @@ struct Direction {
   bool finSent : 1 = false;   // the source's FIN was forwarded (shutdown, or left to close())
   bool probing : 1 = false;   // its recv retries the ring after ENOBUFS (Relay::probing_)
   bool standing : 1 = false;  // a standing receive is armed on the source (counted in inflight)
+  // The source's end of stream is known before its last bytes are sent (Relay::foreseeEnd, or
+  // source == Fin): they go with MSG_MORE so that the FIN rides in their segment.
+  bool finFollows : 1 = false;
+  bool corked : 1 = false;    // a send with MSG_MORE may have left bytes queued: FIN or push them
 
 };
 

@@ -106,6 +106,9 @@ class Worker final : private RelayHost {
 
   // --- loop (Worker.cc) ---
   void loop();
+  // Looks ahead at a completion of the batch about to be dispatched: a standing receive's end of
+  // stream lets the bytes before it leave with the FIN (Relay::foreseeEnd).
+  void foresee(const io::Completion& completion);
   void dispatch(const io::Completion& completion);
   void onWake();
   // Writes the eventfd: the pending read completes and the loop turns.
