@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# What each proxy makes the kernel do per request, counted rather than timed (deterministic on a
+# shared machine, unlike CPU time): TCP segments (nstat) and page allocations and frees on each
+# CPU (kmem tracepoints). Used for docs/performance.md's "FIN with the last bytes" and "Bulk: where
+# the backend's pages are freed".
+#   bench/kcount.sh haproxy nginx ringlb                       # new connection per request
+#   MODE=keepalive bench/kcount.sh haproxy ringlb:/tmp/old/ringlb ringlb
+#   MODE=bulk1m bench/kcount.sh hap-splice ringlb ringlb::copy
+# TARGET: haproxy | hap-splice (option splice-auto) | nginx (stream) | ringlb[:BINARY[:RELAY]]
+# (default build/ringlb, relay auto). Knobs: MODE (close: "Connection: close", 64 connections;
+# keepalive: 64 connections; bulk1m: 1 MB responses over 8 connections), DUR (s, 3), CONNS.
+# Prints, per request: TCP segments sent (every segment on loopback is also one received), pure
+# ACKs, data-carrying segments (FINs included), and per CPU page allocations, page frees and
+# consume_skb events. One proxy worker/thread on CPU 1, backend nginx and wrk on CPU 0, as in
+# bench/compare.sh. Needs nginx, haproxy, wrk, perf and nstat (bench/compare.sh installs them).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+MODE=${MODE:-close}; DUR=${DUR:-3}
+case $MODE in
+  close) path=/; CONNS=${CONNS:-64}; headers=(-H "Connection: close") ;;
+  keepalive) path=/; CONNS=${CONNS:-64}; headers=() ;;
+  bulk1m) path=/1m; CONNS=${CONNS:-8}; headers=() ;;
+  *) echo "kcount.sh: MODE is close, keepalive or bulk1m" >&2; exit 2 ;;
+esac
+W=$(mktemp -d); BE=19061; PX=18063
+cleanup() { kill $(jobs -p) 2>/dev/null || true; sleep 0.3; rm -rf "$W"; }
+trap cleanup EXIT
+head -c 1048576 /dev/urandom > "$W/1m.bin"
+cat > "$W/backend.conf" <<C
+user root; worker_processes 1; daemon off; pid $W/b.pid; error_log $W/b.err;
+events { worker_connections 20000; }
+http { access_log off; keepalive_requests 1000000; sendfile off;
+  server { listen 127.0.0.1:$BE reuseport backlog=4096; location = / { return 200 "hello\n"; }
+    location = /1m { root $W; try_files /1m.bin =404; } } }
+C
+taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
+sleep 0.5
+EVENTS=kmem:mm_page_alloc,kmem:mm_page_free,skb:consume_skb
+for target in "$@"; do
+  IFS=: read -r kind bin relay <<< "$target"
+  case $kind in
+    ringlb)
+      cat > "$W/r.yaml" <<C
+global: { workers: 1, max_connections: 100000 }
+frontends:
+  - { name: k, listen: "127.0.0.1:$PX", backend: be }
+backends:
+  - name: be
+    relay: ${relay:-auto}
+    servers:
+      - { name: b1, address: "127.0.0.1:$BE" }
+C
+      taskset -c 1 "$(readlink -f "${bin:-$root/build/ringlb}")" -c "$W/r.yaml" > "$W/r.log" 2>&1 &
+      ;;
+    haproxy|hap-splice)
+      option=""; [[ $kind == hap-splice ]] && option="option splice-auto"
+      printf 'global\n  nbthread 1\n  maxconn 6000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nlisten lb\n  bind 127.0.0.1:%s\n  %s\n  server s1 127.0.0.1:%s\n' \
+        $PX "$option" $BE > "$W/h.cfg"
+      taskset -c 1 haproxy -f "$W/h.cfg" -db > /dev/null 2>&1 &
+      ;;
+    nginx)
+      printf 'load_module /usr/lib/nginx/modules/ngx_stream_module.so;\nworker_processes 1; daemon off; pid %s/s.pid; error_log %s/s.err;\nevents { worker_connections 65536; }\nstream { server { listen 127.0.0.1:%s reuseport backlog=4096; proxy_pass 127.0.0.1:%s; } }\n' \
+        "$W" "$W" $PX $BE > "$W/s.conf"
+      taskset -c 1 nginx -c "$W/s.conf" -p "$W" &
+      ;;
+    *) echo "kcount.sh: unknown target $target" >&2; exit 2 ;;
+  esac
+  pid=$!
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PX") 2>/dev/null && break; sleep 0.1; done
+  sleep 0.3
+  perf stat -x, -o "$W/cpu0.txt" -a -C 0 -e $EVENTS -- sleep $((DUR + 1)) & p0=$!
+  perf stat -x, -o "$W/cpu1.txt" -a -C 1 -e $EVENTS -- sleep $((DUR + 1)) & p1=$!
+  sleep 0.3
+  nstat -n > /dev/null  # from here on, nstat prints what changed
+  out=$(taskset -c 0 wrk -t1 -c"$CONNS" -d"${DUR}s" "${headers[@]}" "http://127.0.0.1:$PX$path")
+  nstat > "$W/nstat.txt" 2>/dev/null || true
+  wait $p0 $p1 2>/dev/null || true
+  reqs=$(echo "$out" | awk '/requests in/{print $1}')
+  # (The tracepoints count for DUR + 1 s, wrk for DUR: per-request page figures are a little
+  # high, equally for every target.)
+  printf '%-28s requests=%s' "$target" "$reqs"
+  awk -v r="$reqs" '
+    $1 == "TcpOutSegs" { printf " segments=%.2f", $2 / r }
+    $1 == "TcpExtTCPPureAcks" { printf " pure_acks=%.2f", $2 / r }
+    $1 == "TcpExtTCPOrigDataSent" { printf " data_segments=%.2f", $2 / r }' "$W/nstat.txt"
+  for cpu in 0 1; do
+    awk -F, -v r="$reqs" -v c="$cpu" '$1 ~ /^[0-9]/ && $3 ~ /:/ { split($3, e, ":"); printf " cpu%s_%s=%.1f", c, e[2], $1 / r }' "$W/cpu$cpu.txt"
+  done
+  echo
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  sleep 0.3
+done
