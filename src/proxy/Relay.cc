@@ -222,11 +222,7 @@ void Relay::sendHeld(Session& s, uint32_t slot, bool c2s) {
 
 void Relay::flush(Session& s, uint32_t slot, bool c2s) {
   Direction& d = direction(s, c2s);
-  if (d.corked) {
-    // The end read as a FIN-to-be turned out a reset: no FIN will push what MSG_MORE held.
-    io_.pushPending(destinationFd(s, c2s));
-    d.corked = false;
-  }
+  pushHeld(s, c2s);  // the end read as a FIN-to-be turned out a reset: no FIN will push them
   // The source is gone and every byte it sent is in the destination socket's kernel queue. A
   // reset now would discard what that queue still holds, so wait until the peer has taken (and
   // acknowledged) it. There is no readiness event for "send queue empty": a timer re-checks,
@@ -263,7 +259,17 @@ void Relay::end(Session& s, uint32_t slot, CloseReason reason) {
 }
 
 void Relay::backoff(Session& s, uint32_t slot, bool c2s) {
+  // Bytes held for the FIN (MSG_MORE) must not wait out the timer with us: the FIN comes only
+  // after the sends still to make.
+  pushHeld(s, c2s);
   waitTimer(s, slot, c2s, DirectionState::Backoff);
+}
+
+void Relay::pushHeld(Session& s, bool c2s) {
+  Direction& d = direction(s, c2s);
+  if (!d.corked) return;
+  io_.pushPending(destinationFd(s, c2s));
+  d.corked = false;
 }
 
 void Relay::waitTimer(Session& s, uint32_t slot, bool c2s, DirectionState state) {
@@ -401,7 +407,8 @@ void Relay::onStanding(Session& s, uint32_t slot, bool c2s, const io::Completion
 
 void Relay::foreseeEnd(Session& s, bool c2s) {
   Direction& d = direction(s, c2s);
-  if (s.state == SessionState::Relaying && d.standing) d.finFollows = true;
+  // (An end read after the source failed is a reset, not a FIN: nothing to hold bytes for.)
+  if (s.state == SessionState::Relaying && d.standing && !sourceFailed(s, c2s)) d.finFollows = true;
 }
 
 void Relay::overflow(Session& s, uint32_t slot, bool c2s, uint16_t got, int res) {

@@ -857,6 +857,57 @@ TEST_F(StandingRelayTest, ForeseenEndThatIsAResetPushesTheHeldBytes) {
   EXPECT_EQ(dir(slot, true).state, DirectionState::Flush) << "the reset did not wait for the drain";
 }
 
+// Bytes held for the FIN do not wait out a backoff: when the next send (the bytes queued behind)
+// must back off, what the first one left held is pushed before the timer.
+TEST_F(StandingRelayTest, BackoffBeforeTheFinPushesTheHeldBytes) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  const int client = session(slot).clientFd;
+  relay.start(session(slot), slot);
+  relay.foreseeEnd(session(slot), false);
+  stand(slot, false, "head");
+  stand(slot, false, "tail");  // queued behind the send in flight
+  stand(slot, false, "", false);
+  completeLast(slot, false, 4);  // "head" sent, held by MSG_MORE
+  EXPECT_EQ(lastSent(slot, false), "tail");
+  EXPECT_TRUE(world.pushes.empty()) << "pushed although the FIN was about to follow";
+  completeLast(slot, false, -ENOBUFS);
+  EXPECT_EQ(dir(slot, false).state, DirectionState::Backoff);
+  EXPECT_EQ(world.pushes, std::vector<int>{client}) << "held bytes left to wait out the backoff";
+  completeLast(slot, false, -ETIME);  // retry
+  completeLast(slot, false, 4);
+  EXPECT_EQ(world.shutdowns, std::vector<int>{client});
+}
+
+// The last direction to end leaves its FIN to close(): the bytes it held go with that FIN, and
+// the session ends cleanly without a shutdown() on that side.
+TEST_F(StandingRelayTest, HeldBytesOfTheLastDirectionGoWithClose) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  const int server = session(slot).serverFd;
+  relay.start(session(slot), slot);
+  stand(slot, true, "", false);  // the client's FIN first: forwarded at once
+  ASSERT_EQ(world.shutdowns, std::vector<int>{server});
+  relay.foreseeEnd(session(slot), false);
+  stand(slot, false, "response");
+  EXPECT_TRUE(world.lastOp(slot, false)->more);
+  stand(slot, false, "", false);
+  completeLast(slot, false, 8);
+  EXPECT_EQ(world.shutdowns, std::vector<int>{server}) << "close() sends this FIN";
+  ASSERT_EQ(world.ends.size(), 1u);
+  EXPECT_FALSE(world.ends[0].reset);
+  EXPECT_EQ(world.ends[0].reason, CloseReason::Completed);
+  EXPECT_TRUE(world.pushes.empty());
+}
+
+// An end of stream read after its side failed is a reset: nothing is held for it.
+TEST_F(StandingRelayTest, EndForeseenAfterTheSourceFailedHoldsNothing) {
+  const uint32_t slot = world.addSession(config::RelayMode::Copy);
+  relay.start(session(slot), slot);
+  session(slot).serverFailed = true;
+  relay.foreseeEnd(session(slot), false);
+  stand(slot, false, "last");
+  EXPECT_FALSE(world.lastOp(slot, false)->more);
+}
+
 // A source reset read while bytes are being sent: they are delivered, the destination drains,
 // then the session resets.
 TEST_F(StandingRelayTest, ResetDuringASendDeliversTheBytesFirst) {

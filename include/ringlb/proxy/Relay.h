@@ -116,6 +116,9 @@ class Relay {
   // can take them. False, changing nothing but failure marks, when there is nothing to wait for.
   bool drain(Session& s, uint32_t slot, bool c2s);
   void backoff(Session& s, uint32_t slot, bool c2s);
+  // Sends what the direction's sends with MSG_MORE left held in the destination, if anything:
+  // for when its FIN will not follow at once (a backoff, an end that turned out a reset).
+  void pushHeld(Session& s, bool c2s);
   // Makes a timer of growing interval the direction's operation (Backoff or Flush).
   void waitTimer(Session& s, uint32_t slot, bool c2s, DirectionState state);
   void settle(Session& s, uint32_t slot);
