@@ -103,6 +103,7 @@ std::vector<std::string> backendFields(const Backend& a, const Backend& b) {
   if (a.passive.consecutiveFailures != b.passive.consecutiveFailures) f.emplace_back("passive");
   if (a.onMarkedDown != b.onMarkedDown) f.emplace_back("on_marked_down");
   if (a.slowStart != b.slowStart) f.emplace_back("slow_start");
+  if (a.tcpSmartConnect != b.tcpSmartConnect) f.emplace_back("tcp_smart_connect");
   return f;
 }
 

@@ -68,8 +68,8 @@ struct HealthCheckDraft {
 };
 
 struct BackendDraft {
-  Backend value;  // name, relay, balance, hashKey, passive, onMarkedDown, slowStart and line are
-                  // final; the rest is resolved
+  Backend value;  // name, relay, balance, hashKey, passive, onMarkedDown, slowStart,
+                  // tcpSmartConnect and line are final; the rest is resolved
   std::optional<Located> name;
   std::optional<uint32_t> retries;
   TimeoutOverrides timeouts;

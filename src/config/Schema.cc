@@ -364,7 +364,7 @@ void storeServers(const Field& field, BackendDraft& be, Diagnostics& diags) {
   storeList<ServerDraft>(field, kServerKeys, be.servers, "server", diags);
 }
 
-constexpr std::array<Key<BackendDraft>, 11> kBackendKeys{{
+constexpr std::array<Key<BackendDraft>, 12> kBackendKeys{{
     {"name", Required,
      [](const Field& f, BackendDraft& be, Diagnostics& d) {
        be.name = readLocatedName(f, d);
@@ -400,6 +400,10 @@ constexpr std::array<Key<BackendDraft>, 11> kBackendKeys{{
     {"slow_start", Optional,
      [](const Field& f, BackendDraft& be, Diagnostics& d) {
        if (auto v = readDuration(f, ZeroDuration::Allowed, d)) be.value.slowStart = *v;
+     }},
+    {"tcp_smart_connect", Optional,
+     [](const Field& f, BackendDraft& be, Diagnostics& d) {
+       if (auto v = readBool(f, d)) be.value.tcpSmartConnect = *v;
      }},
 }};
 

@@ -331,7 +331,7 @@ unsigned Ring::reapInto(std::vector<Completion>& out) {
   return seen;
 }
 
-std::span<const Completion> Ring::wait(std::chrono::milliseconds timeout, unsigned batch) {
+std::span<const Completion> Ring::wait(std::chrono::microseconds timeout, unsigned batch) {
   io_uring* ring = ring_.get();
   // The caller is done with the previous span. Completions makeRoom() reaped since come first;
   // the swap leaves deferred_ with the old batch's (cleared) storage, so the span returned below
@@ -339,10 +339,10 @@ std::span<const Completion> Ring::wait(std::chrono::milliseconds timeout, unsign
   batch_.clear();
   batch_.swap(deferred_);
   // With completions already in hand, submit and collect what is ready, but do not block.
-  if (!batch_.empty()) timeout = std::chrono::milliseconds(0);
+  if (!batch_.empty()) timeout = std::chrono::microseconds(0);
   __kernel_timespec ts{};
-  ts.tv_sec = timeout.count() / 1000;
-  ts.tv_nsec = (timeout.count() % 1000) * 1000000;
+  ts.tv_sec = timeout.count() / 1000000;
+  ts.tv_nsec = (timeout.count() % 1000000) * 1000;
   if (batch > 1 && features_.minTimeout && options_.batchWaitUsec > 0 && batch_.empty()) {
     // liburing 2.3 cannot pass min_wait_usec (the field was `pad` then), so enter by hand:
     // publish the SQ tail as io_uring_submit would, then one io_uring_enter that submits and

@@ -51,6 +51,9 @@ void Worker::connectNext(Session& s, uint32_t slot) {
     close(s, slot, false, CloseReason::ConnectFailed);
     return;
   }
+  // The handshake's last ACK rides in the first bytes sent (HeldAcks). Best effort: where the
+  // option fails the kernel sends the ACK alone, as it would without it.
+  if (backend.tcpSmartConnect) (void)net::holdHandshakeAck(fd);
   s.serverFd = fd;
   runtime.live->acquire(s.server);
   s.serverCounted = true;
@@ -100,6 +103,7 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
           std::chrono::duration_cast<std::chrono::milliseconds>(now_ - s.started).count());
     }
     transition(s, slot, SessionState::Relaying);
+    if (s.snapshot->config->backends[s.backend].tcpSmartConnect) heldAcks_.hold(slot, s.generation);
     relay_->start(s, slot);
     return;
   }
@@ -131,6 +135,16 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
   } else {
     close(s, slot, false, CloseReason::ConnectFailed);
   }
+}
+
+void Worker::releaseHeldAck(uint32_t slot, uint32_t generation) {
+  Session* s = sessions_.lookup(slot, generation);
+  // A session that ended has closed (or reset) its server socket: nothing is held any more.
+  if (s == nullptr || s->state != SessionState::Relaying || s->serverFd < 0) return;
+  if (s->c2s.heardFromSource()) return;  // its first segment carries the ACK
+  // The client waits for the server to speak first. Failure changes nothing the kernel would not
+  // fix itself: its delayed-ACK timer sends the ACK within 200 ms.
+  (void)net::sendHeldAck(s->serverFd);
 }
 
 }  // namespace ringlb::proxy

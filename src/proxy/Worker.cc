@@ -265,11 +265,12 @@ void Worker::loop() {
     for (const io::Completion& completion : completions) foresee(completion);
     for (const io::Completion& completion : completions) dispatch(completion);
     expireSessions();
+    heldAcks_.endTurn([this](uint32_t slot, uint32_t generation) { releaseHeldAck(slot, generation); });
   }
   spdlog::debug("worker {} stopped", id_);
 }
 
-std::chrono::milliseconds Worker::nextWait() const {
+std::chrono::microseconds Worker::nextWait() const {
   using std::chrono::milliseconds;
   // Paused listeners poll the shared counters: another worker freeing a connection does not wake
   // us, so a paused worker looks again every 50 ms.
@@ -284,6 +285,7 @@ std::chrono::milliseconds Worker::nextWait() const {
     const auto until = std::chrono::duration_cast<milliseconds>(stopDeadline_ - now_) + milliseconds(1);
     wait = std::min(wait, std::max(until, milliseconds(1)));
   }
+  if (heldAcks_.due()) return std::min<std::chrono::microseconds>(wait, kHeldAckWait);
   return wait;
 }
 

@@ -36,6 +36,7 @@ std::string ProxyConfig::toYaml() const {
     << "    timeouts: { connect: " << connectTimeout << " }\n";
   if (!healthCheck.empty()) y << "    health_check: " << healthCheck << "\n";
   if (!onMarkedDown.empty()) y << "    on_marked_down: " << onMarkedDown << "\n";
+  if (!tcpSmartConnect.empty()) y << "    tcp_smart_connect: " << tcpSmartConnect << "\n";
   y << "    servers:\n";
   for (std::size_t i = 0; i < servers.size(); ++i) {
     const bool named = i < serverNames.size() && !serverNames[i].empty();

@@ -50,6 +50,7 @@ struct ProxyConfig {
   // not written if empty.
   std::string healthCheck;
   std::string onMarkedDown;          // backend on_marked_down; not written if empty
+  std::string tcpSmartConnect;       // backend tcp_smart_connect; not written if empty
 
   std::string toYaml() const;
 

@@ -238,6 +238,13 @@ TEST(ConfigDiffTest, BackendSlowStartAlsoChangesItsServers) {
                    "~server app/s2: slow_start"}));
 }
 
+// Turning the held handshake ACK off is a backend change (new sessions of the backend follow it).
+TEST(ConfigDiffTest, BackendTcpSmartConnectChanged) {
+  EXPECT_EQ(summary(diffFromBase(
+                edited("balance: roundrobin", "balance: roundrobin\n    tcp_smart_connect: false"))),
+            Lines{"~backend app: tcp_smart_connect"});
+}
+
 // `defaults:` is not compared itself: it shows where it resolves, in each backend using it.
 TEST(ConfigDiffTest, DefaultsChangeShowsInTheBackendsThatInheritIt) {
   const ConfigDiff d = diffFromBase("defaults: { retries: 5 }\n" + std::string(kBase));

@@ -80,6 +80,7 @@ backends:
        EXPECT_EQ(be.hashKey, lb::HashKey::SourceIp);
        EXPECT_EQ(be.retries, 2u);
        EXPECT_EQ(be.timeouts.connect, 5s);
+       EXPECT_TRUE(be.tcpSmartConnect) << "the handshake's last ACK rides with data by default";
        EXPECT_EQ(be.line, 4);
        ASSERT_EQ(be.servers.size(), 1u);
        EXPECT_EQ(be.servers[0].name, "a");
@@ -257,6 +258,7 @@ backends:
     relay: splice
     balance: leastconn
     hash_key: source_ip_port
+    tcp_smart_connect: false
     servers:
       - { name: drained, address: "10.0.0.1:80", weight: 0, max_connections: 4294967295 }
       - { name: heavy, address: "10.0.0.2:80", weight: 1000 }
@@ -268,6 +270,8 @@ backends:
        EXPECT_EQ(app.relay, RelayMode::Splice);
        EXPECT_EQ(app.balance, lb::Algorithm::LeastConn);
        EXPECT_EQ(app.hashKey, lb::HashKey::SourceIpPort);
+       EXPECT_FALSE(app.tcpSmartConnect);
+       EXPECT_TRUE(c.backends[1].tcpSmartConnect);
        EXPECT_EQ(app.servers[0].weight, 0u);
        EXPECT_EQ(app.servers[0].maxConnections, UINT32_MAX);
        EXPECT_EQ(app.servers[1].weight, 1000u);
@@ -421,6 +425,12 @@ backends:
     {"BufferCountRange",
      "global: { buffers: 65536 }\n" VALID_TAIL,
      {"global.buffers: expected an integer from 2 to 32768, got \"65536\" (line 1)"}},
+    {"TcpSmartConnectIsABoolean",
+     "frontends:\n"
+     "  - { name: web, listen: \"0.0.0.0:80\", backend: app }\n"
+     "backends:\n"
+     "  - { name: app, tcp_smart_connect: 1, servers: [{ name: a, address: \"10.0.0.1:80\" }] }\n",
+     {"backends[0].tcp_smart_connect: expected true or false, got \"1\" (line 4)"}},
     {"StandingReceiveIsABoolean",
      "global: { standing_receive: auto }\n" VALID_TAIL,
      {"global.standing_receive: expected true or false, got \"auto\" (line 1)"}},

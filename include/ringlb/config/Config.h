@@ -150,6 +150,9 @@ struct Backend {
   PassiveCheck passive;
   OnMarkedDown onMarkedDown = OnMarkedDown::Keep;
   Duration slowStart{0};        // as written (0 = off); read Server::slowStart, the resolved one
+  // Hold the server handshake's last ACK back until the first bytes go out (HAProxy's
+  // tcp-smart-connect; docs/architecture.md "The handshake's last ACK").
+  bool tcpSmartConnect = true;
 };
 
 struct Frontend {

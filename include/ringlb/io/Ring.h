@@ -135,7 +135,7 @@ class Ring {
   // kernel posted them, and then wait() does not block. With `batch` > 1 (and kernel support), a
   // ready completion is held up to Options::batchWaitUsec while more arrive, up to `batch` of
   // them.
-  std::span<const Completion> wait(std::chrono::milliseconds timeout, unsigned batch = 1);
+  std::span<const Completion> wait(std::chrono::microseconds timeout, unsigned batch = 1);
 
  private:
   struct Deleter {

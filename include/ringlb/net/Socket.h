@@ -25,6 +25,15 @@ long unsentBytes(int fd);
 // Sends at once what a send with MSG_MORE left queued on TCP socket `fd` (setting TCP_NODELAY,
 // already on, pushes pending segments out).
 void pushPending(int fd);
+// Before connect(): has the kernel hold back the handshake's last ACK so that it rides in the
+// first data segment instead of leaving alone (HAProxy's tcp-smart-connect). With TCP_QUICKACK
+// off, SYN-SENT schedules that ACK on the delayed-ACK timer (TCP_DELACK_MAX, 200 ms) instead of
+// sending it. The server's accept() waits for it: a caller with nothing to send at once must
+// call sendHeldAck.
+int holdHandshakeAck(int fd);
+// Sends an ACK the kernel is holding on `fd` now (TCP_QUICKACK on: a scheduled ACK is pushed)
+// and leaves delayed-ACK mode.
+int sendHeldAck(int fd);
 // Closes with SO_LINGER {on, 0}: the kernel sends RST instead of FIN.
 void closeWithReset(int fd);
 // Makes listening socket `fd` take no new connections while staying open: a socket filter drops

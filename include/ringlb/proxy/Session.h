@@ -170,6 +170,13 @@ struct Direction {
   bool finFollows : 1 = false;
   bool corked : 1 = false;    // a send with MSG_MORE may have left bytes queued: FIN or push them
 
+  // Whether the source gave anything yet: bytes (held or delivered) or its end. What it gave is
+  // on its way to the destination (or ends the session), and the segment carrying it also
+  // carries any ACK the destination socket is holding back (HeldAcks).
+  bool heardFromSource() const {
+    return bytes > 0 || buffer != kNoBuffer || pipePending > 0 || overflow > 0 ||
+           source != SourceEnd::Open;
+  }
 };
 
 struct Session {

@@ -23,6 +23,7 @@
 #include "ringlb/io/PipePool.h"
 #include "ringlb/io/Ring.h"
 #include "ringlb/log/LineRing.h"
+#include "ringlb/proxy/HeldAcks.h"
 #include "ringlb/proxy/Mailbox.h"
 #include "ringlb/proxy/Ops.h"
 #include "ringlb/proxy/Relay.h"
@@ -129,7 +130,9 @@ class Worker final : private RelayHost {
   void reserveCounters(const Snapshot& snapshot);
   void beginStop();
   void expireSessions();
-  std::chrono::milliseconds nextWait() const;
+  // How long the next wait may sleep: until the next timer, and not past kHeldAckWait while a
+  // held handshake ACK is due (HeldAcks).
+  std::chrono::microseconds nextWait() const;
 
   // --- accepting and limits (Accept.cc) ---
   void updateAccepting();
@@ -151,6 +154,9 @@ class Worker final : private RelayHost {
   // Applies the shared pipe-pool limit and trim requests to this worker's pool (each turn).
   void applyPipePoolLimits();
   void onConnect(Session& session, uint32_t slot, int result);
+  // A turn after its connect (HeldAcks): sends the server the handshake's last ACK unless the
+  // client's first bytes (or its end) are already on their way to carry it.
+  void releaseHeldAck(uint32_t slot, uint32_t generation);
 
   // --- session lifecycle (SessionLifecycle.cc) ---
   // The single place where SessionState changes. Returns false (and changes nothing) for a
@@ -206,6 +212,10 @@ class Worker final : private RelayHost {
   // Sessions whose server socket could not be created (EMFILE and the like): their clients are
   // kept, not dropped, and retried after the resource backoff, before any new accept.
   std::deque<std::pair<uint32_t, uint32_t>> socketWaiters_;  // (slot, generation)
+  HeldAcks heldAcks_;
+  // The longest a turn with a held ACK due may wait for completions: what a server that speaks
+  // first may wait for its connection, on an otherwise idle worker (a busy one turns sooner).
+  static constexpr std::chrono::microseconds kHeldAckWait{100};
 
   uint64_t pipeTrimEpoch_ = 0;
 

@@ -1,0 +1,159 @@
+// tcp_smart_connect: the server handshake's last ACK rides in the client's first bytes instead
+// of leaving alone, and a server that speaks first is not kept waiting for it.
+//
+// Observed from the server's side with TCP_INFO: tcpi_segs_in of an accepted socket counts the
+// SYN and then every segment that arrived, so once the first bytes have been read it is 2 when
+// the ACK came with them (SYN, data) and 3 when it came alone (SYN, ACK, data).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>  // the kernel's tcp_info: glibc's stops before tcpi_segs_in
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "support/Client.h"
+#include "support/Deadline.h"
+#include "support/Fd.h"
+#include "support/ProxyConfig.h"
+#include "support/RingLbProcess.h"
+
+namespace ringlb::test {
+namespace {
+
+// A bare listening socket on 127.0.0.1:0, accepted from the test's thread: the test reads the
+// accepted sockets' TCP_INFO itself.
+class RawServer {
+ public:
+  RawServer() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0 || ::listen(fd_.get(), 16) != 0 ||
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+      ADD_FAILURE() << "raw server: " << std::strerror(errno);
+      return;
+    }
+    port_ = ntohs(sa.sin_port);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  // The next connection, or an invalid Fd once the deadline passed.
+  Fd accept(const Deadline& deadline) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, deadline.pollMs()) != 1) return Fd();
+    return Fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  }
+
+ private:
+  Fd fd_;
+  uint16_t port_ = 0;
+};
+
+uint32_t segmentsIn(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
+  return info.tcpi_segs_in;
+}
+
+// For each of `rounds` connections: the client connects through the proxy and sends a request
+// at once; the server's segments in (SYN included) once it has read the request.
+std::vector<uint32_t> segmentsInPerRequest(RawServer& server, uint16_t proxyPort, int rounds) {
+  std::vector<uint32_t> counts;
+  for (int i = 0; i < rounds; ++i) {
+    ConnectResult c = connectLocal(proxyPort);
+    if (!c.fd) {
+      ADD_FAILURE() << "connect: " << std::strerror(c.error);
+      break;
+    }
+    if (!sendAll(c.fd.get(), "request", Deadline(5s))) {
+      ADD_FAILURE() << "send to the proxy failed";
+      break;
+    }
+    Fd accepted = server.accept(Deadline(5s));
+    if (!accepted) {
+      ADD_FAILURE() << "the server saw no connection";
+      break;
+    }
+    if (recvExact(accepted.get(), 7, Deadline(5s)) != "request") {
+      ADD_FAILURE() << "the request did not arrive";
+      break;
+    }
+    counts.push_back(segmentsIn(accepted.get()));
+  }
+  return counts;
+}
+
+std::string joined(const std::vector<uint32_t>& v) {
+  std::string out;
+  for (uint32_t x : v) out += std::to_string(x) + " ";
+  return out;
+}
+
+class SmartConnectTest : public ::testing::TestWithParam<std::string> {};
+
+// By default the proxy's ACK of the server's SYN-ACK is held and sent with the client's request:
+// the server receives two segments (SYN, request) instead of three. At least one connection in
+// five must show it: a client that stalls between its connect and its send (a loaded machine)
+// rightly gets the ACK alone after a turn.
+TEST_P(SmartConnectTest, HandshakeAckRidesWithTheClientsFirstBytes) {
+  RawServer server;
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(server.address(), GetParam()).toYaml()));
+  const std::vector<uint32_t> counts = segmentsInPerRequest(server, proxy.port(), 5);
+  ASSERT_EQ(counts.size(), 5u);
+  EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1)
+      << "segments in per connection: " << joined(counts);
+}
+
+// With tcp_smart_connect: false the ACK leaves alone, on every connection (and this shows the
+// count above tells the two apart).
+TEST_P(SmartConnectTest, OffSendsTheHandshakeAckAlone) {
+  RawServer server;
+  ProxyConfig cfg = ProxyConfig::relayTo(server.address(), GetParam());
+  cfg.tcpSmartConnect = "false";
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  const std::vector<uint32_t> counts = segmentsInPerRequest(server, proxy.port(), 5);
+  ASSERT_EQ(counts.size(), 5u);
+  EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5)
+      << "segments in per connection: " << joined(counts);
+}
+
+// A server that speaks first (SMTP, MySQL) cannot accept() before the handshake's last ACK, and
+// the client sends nothing to carry it: the proxy must send it alone after a turn, not leave it
+// to the kernel's delayed-ACK timer (200 ms). The fastest of five connections must get its
+// banner well within that; with the ACK left to the timer every one takes 200 ms or more.
+TEST_P(SmartConnectTest, ServerThatSpeaksFirstIsNotKeptWaiting) {
+  RawServer server;
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(server.address(), GetParam()).toYaml()));
+  Clock::duration fastest = Clock::duration::max();
+  for (int i = 0; i < 5; ++i) {
+    const Clock::time_point start = Clock::now();
+    ConnectResult c = connectLocal(proxy.port());
+    ASSERT_TRUE(c.fd) << std::strerror(c.error);
+    Fd accepted = server.accept(Deadline(5s));
+    ASSERT_TRUE(accepted) << "the server never saw the connection";
+    ASSERT_TRUE(sendAll(accepted.get(), "220 ready\r\n", Deadline(5s)));
+    ASSERT_EQ(recvExact(c.fd.get(), 11, Deadline(5s)), "220 ready\r\n");
+    fastest = std::min(fastest, Clock::now() - start);
+    // The exchange goes on both ways afterwards.
+    ASSERT_TRUE(sendAll(c.fd.get(), "HELO", Deadline(5s)));
+    ASSERT_EQ(recvExact(accepted.get(), 4, Deadline(5s)), "HELO");
+  }
+  EXPECT_LT(fastest, 100ms) << "fastest banner after "
+                            << std::chrono::duration_cast<std::chrono::milliseconds>(fastest).count()
+                            << " ms";
+}
+
+INSTANTIATE_TEST_SUITE_P(Relay, SmartConnectTest, ::testing::Values("copy", "splice", "copy_single"),
+                         [](const auto& p) { return p.param; });
+
+}  // namespace
+}  // namespace ringlb::test
