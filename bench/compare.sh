@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Side-by-side TCP proxy benchmark on loopback: no proxy (the ceiling), HAProxy in TCP mode (plain
-# and with option splice-auto), nginx stream, and ringlb. Installs the peers, builds ringlb, runs
+# Side-by-side TCP proxy benchmark on loopback: no proxy (the ceiling), HAProxy in TCP mode (plain,
+# with option splice-auto, and with its ACK-saving options tcp-smart-connect and tcp-smart-accept,
+# which ringlb's default tcp_smart_connect matches), nginx stream, and ringlb. Installs the peers, builds ringlb, runs
 # every workload REPS times and prints medians and ratios as a markdown table.
 #   bench/compare.sh                      # full run (about 8 minutes)
 #   DUR=3 REPS=1 MODES="keepalive" TARGETS="ringlb" bench/compare.sh   # a quick look
@@ -14,7 +15,7 @@
 # MODES (keepalive close bulk1m bulk1m-64 bulk100m idle: bulk1m-64 is bulk1m over 64 connections,
 # bulk100m one connection fetching 100 MiB responses back to back, its req/s x 100 = MiB/s; with
 # about 8 responses a second, one still in flight when wrk stops skews its figures by 2-3 %),
-# TARGETS (direct haproxy hap-splice nginx ringlb), IDLE_N (5000), RINGLB (binary, default
+# TARGETS (direct haproxy hap-splice hap-smart nginx ringlb), IDLE_N (5000), RINGLB (binary, default
 # build/ringlb), RINGLB_CONF (template, default bench/config/ringlb-peers.yaml; {LISTEN} {B1} {B2}
 # are filled in, and its `workers:` set to THREADS), RAW (file to keep the raw per-run lines),
 # THREADS (proxy workers/threads, default 1; with more than 1 nothing is pinned: proxy, backend
@@ -40,13 +41,13 @@ MODES=${MODES:-"keepalive close bulk1m bulk1m-64 bulk100m idle"}
 THREADS=${THREADS:-1}
 # One proxy thread: the proxy alone on CPU 1, backend and load generator on CPU 0. More: no pinning.
 if [[ $THREADS == 1 ]]; then PROXY_CPUS=1; LOAD_CPUS=0; LOAD_LIST=0; else PROXY_CPUS=0-1; LOAD_CPUS=0-1; LOAD_LIST=0,1; fi
-TARGETS=${TARGETS:-"direct haproxy hap-splice nginx ringlb"}
+TARGETS=${TARGETS:-"direct haproxy hap-splice hap-smart nginx ringlb"}
 ulimit -n "$(ulimit -Hn)"  # idle workload: thousands of sockets in wrk, python and the proxies
 W=$(mktemp -d)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; sleep 0.3; rm -rf "$W"; }
 trap cleanup EXIT
 B1=19001; B2=19002
-declare -A PORT=([direct]=$B1 [haproxy]=18001 [nginx]=18002 [ringlb]=18003 [hap-splice]=18004)
+declare -A PORT=([direct]=$B1 [haproxy]=18001 [nginx]=18002 [ringlb]=18003 [hap-splice]=18004 [hap-smart]=18005)
 declare -A PID=()
 head -c 1048576 /dev/urandom > "$W/1m.bin"
 if [[ " $MODES " == *" bulk100m "* ]]; then head -c 104857600 /dev/urandom > "$W/100m.bin"; fi
@@ -80,6 +81,8 @@ C
 }
 haproxy_cfg "${PORT[haproxy]}" "" > "$W/haproxy.cfg"
 haproxy_cfg "${PORT[hap-splice]}" "option splice-auto" > "$W/haproxy-splice.cfg"
+haproxy_cfg "${PORT[hap-smart]}" "option tcp-smart-connect
+  option tcp-smart-accept" > "$W/haproxy-smart.cfg"
 cat > "$W/ngstream.conf" <<C
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 worker_processes $THREADS; daemon off; pid $W/s.pid; error_log $W/s.err;
@@ -98,6 +101,7 @@ for t in $TARGETS; do
   case $t in
     haproxy) taskset -c $PROXY_CPUS haproxy -f "$W/haproxy.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
     hap-splice) taskset -c $PROXY_CPUS haproxy -f "$W/haproxy-splice.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
+    hap-smart) taskset -c $PROXY_CPUS haproxy -f "$W/haproxy-smart.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
     nginx) taskset -c $PROXY_CPUS nginx -c "$W/ngstream.conf" -p "$W" & PID[$t]=$! ;;
     ringlb) taskset -c $PROXY_CPUS "$RINGLB" -c "$W/ringlb.yaml" >"$W/ringlb.log" 2>&1 & PID[$t]=$! ;;
   esac

@@ -6,8 +6,10 @@
 #   bench/kcount.sh haproxy nginx ringlb                       # new connection per request
 #   MODE=keepalive bench/kcount.sh haproxy ringlb:/tmp/old/ringlb ringlb
 #   MODE=bulk1m bench/kcount.sh hap-splice ringlb ringlb::copy
-# TARGET: haproxy | hap-splice (option splice-auto) | nginx (stream) | ringlb[:BINARY[:RELAY]]
-# (default build/ringlb, relay auto). Knobs: MODE (close: "Connection: close", 64 connections;
+#   bench/kcount.sh hap-smart ringlb ringlb:::false         # the handshake ACK held or not
+# TARGET: haproxy | hap-splice (option splice-auto) | hap-smart (option tcp-smart-connect and
+# tcp-smart-accept) | nginx (stream) | ringlb[:BINARY[:RELAY[:SMART]]] (default build/ringlb,
+# relay auto, tcp_smart_connect true). Knobs: MODE (close: "Connection: close", 64 connections;
 # keepalive: 64 connections; bulk1m: 1 MB responses over 8 connections), DUR (s, 3), CONNS.
 # Prints, per request: TCP segments sent (every segment on loopback is also one received), pure
 # ACKs, data-carrying segments (FINs included), and per CPU page allocations, page frees and
@@ -37,7 +39,7 @@ taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
 sleep 0.5
 EVENTS=kmem:mm_page_alloc,kmem:mm_page_free,skb:consume_skb
 for target in "$@"; do
-  IFS=: read -r kind bin relay <<< "$target"
+  IFS=: read -r kind bin relay smart <<< "$target"
   case $kind in
     ringlb)
       cat > "$W/r.yaml" <<C
@@ -47,13 +49,15 @@ frontends:
 backends:
   - name: be
     relay: ${relay:-auto}
+    tcp_smart_connect: ${smart:-true}
     servers:
       - { name: b1, address: "127.0.0.1:$BE" }
 C
       taskset -c 1 "$(readlink -f "${bin:-$root/build/ringlb}")" -c "$W/r.yaml" > "$W/r.log" 2>&1 &
       ;;
-    haproxy|hap-splice)
+    haproxy|hap-splice|hap-smart)
       option=""; [[ $kind == hap-splice ]] && option="option splice-auto"
+      [[ $kind == hap-smart ]] && option=$'option tcp-smart-connect\n  option tcp-smart-accept'
       printf 'global\n  nbthread 1\n  maxconn 6000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nlisten lb\n  bind 127.0.0.1:%s\n  %s\n  server s1 127.0.0.1:%s\n' \
         $PX "$option" $BE > "$W/h.cfg"
       taskset -c 1 haproxy -f "$W/h.cfg" -db > /dev/null 2>&1 &

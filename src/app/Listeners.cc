@@ -74,6 +74,13 @@ bool Listeners::plan(const config::Config& config, unsigned workers, const Liste
   return true;
 }
 
+void Listeners::applySocketOptions(const config::Config& config) const {
+  for (const BoundAddress& a : addresses_) {
+    const bool smartAccept = config.frontends[a.frontend].tcpSmartAccept;
+    for (const int fd : a.fds) (void)net::setSmartAccept(fd, smartAccept);
+  }
+}
+
 std::vector<proxy::ListenerSocket> Listeners::forWorker(unsigned w) const {
   std::vector<proxy::ListenerSocket> out;
   for (const BoundAddress& a : addresses_) {

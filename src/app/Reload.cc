@@ -92,7 +92,8 @@ void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> wait
     return fail({listenError});
   }
 
-  // Apply: runtime state, checks, then the snapshot (off the loop).
+  // Apply: runtime state, listening sockets' options, checks, then the snapshot (off the loop).
+  layout.applySocketOptions(*next);
   for (const auto& [record, transition] : registry_.reconcile(*config_, *next)) {
     onTransition(*record, transition);
   }

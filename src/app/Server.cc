@@ -118,6 +118,7 @@ std::string Server::start() {
                        &listenError)) {
     return listenError;
   }
+  listeners_.applySocketOptions(*config_);
   for (const BoundAddress& a : listeners_.addresses()) {
     spdlog::info("frontend '{}' listening on {}", config_->frontends[a.frontend].name, a.bound.toString());
   }

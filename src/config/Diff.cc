@@ -74,6 +74,7 @@ std::vector<std::string> frontendFields(const Frontend& a, const Frontend& b) {
   if (a.backend != b.backend) f.emplace_back("backend");
   if (a.maxConnections != b.maxConnections) f.emplace_back("max_connections");
   if (!sameClientTimeouts(a.timeouts, b.timeouts)) f.emplace_back("timeouts");
+  if (a.tcpSmartAccept != b.tcpSmartAccept) f.emplace_back("tcp_smart_accept");
   return f;
 }
 

@@ -166,7 +166,7 @@ void storeListen(const Field& field, FrontendDraft& fe, Diagnostics& diags) {
       diags);
 }
 
-constexpr std::array<Key<FrontendDraft>, 5> kFrontendKeys{{
+constexpr std::array<Key<FrontendDraft>, 6> kFrontendKeys{{
     {"name", Required,
      [](const Field& f, FrontendDraft& fe, Diagnostics& d) {
        fe.name = readLocatedName(f, d);
@@ -187,6 +187,10 @@ constexpr std::array<Key<FrontendDraft>, 5> kFrontendKeys{{
     {"timeouts", Optional,
      [](const Field& f, FrontendDraft& fe, Diagnostics& d) {
        storeTimeouts<Side::Client>(f, fe.timeouts, d);
+     }},
+    {"tcp_smart_accept", Optional,
+     [](const Field& f, FrontendDraft& fe, Diagnostics& d) {
+       if (auto v = readBool(f, d)) fe.value.tcpSmartAccept = *v;
      }},
 }};
 

@@ -77,6 +77,11 @@ void pushPending(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+int setSmartAccept(int listenerFd, bool on) {
+  const int quickAck = on ? 0 : 1;
+  return ::setsockopt(listenerFd, IPPROTO_TCP, TCP_QUICKACK, &quickAck, sizeof quickAck) == 0 ? 0 : -errno;
+}
+
 int holdHandshakeAck(int fd) {
   const int zero = 0;
   return ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero) == 0 ? 0 : -errno;

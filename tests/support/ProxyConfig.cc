@@ -27,6 +27,7 @@ std::string ProxyConfig::toYaml() const {
       << "    listen: \"" << f.listen << "\"\n"
       << "    backend: app\n";
     if (f.maxConnections != 0) y << "    max_connections: " << f.maxConnections << "\n";
+    if (f.tcpSmartAccept) y << "    tcp_smart_accept: true\n";
   }
   y << "backends:\n"
     << "  - name: app\n"

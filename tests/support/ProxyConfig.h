@@ -13,6 +13,7 @@ struct FrontendSpec {
   std::string name = "web";
   std::string listen = "127.0.0.1:0";
   std::uint64_t maxConnections = 0;  // 0: not written (unlimited)
+  bool tcpSmartAccept = false;       // tcp_smart_accept; false: not written (the default)
 };
 
 struct ProxyConfig {

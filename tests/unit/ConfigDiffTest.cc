@@ -238,6 +238,12 @@ TEST(ConfigDiffTest, BackendSlowStartAlsoChangesItsServers) {
                    "~server app/s2: slow_start"}));
 }
 
+// Delayed ACKs on accepted connections are a frontend change (the reload sets the kept socket).
+TEST(ConfigDiffTest, FrontendTcpSmartAcceptChanged) {
+  const ConfigDiff d = diffFromBase(edited("backend: app }", "backend: app, tcp_smart_accept: true }"));
+  EXPECT_EQ(summary(d), Lines{"~frontend web: tcp_smart_accept"});
+}
+
 // Turning the held handshake ACK off is a backend change (new sessions of the backend follow it).
 TEST(ConfigDiffTest, BackendTcpSmartConnectChanged) {
   EXPECT_EQ(summary(diffFromBase(

@@ -72,6 +72,7 @@ backends:
        EXPECT_EQ(fe.backend, "app");
        EXPECT_EQ(fe.backendIndex, 0u);
        EXPECT_EQ(fe.maxConnections, 0u);
+       EXPECT_FALSE(fe.tcpSmartAccept) << "off by default, as in HAProxy's TCP mode";
        EXPECT_EQ(fe.line, 2);
        ASSERT_EQ(c.backends.size(), 1u);
        const Backend& be = c.backends[0];
@@ -252,7 +253,8 @@ backends:
     // The choice keys accept their other spellings; weight and max_connections take their bounds.
     {"BackendChoicesAndServerLimits",
      R"(frontends:
-  - { name: web, listen: "0.0.0.0:80", backend: app, max_connections: 18446744073709551615 }
+  - { name: web, listen: "0.0.0.0:80", backend: app, max_connections: 18446744073709551615,
+      tcp_smart_accept: true }
 backends:
   - name: app
     relay: splice
@@ -266,6 +268,7 @@ backends:
 )",
      [](const Config& c) {
        EXPECT_EQ(c.frontends[0].maxConnections, UINT64_MAX);
+       EXPECT_TRUE(c.frontends[0].tcpSmartAccept);
        const Backend& app = c.backends[0];
        EXPECT_EQ(app.relay, RelayMode::Splice);
        EXPECT_EQ(app.balance, lb::Algorithm::LeastConn);
@@ -425,6 +428,12 @@ backends:
     {"BufferCountRange",
      "global: { buffers: 65536 }\n" VALID_TAIL,
      {"global.buffers: expected an integer from 2 to 32768, got \"65536\" (line 1)"}},
+    {"TcpSmartAcceptIsABoolean",
+     "frontends:\n"
+     "  - { name: web, listen: \"0.0.0.0:80\", backend: app, tcp_smart_accept: yes please }\n"
+     "backends:\n"
+     "  - { name: app, servers: [{ name: a, address: \"10.0.0.1:80\" }] }\n",
+     {"frontends[0].tcp_smart_accept: expected true or false, got \"yes please\" (line 2)"}},
     {"TcpSmartConnectIsABoolean",
      "frontends:\n"
      "  - { name: web, listen: \"0.0.0.0:80\", backend: app }\n"

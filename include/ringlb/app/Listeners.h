@@ -49,6 +49,11 @@ class Listeners {
   static bool plan(const config::Config& config, unsigned workers, const Listeners& running,
                    std::vector<InheritedSocket>* inherited, Listeners* out, std::string* error);
 
+  // Sets each listening socket's per-frontend options from `config` (the one plan() was given):
+  // tcp_smart_accept. Kept sockets take a reload's new values; inherited ones the new process's.
+  // Best effort: an option the kernel refuses only costs the segment it would have saved.
+  void applySocketOptions(const config::Config& config) const;
+
   // Worker `w`'s listener set (for proxy::Worker's constructor or UseSnapshot::listeners).
   std::vector<proxy::ListenerSocket> forWorker(unsigned w) const;
   const std::vector<BoundAddress>& addresses() const { return addresses_; }

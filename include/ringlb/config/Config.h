@@ -162,6 +162,9 @@ struct Frontend {
   std::size_t backendIndex = 0; // index into Config::backends, set by the loader
   uint64_t maxConnections = 0;  // 0 = unlimited (global.max_connections still applies)
   Timeouts timeouts;            // resolved: client/client_fin are the ones used
+  // Accepted connections start with delayed ACKs: the client's first bytes are acknowledged by
+  // the response instead of a segment of their own (HAProxy's tcp-smart-accept).
+  bool tcpSmartAccept = false;
   int line = 0;
 };
 

@@ -25,6 +25,13 @@ long unsentBytes(int fd);
 // Sends at once what a send with MSG_MORE left queued on TCP socket `fd` (setting TCP_NODELAY,
 // already on, pushes pending segments out).
 void pushPending(int fd);
+// On a listening socket (after listen(), which resets it): whether the connections it accepts
+// start in delayed-ACK mode (TCP_QUICKACK off, inherited by each accepted socket), so that the
+// client's first bytes are acknowledged by the first bytes sent back rather than by a segment of
+// their own, or by the delayed-ACK timer (40 ms and up) when none go back sooner. HAProxy's
+// tcp-smart-accept. A client that sends twice before it reads, with Nagle on, waits for that
+// timer before its second send: which is why it is a choice per frontend.
+int setSmartAccept(int listenerFd, bool on);
 // Before connect(): has the kernel hold back the handshake's last ACK so that it rides in the
 // first data segment instead of leaving alone (HAProxy's tcp-smart-connect). With TCP_QUICKACK
 // off, SYN-SENT schedules that ACK on the delayed-ACK timer (TCP_DELACK_MAX, 200 ms) instead of

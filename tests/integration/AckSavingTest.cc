@@ -1,9 +1,12 @@
-// tcp_smart_connect: the server handshake's last ACK rides in the client's first bytes instead
-// of leaving alone, and a server that speaks first is not kept waiting for it.
-//
-// Observed from the server's side with TCP_INFO: tcpi_segs_in of an accepted socket counts the
-// SYN and then every segment that arrived, so once the first bytes have been read it is 2 when
-// the ACK came with them (SYN, data) and 3 when it came alone (SYN, ACK, data).
+// The ACKs the proxy saves by letting data carry them (HAProxy's tcp-smart-connect and
+// tcp-smart-accept), observed with TCP_INFO's tcpi_segs_in, which counts every segment a socket
+// received, its handshake's included:
+//   - tcp_smart_connect: the server handshake's last ACK rides in the client's first bytes
+//     instead of leaving alone, and a server that speaks first is not kept waiting for it. The
+//     server's accepted socket, once it read the first bytes, has received 2 segments when the
+//     ACK came with them (SYN, data) and 3 when it came alone (SYN, ACK, data).
+//   - tcp_smart_accept: the proxy's ACK of the client's first bytes rides in the answer. The
+//     client, once it read the answer, has received 2 segments (SYN-ACK, answer) instead of 3.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <linux/tcp.h>  // the kernel's tcp_info: glibc's stops before tcpi_segs_in
@@ -11,8 +14,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/Client.h"
@@ -20,6 +25,7 @@
 #include "support/Fd.h"
 #include "support/ProxyConfig.h"
 #include "support/RingLbProcess.h"
+#include "support/TestBackend.h"
 
 namespace ringlb::test {
 namespace {
@@ -150,6 +156,83 @@ TEST_P(SmartConnectTest, ServerThatSpeaksFirstIsNotKeptWaiting) {
   EXPECT_LT(fastest, 100ms) << "fastest banner after "
                             << std::chrono::duration_cast<std::chrono::milliseconds>(fastest).count()
                             << " ms";
+}
+
+// For each of `rounds` connections through the proxy to an echo server: the client sends a
+// request and reads its echo; the client's segments in (SYN-ACK included) then.
+std::vector<uint32_t> clientSegmentsInPerExchange(uint16_t proxyPort, int rounds) {
+  std::vector<uint32_t> counts;
+  for (int i = 0; i < rounds; ++i) {
+    ConnectResult c = connectLocal(proxyPort);
+    if (!c.fd) {
+      ADD_FAILURE() << "connect: " << std::strerror(c.error);
+      break;
+    }
+    if (!sendAll(c.fd.get(), "request", Deadline(5s)) ||
+        recvExact(c.fd.get(), 7, Deadline(5s)) != "request") {
+      ADD_FAILURE() << "no echo through the proxy";
+      break;
+    }
+    counts.push_back(segmentsIn(c.fd.get()));
+  }
+  return counts;
+}
+
+class SmartAcceptTest : public ::testing::TestWithParam<std::string> {};
+
+// With tcp_smart_accept the echo carries the proxy's ACK of the request. At least one exchange in
+// five must show it: an echo slower than the delayed-ACK timer (40 ms) rightly gets the ACK first.
+TEST_P(SmartAcceptTest, RequestAckRidesWithTheAnswer) {
+  TestBackend backend({.mode = BackendMode::Echo});
+  ProxyConfig cfg = ProxyConfig::relayTo(backend.address(), GetParam());
+  cfg.frontends[0].tcpSmartAccept = true;
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  const std::vector<uint32_t> counts = clientSegmentsInPerExchange(proxy.port(), 5);
+  ASSERT_EQ(counts.size(), 5u);
+  EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1)
+      << "segments in per connection: " << joined(counts);
+}
+
+// Off by default (as in HAProxy's TCP mode): the request is acknowledged at once, alone.
+TEST_P(SmartAcceptTest, OffByDefaultAcknowledgesTheRequestAlone) {
+  TestBackend backend({.mode = BackendMode::Echo});
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(backend.address(), GetParam()).toYaml()));
+  const std::vector<uint32_t> counts = clientSegmentsInPerExchange(proxy.port(), 5);
+  ASSERT_EQ(counts.size(), 5u);
+  EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5)
+      << "segments in per connection: " << joined(counts);
+}
+
+INSTANTIATE_TEST_SUITE_P(Relay, SmartAcceptTest, ::testing::Values("copy", "splice"),
+                         [](const auto& p) { return p.param; });
+
+// A reload keeps the listening socket and changes its option: on, then off again.
+TEST(SmartAcceptReloadTest, ReloadChangesTheKeptListener) {
+  TestBackend backend({.mode = BackendMode::Echo});
+  ProxyConfig cfg = ProxyConfig::relayTo(backend.address(), "copy");
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  const uint16_t port = proxy.port();
+  const auto reload = [&](bool smartAccept) {
+    cfg.frontends[0].tcpSmartAccept = smartAccept;
+    const std::string done = "reload of " + proxy.configPath() + " done";
+    const std::size_t before = proxy.countInLog(done);
+    ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
+    ASSERT_TRUE(proxy.signal(SIGHUP));
+    const Deadline deadline(20s);
+    while (proxy.countInLog(done) <= before) {
+      ASSERT_FALSE(deadline.passed()) << "the reload did not finish:\n" << proxy.log();
+      std::this_thread::sleep_for(10ms);
+    }
+  };
+  reload(true);
+  std::vector<uint32_t> counts = clientSegmentsInPerExchange(port, 5);
+  EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1) << "after turning it on: " << joined(counts);
+  reload(false);
+  counts = clientSegmentsInPerExchange(port, 5);
+  EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5) << "after turning it off: " << joined(counts);
 }
 
 INSTANTIATE_TEST_SUITE_P(Relay, SmartConnectTest, ::testing::Values("copy", "splice", "copy_single"),
