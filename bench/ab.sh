@@ -9,7 +9,8 @@
 #   WRK_ARGS='-H "Connection: close"' PATH_=/ CONNS=64 SMART=false SMART_B=true bench/ab.sh build/ringlb build/ringlb
 # Knobs: PATH_ (/ small, /1m, /100m), CONNS (8), ROUNDS (4), DUR (s per run, 4), RELAY (auto),
 # RELAY_B (relay for B, default RELAY), STANDING / STANDING_B (global.standing_receive for A / B,
-# default true), SMART / SMART_B (the backend's tcp_smart_connect for A / B, default true), WRK_ARGS (extra wrk arguments, e.g. -H "Connection: close"),
+# default true), SMART / SMART_B (the backend's tcp_smart_connect for A / B, default true),
+# ACCEPT / ACCEPT_B (the frontend's tcp_smart_accept for A / B, default false), WRK_ARGS (extra wrk arguments, e.g. -H "Connection: close"),
 # SENDFILE (on: the backend sends with sendfile(2); default off, as in compare.sh),
 # PROBE (set: one more connection of small keep-alive requests runs beside the load, and its p50
 # and p99 are reported: what interactive traffic sharing the worker sees).
@@ -23,6 +24,7 @@ PATH_=${PATH_:-/1m}; CONNS=${CONNS:-8}; ROUNDS=${ROUNDS:-4}; DUR=${DUR:-4}
 RELAY=${RELAY:-auto}; RELAY_B=${RELAY_B:-$RELAY}; WRK_ARGS=${WRK_ARGS:-}
 STANDING=${STANDING:-true}; STANDING_B=${STANDING_B:-$STANDING}
 SMART=${SMART:-true}; SMART_B=${SMART_B:-$SMART}
+ACCEPT=${ACCEPT:-false}; ACCEPT_B=${ACCEPT_B:-$ACCEPT}
 W=$(mktemp -d)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; sleep 0.3; rm -rf "$W"; }
 trap cleanup EXIT
@@ -42,13 +44,13 @@ http { access_log off; keepalive_requests 1000000; sendfile ${SENDFILE:-off};
     location = /1m { root $W; try_files /1m.bin =404; }
     location = /100m { root $W; try_files /100m.bin =404; } } }
 C
-config() { # relay standing_receive tcp_smart_connect
+config() { # relay standing_receive tcp_smart_connect tcp_smart_accept
   cat <<C
 global: { workers: 1, max_connections: 100000, standing_receive: $2 }
 defaults:
   timeouts: { connect: 5s, client: 60s, server: 60s }
 frontends:
-  - { name: ab, listen: "127.0.0.1:$PX", backend: be }
+  - { name: ab, listen: "127.0.0.1:$PX", backend: be, tcp_smart_accept: $4 }
 backends:
   - name: be
     relay: $1
@@ -57,7 +59,8 @@ backends:
       - { name: b1, address: "127.0.0.1:$BE" }
 C
 }
-config "$RELAY" "$STANDING" "$SMART" > "$W/a.yaml"; config "$RELAY_B" "$STANDING_B" "$SMART_B" > "$W/b.yaml"
+config "$RELAY" "$STANDING" "$SMART" "$ACCEPT" > "$W/a.yaml"
+config "$RELAY_B" "$STANDING_B" "$SMART_B" "$ACCEPT_B" > "$W/b.yaml"
 taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
 sleep 1
 backend=$(pgrep -f "nginx: worker process" -P "$(cat "$W/b.pid")" | head -1)

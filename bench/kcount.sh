@@ -6,10 +6,10 @@
 #   bench/kcount.sh haproxy nginx ringlb                       # new connection per request
 #   MODE=keepalive bench/kcount.sh haproxy ringlb:/tmp/old/ringlb ringlb
 #   MODE=bulk1m bench/kcount.sh hap-splice ringlb ringlb::copy
-#   bench/kcount.sh hap-smart ringlb ringlb:::false         # the handshake ACK held or not
+#   bench/kcount.sh hap-smart ringlb ringlb:::false ringlb::::true  # ACK-saving options
 # TARGET: haproxy | hap-splice (option splice-auto) | hap-smart (option tcp-smart-connect and
-# tcp-smart-accept) | nginx (stream) | ringlb[:BINARY[:RELAY[:SMART]]] (default build/ringlb,
-# relay auto, tcp_smart_connect true). Knobs: MODE (close: "Connection: close", 64 connections;
+# tcp-smart-accept) | nginx (stream) | ringlb[:BINARY[:RELAY[:SMART_CONNECT[:SMART_ACCEPT]]]]
+# (default build/ringlb, relay auto, tcp_smart_connect true, tcp_smart_accept false). Knobs: MODE (close: "Connection: close", 64 connections;
 # keepalive: 64 connections; bulk1m: 1 MB responses over 8 connections), DUR (s, 3), CONNS.
 # Prints, per request: TCP segments sent (every segment on loopback is also one received), pure
 # ACKs, data-carrying segments (FINs included), and per CPU page allocations, page frees and
@@ -39,13 +39,13 @@ taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
 sleep 0.5
 EVENTS=kmem:mm_page_alloc,kmem:mm_page_free,skb:consume_skb
 for target in "$@"; do
-  IFS=: read -r kind bin relay smart <<< "$target"
+  IFS=: read -r kind bin relay smart accept <<< "$target"
   case $kind in
     ringlb)
       cat > "$W/r.yaml" <<C
 global: { workers: 1, max_connections: 100000 }
 frontends:
-  - { name: k, listen: "127.0.0.1:$PX", backend: be }
+  - { name: k, listen: "127.0.0.1:$PX", backend: be, tcp_smart_accept: ${accept:-false} }
 backends:
   - name: be
     relay: ${relay:-auto}
