@@ -118,7 +118,9 @@ std::string Server::start() {
                        &listenError)) {
     return listenError;
   }
-  listeners_.applySocketOptions(*config_);
+  // Inherited sockets stay the old process's until it hands them over: a refused upgrade must
+  // leave them as it had them. Their options change below, once they are ours.
+  if (!upgrade) listeners_.applySocketOptions(*config_);
   for (const BoundAddress& a : listeners_.addresses()) {
     spdlog::info("frontend '{}' listening on {}", config_->frontends[a.frontend].name, a.bound.toString());
   }
@@ -247,6 +249,7 @@ std::string Server::start() {
       spdlog::info("upgrade: the previous process stopped accepting and drains its connections");
     }
     upgrade.reset();  // closes the handed sockets not taken
+    listeners_.applySocketOptions(*config_);
   }
   if (const std::string e = openEndpoints(!upgradeFrom_.empty()); !e.empty()) {
     if (upgradeFrom_.empty()) return abandon(e);

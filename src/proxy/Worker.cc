@@ -265,6 +265,7 @@ void Worker::loop() {
     for (const io::Completion& completion : completions) foresee(completion);
     for (const io::Completion& completion : completions) dispatch(completion);
     expireSessions();
+    // Every turn must reach this (no `continue` above): HeldAcks counts turns by it.
     heldAcks_.endTurn([this](uint32_t slot, uint32_t generation) { releaseHeldAck(slot, generation); });
   }
   spdlog::debug("worker {} stopped", id_);

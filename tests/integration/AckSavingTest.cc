@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,9 +68,11 @@ uint32_t segmentsIn(int fd) {
   return info.tcpi_segs_in;
 }
 
-// For each of `rounds` connections: the client connects through the proxy and sends a request
-// at once; the server's segments in (SYN included) once it has read the request.
-std::vector<uint32_t> segmentsInPerRequest(RawServer& server, uint16_t proxyPort, int rounds) {
+// For each of `rounds` connections through the proxy on `proxyPort`: the client sends a request
+// at once, then `measure(clientFd)` returns a segment count, or nullopt (having reported why) to
+// stop there.
+template <class Measure>
+std::vector<uint32_t> countPerConnection(uint16_t proxyPort, int rounds, Measure measure) {
   std::vector<uint32_t> counts;
   for (int i = 0; i < rounds; ++i) {
     ConnectResult c = connectLocal(proxyPort);
@@ -81,18 +84,50 @@ std::vector<uint32_t> segmentsInPerRequest(RawServer& server, uint16_t proxyPort
       ADD_FAILURE() << "send to the proxy failed";
       break;
     }
+    const std::optional<uint32_t> n = measure(c.fd.get());
+    if (!n) break;
+    counts.push_back(*n);
+  }
+  return counts;
+}
+
+// Five connections to `server`: its segments in (SYN included) once it has read the request.
+std::vector<uint32_t> serverCounts(RawServer& server, uint16_t proxyPort) {
+  return countPerConnection(proxyPort, 5, [&](int) -> std::optional<uint32_t> {
     Fd accepted = server.accept(Deadline(5s));
     if (!accepted) {
       ADD_FAILURE() << "the server saw no connection";
-      break;
+      return std::nullopt;
     }
     if (recvExact(accepted.get(), 7, Deadline(5s)) != "request") {
       ADD_FAILURE() << "the request did not arrive";
-      break;
+      return std::nullopt;
     }
-    counts.push_back(segmentsIn(accepted.get()));
+    return segmentsIn(accepted.get());
+  });
+}
+
+// Five connections to an echo server: the client's segments in (SYN-ACK included) once it has
+// read the echo.
+std::vector<uint32_t> clientCounts(uint16_t proxyPort) {
+  return countPerConnection(proxyPort, 5, [](int client) -> std::optional<uint32_t> {
+    if (recvExact(client, 7, Deadline(5s)) != "request") {
+      ADD_FAILURE() << "no echo through the proxy";
+      return std::nullopt;
+    }
+    return segmentsIn(client);
+  });
+}
+
+// `counts(port)` through a ringlb started on `cfg`.
+template <class Counts>
+std::vector<uint32_t> throughProxy(const ProxyConfig& cfg, Counts counts) {
+  RingLbProcess proxy(RINGLB_BINARY);
+  if (const ::testing::AssertionResult started = proxy.start(cfg.toYaml()); !started) {
+    ADD_FAILURE() << started.message();
+    return {};
   }
-  return counts;
+  return counts(proxy.port());
 }
 
 std::string joined(const std::vector<uint32_t>& v) {
@@ -109,9 +144,9 @@ class SmartConnectTest : public ::testing::TestWithParam<std::string> {};
 // rightly gets the ACK alone after a turn.
 TEST_P(SmartConnectTest, HandshakeAckRidesWithTheClientsFirstBytes) {
   RawServer server;
-  RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(server.address(), GetParam()).toYaml()));
-  const std::vector<uint32_t> counts = segmentsInPerRequest(server, proxy.port(), 5);
+  const std::vector<uint32_t> counts =
+      throughProxy(ProxyConfig::relayTo(server.address(), GetParam()),
+                   [&](uint16_t port) { return serverCounts(server, port); });
   ASSERT_EQ(counts.size(), 5u);
   EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1)
       << "segments in per connection: " << joined(counts);
@@ -123,9 +158,8 @@ TEST_P(SmartConnectTest, OffSendsTheHandshakeAckAlone) {
   RawServer server;
   ProxyConfig cfg = ProxyConfig::relayTo(server.address(), GetParam());
   cfg.tcpSmartConnect = "false";
-  RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(cfg.toYaml()));
-  const std::vector<uint32_t> counts = segmentsInPerRequest(server, proxy.port(), 5);
+  const std::vector<uint32_t> counts =
+      throughProxy(cfg, [&](uint16_t port) { return serverCounts(server, port); });
   ASSERT_EQ(counts.size(), 5u);
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5)
       << "segments in per connection: " << joined(counts);
@@ -133,13 +167,13 @@ TEST_P(SmartConnectTest, OffSendsTheHandshakeAckAlone) {
 
 // A server that speaks first (SMTP, MySQL) cannot accept() before the handshake's last ACK, and
 // the client sends nothing to carry it: the proxy must send it alone after a turn, not leave it
-// to the kernel's delayed-ACK timer (200 ms). The fastest of five connections must get its
+// to the kernel's delayed-ACK timer (200 ms). The median of five connections must get its
 // banner well within that; with the ACK left to the timer every one takes 200 ms or more.
 TEST_P(SmartConnectTest, ServerThatSpeaksFirstIsNotKeptWaiting) {
   RawServer server;
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(server.address(), GetParam()).toYaml()));
-  Clock::duration fastest = Clock::duration::max();
+  std::vector<Clock::duration> banners;
   for (int i = 0; i < 5; ++i) {
     const Clock::time_point start = Clock::now();
     ConnectResult c = connectLocal(proxy.port());
@@ -148,34 +182,15 @@ TEST_P(SmartConnectTest, ServerThatSpeaksFirstIsNotKeptWaiting) {
     ASSERT_TRUE(accepted) << "the server never saw the connection";
     ASSERT_TRUE(sendAll(accepted.get(), "220 ready\r\n", Deadline(5s)));
     ASSERT_EQ(recvExact(c.fd.get(), 11, Deadline(5s)), "220 ready\r\n");
-    fastest = std::min(fastest, Clock::now() - start);
+    banners.push_back(Clock::now() - start);
     // The exchange goes on both ways afterwards.
     ASSERT_TRUE(sendAll(c.fd.get(), "HELO", Deadline(5s)));
     ASSERT_EQ(recvExact(accepted.get(), 4, Deadline(5s)), "HELO");
   }
-  EXPECT_LT(fastest, 100ms) << "fastest banner after "
-                            << std::chrono::duration_cast<std::chrono::milliseconds>(fastest).count()
-                            << " ms";
-}
-
-// For each of `rounds` connections through the proxy to an echo server: the client sends a
-// request and reads its echo; the client's segments in (SYN-ACK included) then.
-std::vector<uint32_t> clientSegmentsInPerExchange(uint16_t proxyPort, int rounds) {
-  std::vector<uint32_t> counts;
-  for (int i = 0; i < rounds; ++i) {
-    ConnectResult c = connectLocal(proxyPort);
-    if (!c.fd) {
-      ADD_FAILURE() << "connect: " << std::strerror(c.error);
-      break;
-    }
-    if (!sendAll(c.fd.get(), "request", Deadline(5s)) ||
-        recvExact(c.fd.get(), 7, Deadline(5s)) != "request") {
-      ADD_FAILURE() << "no echo through the proxy";
-      break;
-    }
-    counts.push_back(segmentsIn(c.fd.get()));
-  }
-  return counts;
+  std::sort(banners.begin(), banners.end());
+  EXPECT_LT(banners[2], 100ms) << "median banner after "
+                               << std::chrono::duration_cast<std::chrono::milliseconds>(banners[2]).count()
+                               << " ms";
 }
 
 class SmartAcceptTest : public ::testing::TestWithParam<std::string> {};
@@ -186,9 +201,7 @@ TEST_P(SmartAcceptTest, RequestAckRidesWithTheAnswer) {
   TestBackend backend({.mode = BackendMode::Echo});
   ProxyConfig cfg = ProxyConfig::relayTo(backend.address(), GetParam());
   cfg.frontends[0].tcpSmartAccept = true;
-  RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(cfg.toYaml()));
-  const std::vector<uint32_t> counts = clientSegmentsInPerExchange(proxy.port(), 5);
+  const std::vector<uint32_t> counts = throughProxy(cfg, &clientCounts);
   ASSERT_EQ(counts.size(), 5u);
   EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1)
       << "segments in per connection: " << joined(counts);
@@ -197,9 +210,8 @@ TEST_P(SmartAcceptTest, RequestAckRidesWithTheAnswer) {
 // Off by default (as in HAProxy's TCP mode): the request is acknowledged at once, alone.
 TEST_P(SmartAcceptTest, OffByDefaultAcknowledgesTheRequestAlone) {
   TestBackend backend({.mode = BackendMode::Echo});
-  RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(backend.address(), GetParam()).toYaml()));
-  const std::vector<uint32_t> counts = clientSegmentsInPerExchange(proxy.port(), 5);
+  const std::vector<uint32_t> counts =
+      throughProxy(ProxyConfig::relayTo(backend.address(), GetParam()), &clientCounts);
   ASSERT_EQ(counts.size(), 5u);
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5)
       << "segments in per connection: " << joined(counts);
@@ -228,10 +240,10 @@ TEST(SmartAcceptReloadTest, ReloadChangesTheKeptListener) {
     }
   };
   reload(true);
-  std::vector<uint32_t> counts = clientSegmentsInPerExchange(port, 5);
+  std::vector<uint32_t> counts = clientCounts(port);
   EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1) << "after turning it on: " << joined(counts);
   reload(false);
-  counts = clientSegmentsInPerExchange(port, 5);
+  counts = clientCounts(port);
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5) << "after turning it off: " << joined(counts);
 }
 

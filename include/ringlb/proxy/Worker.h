@@ -215,6 +215,8 @@ class Worker final : private RelayHost {
   HeldAcks heldAcks_;
   // The longest a turn with a held ACK due may wait for completions: what a server that speaks
   // first may wait for its connection, on an otherwise idle worker (a busy one turns sooner).
+  // Batched waiting can stretch a turn to WorkerOptions::batchWaitUsec when that is longer
+  // (50 us by default, so this bound holds).
   static constexpr std::chrono::microseconds kHeldAckWait{100};
 
   uint64_t pipeTrimEpoch_ = 0;
