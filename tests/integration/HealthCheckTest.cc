@@ -210,8 +210,11 @@ TEST_F(HealthCheckTest, MarkedDownWithShutdownResetsItsSessions) {
 
 // Passive checking: s1's checks pass (they go to a separate port that listens) but its traffic
 // port refuses. After passive.consecutive_failures failed connects by the workers s1 is marked
-// DOWN, long before its next active check (10 s away); meanwhile every client is served,
-// through failover to s2.
+// DOWN, before its next active check can bring it back; meanwhile every client is served,
+// through failover to s2. (The first active check falls anywhere in the first interval, so it
+// may pass right after the passive verdict: rise 2 keeps one passing check from undoing it
+// within the test. With rise 1 the test failed when that check landed in its window, seen once
+// under ASan: "now DOWN ... (passive check)" and "now UP ... check passed" in the same ms.)
 TEST_F(HealthCheckTest, ConnectFailuresMarkAServerDownBeforeItsNextCheck) {
   TestBackend two({.mode = BackendMode::Echo});
   Fd checks = listenOn(0);
@@ -221,7 +224,7 @@ TEST_F(HealthCheckTest, ConnectFailuresMarkAServerDownBeforeItsNextCheck) {
     deadPort = portOf(gone.get());
   }  // closed: connects to deadPort are refused
   ProxyConfig cfg = config({"127.0.0.1:" + std::to_string(deadPort), two.address()},
-                           "{ type: tcp, interval: 10s, timeout: 1s, rise: 1, fall: 2, initial: up, port: " +
+                           "{ type: tcp, interval: 10s, timeout: 1s, rise: 2, fall: 2, initial: up, port: " +
                                std::to_string(portOf(checks.get())) + " }");
   cfg.retries = 1;
   RingLbProcess proxy(RINGLB_BINARY);
