@@ -9,6 +9,14 @@
 #include <cerrno>
 
 namespace ringlb::net {
+namespace {
+
+// One integer TCP-level option; 0 or -errno.
+int setTcpOption(int fd, int option, int value) {
+  return ::setsockopt(fd, IPPROTO_TCP, option, &value, sizeof value) == 0 ? 0 : -errno;
+}
+
+}  // namespace
 
 int createListener(const Address& address, int backlog) {
   const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -72,25 +80,13 @@ long unsentBytes(int fd) {
   return n;
 }
 
-void pushPending(int fd) {
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
+void pushPending(int fd) { (void)setTcpOption(fd, TCP_NODELAY, 1); }
 
-int setSmartAccept(int listenerFd, bool on) {
-  const int quickAck = on ? 0 : 1;
-  return ::setsockopt(listenerFd, IPPROTO_TCP, TCP_QUICKACK, &quickAck, sizeof quickAck) == 0 ? 0 : -errno;
-}
+int setSmartAccept(int listenerFd, bool on) { return setTcpOption(listenerFd, TCP_QUICKACK, on ? 0 : 1); }
 
-int holdHandshakeAck(int fd) {
-  const int zero = 0;
-  return ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero) == 0 ? 0 : -errno;
-}
+int holdHandshakeAck(int fd) { return setTcpOption(fd, TCP_QUICKACK, 0); }
 
-int sendHeldAck(int fd) {
-  const int one = 1;
-  return ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one) == 0 ? 0 : -errno;
-}
+int sendHeldAck(int fd) { return setTcpOption(fd, TCP_QUICKACK, 1); }
 
 bool isReadable(int fd) {
   char byte;

@@ -3,9 +3,11 @@
 // net::holdHandshakeAck and docs/architecture.md "The handshake's last ACK"), each kept until
 // one whole loop turn has passed since its connect completed.
 //
-// Why one turn: the relay arms the client-side receive when the connect completes (turn N); the
-// next io_uring_enter submits it, and a client that already spoke has its bytes completed in
-// that same enter, so they are in turn N+1's batch and go out to the server carrying the ACK. A
+// Why one turn: the relay starts the client side when the connect completes (turn N). In copy
+// mode it arms a receive that the next io_uring_enter submits, and a client that already spoke
+// has its bytes completed in that same enter, so they are in turn N+1's batch and go out to the
+// server carrying the ACK; in splice mode it splices at once in turn N, or arms a poll that
+// completes in turn N+1's enter the same way. A
 // session that took nothing from its client by the end of turn N+1 has a client waiting for the
 // server to speak first (SMTP, MySQL, FTP), and the server cannot accept() before the ACK: the
 // worker sends it then. The worker bounds turn N+1's wait (Worker::nextWait) so that this never
