@@ -14,11 +14,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/Client.h"
@@ -27,6 +26,7 @@
 #include "support/Fd.h"
 #include "support/ProxyConfig.h"
 #include "support/RingLbProcess.h"
+#include "support/TempDir.h"
 #include "support/TestBackend.h"
 
 namespace ringlb::test {
@@ -244,6 +244,24 @@ TEST_P(SmartAcceptTest, OffByDefaultAcknowledgesTheRequestAlone) {
 INSTANTIATE_TEST_SUITE_P(Relay, SmartAcceptTest, ::testing::Values("copy", "splice"),
                          [](const auto& p) { return p.param; });
 
+// A reload changes tcp_smart_connect for the connections that follow: off, then on again.
+TEST(SmartConnectReloadTest, ReloadChangesItForNewConnections) {
+  RawServer server;
+  ProxyConfig cfg = ProxyConfig::relayTo(server.address(), "copy");
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  cfg.tcpSmartConnect = "false";
+  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  std::vector<uint32_t> counts = serverCounts(server, proxy.port());
+  EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5) << "after turning it off: " << joined(counts);
+  cfg.tcpSmartConnect = "true";
+  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  counts = serverCounts(server, proxy.port());
+  EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1) << "after turning it on: " << joined(counts);
+}
+
 // A reload keeps the listening socket and changes its option: on, then off again.
 TEST(SmartAcceptReloadTest, ReloadChangesTheKeptListener) {
   TestBackend backend({.mode = BackendMode::Echo});
@@ -251,26 +269,49 @@ TEST(SmartAcceptReloadTest, ReloadChangesTheKeptListener) {
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
   const uint16_t port = proxy.port();
-  const auto reload = [&](bool smartAccept) {
-    cfg.frontends[0].tcpSmartAccept = smartAccept;
-    const std::string done = "reload of " + proxy.configPath() + " done";
-    const std::size_t before = proxy.countInLog(done);
-    ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-    ASSERT_TRUE(proxy.signal(SIGHUP));
-    const Deadline deadline(20s);
-    while (proxy.countInLog(done) <= before) {
-      ASSERT_FALSE(deadline.passed()) << "the reload did not finish:\n" << proxy.log();
-      std::this_thread::sleep_for(10ms);
-    }
-  };
-  reload(true);
+  cfg.frontends[0].tcpSmartAccept = true;
+  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
   std::vector<uint32_t> counts = clientCounts(port);
   EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1) << "after turning it on: " << joined(counts);
-  reload(false);
+  cfg.frontends[0].tcpSmartAccept = false;
+  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
   counts = clientCounts(port);
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5) << "after turning it off: " << joined(counts);
 }
 
+// A binary upgrade hands the listening sockets over with the old process's option on them; the
+// new process sets its own once they are its: off to on, then on to off.
+TEST(SmartAcceptUpgradeTest, TheNewProcessSetsItsOptionOnTheSocketsItTakesOver) {
+  TempDir dir;
+  TestBackend backend({.mode = BackendMode::Echo});
+  ProxyConfig cfg = ProxyConfig::relayTo(backend.address(), "copy");
+  cfg.adminSocket = dir.path() + "/admin.sock";
+  auto first = std::make_unique<RingLbProcess>(RINGLB_BINARY);
+  ASSERT_TRUE(first->start(cfg.toYaml()));
+  const uint16_t port = first->port();
+  // Each upgrade: the new process starts from the old one's sockets, the old one exits.
+  const auto upgrade = [&](std::unique_ptr<RingLbProcess>& current, bool smartAccept) {
+    cfg.frontends[0].tcpSmartAccept = smartAccept;
+    auto next = std::make_unique<RingLbProcess>(RINGLB_BINARY);
+    next->addArguments({"--upgrade-from", cfg.adminSocket});
+    ASSERT_TRUE(next->start(cfg.toYaml()));
+    ASSERT_EQ(next->port(), port);
+    const auto exit = current->waitExit(20s);
+    ASSERT_TRUE(exit) << "the old process did not exit";
+    EXPECT_TRUE(exit->ok()) << exit->toString();
+    current = std::move(next);
+  };
+  upgrade(first, true);
+  if (HasFatalFailure()) return;
+  std::vector<uint32_t> counts = clientCounts(port);
+  EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1) << "after an upgrade to on: " << joined(counts);
+  upgrade(first, false);
+  if (HasFatalFailure()) return;
+  counts = clientCounts(port);
+  EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5) << "after an upgrade to off: " << joined(counts);
+}
 
 }  // namespace
 }  // namespace ringlb::test

@@ -32,19 +32,6 @@ CommandResult ctl(const std::vector<std::string>& args) {
   return runCommand(argv);
 }
 
-// Sends SIGHUP and waits until the log reports the reload's end (`done` lines counted).
-::testing::AssertionResult sighupAndWait(RingLbProcess& proxy, const std::string& outcome) {
-  const std::string line = "reload of " + proxy.configPath() + " " + outcome;
-  const std::size_t before = proxy.countInLog(line);
-  if (!proxy.signal(SIGHUP)) return ::testing::AssertionFailure() << "kill -HUP failed";
-  const Deadline deadline(20s);
-  while (proxy.countInLog(line) <= before) {
-    if (deadline.passed()) return ::testing::AssertionFailure() << "no '" << line << "' in the log";
-    std::this_thread::sleep_for(10ms);
-  }
-  return ::testing::AssertionSuccess();
-}
-
 class ReloadTest : public ::testing::Test {
  protected:
   TempDir dir_;
@@ -132,7 +119,7 @@ TEST_F(ReloadTest, TwentyReloadsUnderLoadLoseNothing) {
     const Step& step = cycle[static_cast<std::size_t>(reload) % cycle.size()];
     SCOPED_TRACE("reload " + std::to_string(reload) + ": " + step.change);
     ASSERT_TRUE(proxy.rewriteConfig(step.config.toYaml()));
-    ASSERT_TRUE(sighupAndWait(proxy, "done"));
+    ASSERT_TRUE(proxy.sighupAndWait("done"));
     // The workers take the snapshot at their next turn; connections already connecting finish.
     std::this_thread::sleep_for(100ms);
     std::size_t before[3];
@@ -184,7 +171,7 @@ TEST_F(ReloadTest, InvalidFileKeepsTheRunningConfiguration) {
   ASSERT_NE(at, std::string::npos);
   broken.insert(at, "weight: 5000, ");
   ASSERT_TRUE(proxy.rewriteConfig(broken));
-  ASSERT_TRUE(sighupAndWait(proxy, "failed"));
+  ASSERT_TRUE(proxy.sighupAndWait("failed"));
   const std::string log = proxy.log();
   EXPECT_NE(log.find("bogus_key: unknown key (line"), std::string::npos) << log;
   EXPECT_NE(log.find("backends[0].servers[0].weight"), std::string::npos) << log;
@@ -243,7 +230,7 @@ TEST_F(ReloadTest, RemovedServersOpenConnectionRunsToCompletion) {
   without.servers = {s2_.address()};
   without.serverNames = {"s2"};
   ASSERT_TRUE(proxy.rewriteConfig(without.toYaml()));
-  ASSERT_TRUE(sighupAndWait(proxy, "done"));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(served(proxy.port()));
   EXPECT_EQ(s1_.accepted(), 1u) << "a removed server got a new connection";
   EXPECT_EQ(s2_.accepted(), 5u);
@@ -274,7 +261,7 @@ TEST_F(ReloadTest, KeptServersKeepTheirRuntimeState) {
 
   // The same configuration, edited only in a comment.
   ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml() + "# touched\n"));
-  ASSERT_TRUE(sighupAndWait(proxy, "done"));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
   std::string servers = adminCommand(cfg.adminSocket, "show servers");
   EXPECT_NE(servers.find("app/s1 " + dead.address() + " active DOWN"), std::string::npos) << servers;
   EXPECT_NE(servers.find("app/s2 " + s2_.address() + " active UP"), std::string::npos) << servers;
@@ -285,7 +272,7 @@ TEST_F(ReloadTest, KeptServersKeepTheirRuntimeState) {
   ProxyConfig changed = cfg;
   changed.serverStates = {"", "maintenance", ""};
   ASSERT_TRUE(proxy.rewriteConfig(changed.toYaml()));
-  ASSERT_TRUE(sighupAndWait(proxy, "done"));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
   servers = adminCommand(cfg.adminSocket, "show servers");
   EXPECT_NE(servers.find("app/s2 " + s2_.address() + " maintenance"), std::string::npos) << servers;
   EXPECT_NE(servers.find("app/s3 " + s3_.address() + " draining"), std::string::npos) << servers;
@@ -296,7 +283,7 @@ TEST_F(ReloadTest, KeptServersKeepTheirRuntimeState) {
   std::this_thread::sleep_for(1s);
   const std::size_t upsBefore = proxy.countInLog("server app/s2 is now UP");
   ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-  ASSERT_TRUE(sighupAndWait(proxy, "done"));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
   const Deadline deadline(10s);
   while (proxy.countInLog("server app/s2 is now UP") == upsBefore && !deadline.passed()) {
     std::this_thread::sleep_for(20ms);
@@ -334,7 +321,7 @@ TEST_F(ReloadTest, RemovedAddressServesWhatItsQueueHolds) {
   ProxyConfig without = cfg;
   without.frontends = {FrontendSpec{"web", "127.0.0.1:0", 0}};
   ASSERT_TRUE(proxy.rewriteConfig(without.toYaml()));
-  ASSERT_TRUE(sighupAndWait(proxy, "done"));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
   std::this_thread::sleep_for(200ms);  // the worker retires the listener at its next turn
 
   ::shutdown(first.fd.get(), SHUT_WR);

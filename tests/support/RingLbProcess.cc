@@ -156,4 +156,16 @@ bool RingLbProcess::waitForLog(const std::string& text, const Deadline& deadline
   return true;
 }
 
+::testing::AssertionResult RingLbProcess::sighupAndWait(const std::string& outcome) {
+  const std::string line = "reload of " + configPath_ + " " + outcome;
+  const std::size_t before = countInLog(line);
+  if (!signal(SIGHUP)) return ::testing::AssertionFailure() << "kill -HUP failed";
+  const Deadline deadline(20s);
+  while (countInLog(line) <= before) {
+    if (deadline.passed()) return ::testing::AssertionFailure() << "no '" << line << "' in the log";
+    std::this_thread::sleep_for(10ms);
+  }
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace ringlb::test

@@ -79,6 +79,9 @@ class RingLbProcess {
   std::string log() const;
   // Waits until the log contains `text`.
   bool waitForLog(const std::string& text, const Deadline& deadline);
+  // Sends SIGHUP and waits (20 s at most) until the log reports the reload's end: `outcome` is
+  // "done" or "failed", counted against the lines already there.
+  ::testing::AssertionResult sighupAndWait(const std::string& outcome);
 
  private:
   std::string binary_;
