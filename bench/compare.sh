@@ -29,6 +29,7 @@
 # request, which sets bulk throughput when they are the bottleneck.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/bench/lib.sh"
 "$root/packaging/install-deps.sh" --bench
 RINGLB=${RINGLB:-}
 if [[ -z "$RINGLB" ]]; then
@@ -43,54 +44,17 @@ THREADS=${THREADS:-1}
 if [[ $THREADS == 1 ]]; then PROXY_CPUS=1; LOAD_CPUS=0; LOAD_LIST=0; else PROXY_CPUS=0-1; LOAD_CPUS=0-1; LOAD_LIST=0,1; fi
 TARGETS=${TARGETS:-"direct haproxy hap-splice hap-smart nginx ringlb"}
 ulimit -n "$(ulimit -Hn)"  # idle workload: thousands of sockets in wrk, python and the proxies
-W=$(mktemp -d)
-cleanup() { kill $(jobs -p) 2>/dev/null || true; sleep 0.3; rm -rf "$W"; }
-trap cleanup EXIT
+bench_workdir
 B1=19001; B2=19002
 declare -A PORT=([direct]=$B1 [haproxy]=18001 [nginx]=18002 [ringlb]=18003 [hap-splice]=18004 [hap-smart]=18005)
 declare -A PID=()
 head -c 1048576 /dev/urandom > "$W/1m.bin"
 if [[ " $MODES " == *" bulk100m "* ]]; then head -c 104857600 /dev/urandom > "$W/100m.bin"; fi
-cat > "$W/backend.conf" <<C
-user root; worker_processes $THREADS; daemon off; pid $W/b.pid; error_log $W/b.err;
-worker_rlimit_nofile 100000;
-events { worker_connections 20000; }
-http { access_log off; keepalive_requests 1000000; sendfile ${SENDFILE:-off};
-  server { listen 127.0.0.1:$B1 reuseport backlog=4096; listen 127.0.0.1:$B2 reuseport backlog=4096;
-    location = / { return 200 "hello\n"; }
-    location = /1m { root $W; try_files /1m.bin =404; }
-    location = /100m { root $W; try_files /100m.bin =404; } } }
-C
-haproxy_cfg() { # port extra-option
-  cat <<C
-global
-  nbthread $THREADS
-  maxconn 6000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-listen lb
-  bind 127.0.0.1:$1
-  balance roundrobin
-  $2
-  server s1 127.0.0.1:$B1
-  server s2 127.0.0.1:$B2
-C
-}
-haproxy_cfg "${PORT[haproxy]}" "" > "$W/haproxy.cfg"
-haproxy_cfg "${PORT[hap-splice]}" "option splice-auto" > "$W/haproxy-splice.cfg"
-haproxy_cfg "${PORT[hap-smart]}" "option tcp-smart-connect
-  option tcp-smart-accept" > "$W/haproxy-smart.cfg"
-cat > "$W/ngstream.conf" <<C
-load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-worker_processes $THREADS; daemon off; pid $W/s.pid; error_log $W/s.err;
-worker_rlimit_nofile 100000;
-events { worker_connections 65536; }
-stream { upstream be { server 127.0.0.1:$B1; server 127.0.0.1:$B2; }
-  server { listen 127.0.0.1:${PORT[nginx]} reuseport backlog=4096; proxy_pass be; } }
-C
+backend_conf "$W" "$THREADS" "127.0.0.1:$B1" "127.0.0.1:$B2" > "$W/backend.conf"
+for kind in haproxy hap-splice hap-smart; do
+  haproxy_conf "$kind" "$THREADS" "${PORT[$kind]}" "127.0.0.1:$B1" "127.0.0.1:$B2" > "$W/$kind.cfg"
+done
+nginx_stream_conf "$W" "$THREADS" "${PORT[nginx]}" "127.0.0.1:$B1" "127.0.0.1:$B2" > "$W/ngstream.conf"
 sed -e "s/{LISTEN}/127.0.0.1:${PORT[ringlb]}/" -e "s/{B1}/127.0.0.1:$B1/" -e "s/{B2}/127.0.0.1:$B2/" \
   -e "s/workers: [0-9]*/workers: $THREADS/" "$RINGLB_CONF" > "$W/ringlb.yaml"
 # The template must name its worker count, or THREADS would silently compare 1 worker with N.
@@ -99,9 +63,7 @@ grep -q "workers: $THREADS\b" "$W/ringlb.yaml" || { echo "compare.sh: $RINGLB_CO
 taskset -c $LOAD_CPUS nginx -c "$W/backend.conf" -p "$W" &
 for t in $TARGETS; do
   case $t in
-    haproxy) taskset -c $PROXY_CPUS haproxy -f "$W/haproxy.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
-    hap-splice) taskset -c $PROXY_CPUS haproxy -f "$W/haproxy-splice.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
-    hap-smart) taskset -c $PROXY_CPUS haproxy -f "$W/haproxy-smart.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
+    haproxy|hap-splice|hap-smart) taskset -c $PROXY_CPUS haproxy -f "$W/$t.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
     nginx) taskset -c $PROXY_CPUS nginx -c "$W/ngstream.conf" -p "$W" & PID[$t]=$! ;;
     ringlb) taskset -c $PROXY_CPUS "$RINGLB" -c "$W/ringlb.yaml" >"$W/ringlb.log" 2>&1 & PID[$t]=$! ;;
   esac
@@ -111,13 +73,6 @@ for t in "${!PID[@]}"; do  # a peer that failed to start would silently measure 
   kill -0 "${PID[$t]}" 2>/dev/null || { echo "compare.sh: $t did not start" >&2; exit 1; }
 done
 
-ticks() { # utime+stime of a process, all its threads, and its children
-  local t=0 p
-  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
-    if [[ -r /proc/$p/stat ]]; then t=$((t + $(awk '{print $14+$15}' /proc/$p/stat))); fi
-  done
-  echo $t
-}
 rss_kb() {
   local t=0 p
   for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
@@ -135,7 +90,7 @@ cpu_busy() { # busy ticks of the load CPUs (user, nice, system, irq, softirq) fr
 run_wrk() { # mode target path conns extra...
   local mode=$1 t=$2 path=$3 conns=$4; shift 4
   local pid=${PID[$t]:-} t0=0 t1=0 l0 l1 out
-  [[ -n "$pid" ]] && t0=$(ticks "$pid")
+  [[ -n "$pid" ]] && t0=$(proc_ticks "$pid")
   l0=$(cpu_busy)
   local lp=""
   if [[ -n "${LOAD_PROFILE:-}" ]]; then  # where the load CPUs' time goes, per target and workload
@@ -146,10 +101,10 @@ run_wrk() { # mode target path conns extra...
   out=$(taskset -c $LOAD_CPUS wrk -t"$(wrk_threads "$conns")" -c"$conns" -d"${DUR}s" --latency "$@" "http://127.0.0.1:${PORT[$t]}$path" 2>&1)
   [[ -n "$lp" ]] && wait "$lp"
   l1=$(cpu_busy)
-  [[ -n "$pid" ]] && t1=$(ticks "$pid")
+  [[ -n "$pid" ]] && t1=$(proc_ticks "$pid")
   # loadus: the load CPUs' (backend + wrk) busy time per request, the bottleneck's cost in bulk.
   echo "$out" | awk -v m="$mode" -v n="$t" -v cpu=$((t1 - t0)) -v load=$((l1 - l0)) -v hz="$hz" -v haspid="${pid:+1}" '
-    function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1e6; return v }
+    '"$WRK_AWK_US"'
     /^ +[0-9]+ requests in/ { reqs = $1 }
     /Requests\/sec/ { r = $2 }
     /^ +50%/ { p50 = us($2) }

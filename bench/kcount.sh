@@ -9,7 +9,7 @@
 #   bench/kcount.sh hap-smart ringlb ringlb:::false ringlb::::true  # ACK-saving options
 # TARGET: haproxy | hap-splice (option splice-auto) | hap-smart (option tcp-smart-connect and
 # tcp-smart-accept) | nginx (stream) | ringlb[:BINARY[:RELAY[:SMART_CONNECT[:SMART_ACCEPT]]]]
-# (default build/ringlb, relay auto, tcp_smart_connect true, tcp_smart_accept false). Knobs: MODE (close: "Connection: close", 64 connections;
+# (default build/ringlb; an empty or missing setting keeps the binary's default). Knobs: MODE (close: "Connection: close", 64 connections;
 # keepalive: 64 connections; bulk1m: 1 MB responses over 8 connections), DUR (s, 3), CONNS.
 # Prints, per request: TCP segments sent (every segment on loopback is also one received), pure
 # ACKs, data-carrying segments (FINs included), and per CPU page allocations, page frees and
@@ -17,6 +17,7 @@
 # bench/compare.sh. Needs nginx, haproxy, wrk, perf and nstat (bench/compare.sh installs them).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/bench/lib.sh"
 MODE=${MODE:-close}; DUR=${DUR:-3}
 case $MODE in
   close) path=/; CONNS=${CONNS:-64}; headers=(-H "Connection: close") ;;
@@ -24,17 +25,10 @@ case $MODE in
   bulk1m) path=/1m; CONNS=${CONNS:-8}; headers=() ;;
   *) echo "kcount.sh: MODE is close, keepalive or bulk1m" >&2; exit 2 ;;
 esac
-W=$(mktemp -d); BE=19061; PX=18063
-cleanup() { kill $(jobs -p) 2>/dev/null || true; sleep 0.3; rm -rf "$W"; }
-trap cleanup EXIT
+bench_workdir
+BE=19061; PX=18063
 head -c 1048576 /dev/urandom > "$W/1m.bin"
-cat > "$W/backend.conf" <<C
-user root; worker_processes 1; daemon off; pid $W/b.pid; error_log $W/b.err;
-events { worker_connections 20000; }
-http { access_log off; keepalive_requests 1000000; sendfile off;
-  server { listen 127.0.0.1:$BE reuseport backlog=4096; location = / { return 200 "hello\n"; }
-    location = /1m { root $W; try_files /1m.bin =404; } } }
-C
+backend_conf "$W" 1 "127.0.0.1:$BE" > "$W/backend.conf"
 taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
 sleep 0.5
 EVENTS=kmem:mm_page_alloc,kmem:mm_page_free,skb:consume_skb
@@ -42,35 +36,21 @@ for target in "$@"; do
   IFS=: read -r kind bin relay smart accept <<< "$target"
   case $kind in
     ringlb)
-      cat > "$W/r.yaml" <<C
-global: { workers: 1, max_connections: 100000 }
-frontends:
-  - { name: k, listen: "127.0.0.1:$PX", backend: be, tcp_smart_accept: ${accept:-false} }
-backends:
-  - name: be
-    relay: ${relay:-auto}
-    tcp_smart_connect: ${smart:-true}
-    servers:
-      - { name: b1, address: "127.0.0.1:$BE" }
-C
+      ringlb_conf $PX "127.0.0.1:$BE" "$relay" "$smart" "$accept" > "$W/r.yaml"
       taskset -c 1 "$(readlink -f "${bin:-$root/build/ringlb}")" -c "$W/r.yaml" > "$W/r.log" 2>&1 &
       ;;
     haproxy|hap-splice|hap-smart)
-      option=""; [[ $kind == hap-splice ]] && option="option splice-auto"
-      [[ $kind == hap-smart ]] && option=$'option tcp-smart-connect\n  option tcp-smart-accept'
-      printf 'global\n  nbthread 1\n  maxconn 6000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\nlisten lb\n  bind 127.0.0.1:%s\n  %s\n  server s1 127.0.0.1:%s\n' \
-        $PX "$option" $BE > "$W/h.cfg"
+      haproxy_conf "$kind" 1 $PX "127.0.0.1:$BE" > "$W/h.cfg"
       taskset -c 1 haproxy -f "$W/h.cfg" -db > /dev/null 2>&1 &
       ;;
     nginx)
-      printf 'load_module /usr/lib/nginx/modules/ngx_stream_module.so;\nworker_processes 1; daemon off; pid %s/s.pid; error_log %s/s.err;\nevents { worker_connections 65536; }\nstream { server { listen 127.0.0.1:%s reuseport backlog=4096; proxy_pass 127.0.0.1:%s; } }\n' \
-        "$W" "$W" $PX $BE > "$W/s.conf"
+      nginx_stream_conf "$W" 1 $PX "127.0.0.1:$BE" > "$W/s.conf"
       taskset -c 1 nginx -c "$W/s.conf" -p "$W" &
       ;;
     *) echo "kcount.sh: unknown target $target" >&2; exit 2 ;;
   esac
   pid=$!
-  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PX") 2>/dev/null && break; sleep 0.1; done
+  wait_port $PX || { echo "kcount.sh: $target did not start" >&2; exit 1; }
   sleep 0.3
   perf stat -x, -o "$W/cpu0.txt" -a -C 0 -e $EVENTS -- sleep $((DUR + 1)) & p0=$!
   perf stat -x, -o "$W/cpu1.txt" -a -C 1 -e $EVENTS -- sleep $((DUR + 1)) & p1=$!

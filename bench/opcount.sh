@@ -10,33 +10,18 @@
 # backend nginx and wrk on CPU 0.
 # Needs nginx, wrk and perf (bench/compare.sh installs them).
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/bench/lib.sh"
 BIN=$(readlink -f "$1"); CONNS=${CONNS:-64}; DUR=${DUR:-3}
-# (written only when set: binaries older than the key would refuse the config)
-standing=""
-[[ -n "${STANDING:-}" ]] && standing=", standing_receive: $STANDING"
-W=$(mktemp -d); BE=19021; PX=18023
-cleanup() { kill $(jobs -p) 2>/dev/null || true; sleep 0.3; rm -rf "$W"; }
-trap cleanup EXIT
-cat > "$W/backend.conf" <<C
-user root; worker_processes 1; daemon off; pid $W/b.pid; error_log $W/b.err;
-events { worker_connections 20000; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$BE reuseport backlog=4096; location = / { return 200 "hello\n"; } } }
-C
-cat > "$W/r.yaml" <<C
-global: { workers: 1, max_connections: 100000$standing }
-frontends:
-  - { name: ops, listen: "127.0.0.1:$PX", backend: be }
-backends:
-  - name: be
-    servers:
-      - { name: b1, address: "127.0.0.1:$BE" }
-C
+bench_workdir
+BE=19021; PX=18023
+backend_conf "$W" 1 "127.0.0.1:$BE" > "$W/backend.conf"
+ringlb_conf $PX "127.0.0.1:$BE" "" "" "" "${STANDING:-}" > "$W/r.yaml"
 taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
 sleep 0.5
 taskset -c 1 "$BIN" -c "$W/r.yaml" > "$W/r.log" 2>&1 &
 pid=$!
-sleep 0.5
+wait_port $PX || { echo "opcount.sh: ringlb did not start" >&2; cat "$W/r.log" >&2; exit 1; }
 perf stat -x, -o "$W/perf.txt" -p "$pid" -e io_uring:io_uring_submit_req,io_uring:io_uring_poll_arm,io_uring:io_uring_complete,io_uring:io_uring_task_add &
 perfpid=$!
 sleep 0.3

@@ -43,6 +43,7 @@
 # Note: the backend nginx listens on 0.0.0.0:19101 for the duration of the run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/bench/lib.sh"
 RINGLB=${RINGLB:-$root/build/ringlb}
 DUR=${DUR:-20}; RUNS=${RUNS:-3}; CONNS=${CONNS:-64}; SERVERS=${SERVERS:-1000}; PERIOD=${PERIOD:-1}
 CASES=${CASES:-"base rebuild nochange"}; PROBE=${PROBE-1}
@@ -52,23 +53,10 @@ for tool in nginx wrk taskset python3; do
   command -v "$tool" >/dev/null || { "$root/packaging/install-deps.sh" --bench; break; }
 done
 ulimit -n "$(ulimit -Hn)"
-W=$(mktemp -d)
-cleanup() {
-  kill $(jobs -p) 2>/dev/null || true
-  sleep 0.3
-  if [[ -n "${KEEP:-}" ]]; then echo "reload_latency.sh: work directory kept: $W" >&2; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
+bench_workdir
 
 # --- backend ---------------------------------------------------------------------------------
-cat > "$W/backend.conf" <<C
-user root; worker_processes 1; daemon off; pid $W/b.pid; error_log $W/b.err;
-worker_rlimit_nofile 100000;
-events { worker_connections 20000; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 0.0.0.0:$BPORT reuseport backlog=4096;
-    location = / { return 200 "hello\n"; } } }
-C
+backend_conf "$W" 1 "0.0.0.0:$BPORT" > "$W/backend.conf"
 
 # --- ringlb configurations: A and B differ in s500's weight ----------------------------------
 gen_conf() { # weight of the middle server
