@@ -10,7 +10,7 @@
 # Knobs: PATH_ (/ small, /1m, /100m), CONNS (8), ROUNDS (4), DUR (s per run, 4), RELAY (auto),
 # RELAY_B (relay for B, default RELAY), STANDING / STANDING_B (global.standing_receive for A / B),
 # SMART / SMART_B (the backend's tcp_smart_connect for A / B), ACCEPT / ACCEPT_B (the frontend's
-# tcp_smart_accept for A / B); a key left unset stays out of the file, so each binary's default
+# tcp_smart_accept for A / B), DEFER / DEFER_B (the frontend's defer_accept); a key left unset stays out of the file, so each binary's default
 # applies and binaries older than the key still run. WRK_ARGS (extra wrk arguments, e.g. -H "Connection: close"),
 # SENDFILE (on: the backend sends with sendfile(2); default off, as in compare.sh),
 # PROBE (set: one more connection of small keep-alive requests runs beside the load, and its p50
@@ -28,6 +28,7 @@ RELAY=${RELAY:-auto}; RELAY_B=${RELAY_B:-$RELAY}; WRK_ARGS=${WRK_ARGS:-}
 STANDING=${STANDING:-}; STANDING_B=${STANDING_B:-$STANDING}
 SMART=${SMART:-}; SMART_B=${SMART_B:-$SMART}
 ACCEPT=${ACCEPT:-}; ACCEPT_B=${ACCEPT_B:-$ACCEPT}
+DEFER=${DEFER:-}; DEFER_B=${DEFER_B:-$DEFER}
 bench_workdir
 BE=19011; PX=18013
 mb=0
@@ -36,8 +37,10 @@ case $PATH_ in
   /100m) head -c 104857600 /dev/urandom > "$W/100m.bin"; mb=100 ;;
 esac
 backend_conf "$W" 1 "127.0.0.1:$BE" > "$W/backend.conf"
-ringlb_conf $PX "127.0.0.1:$BE" "$RELAY" "$SMART" "$ACCEPT" "$STANDING" > "$W/a.yaml"
-ringlb_conf $PX "127.0.0.1:$BE" "$RELAY_B" "$SMART_B" "$ACCEPT_B" "$STANDING_B" > "$W/b.yaml"
+ringlb_conf $PX "127.0.0.1:$BE" relay="$RELAY" tcp_smart_connect="$SMART" tcp_smart_accept="$ACCEPT" \
+  defer_accept="$DEFER" standing_receive="$STANDING" > "$W/a.yaml"
+ringlb_conf $PX "127.0.0.1:$BE" relay="$RELAY_B" tcp_smart_connect="$SMART_B" tcp_smart_accept="$ACCEPT_B" \
+  defer_accept="$DEFER_B" standing_receive="$STANDING_B" > "$W/b.yaml"
 taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
 sleep 1
 backend=$(pgrep -f "nginx: worker process" -P "$(cat "$W/b.pid")" | head -1)

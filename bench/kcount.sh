@@ -8,7 +8,7 @@
 #   MODE=bulk1m bench/kcount.sh hap-splice ringlb ringlb::copy
 #   bench/kcount.sh hap-smart ringlb ringlb:::false ringlb::::true  # ACK-saving options
 # TARGET: haproxy | hap-splice (option splice-auto) | hap-smart (option tcp-smart-connect and
-# tcp-smart-accept) | nginx (stream) | ringlb[:BINARY[:RELAY[:SMART_CONNECT[:SMART_ACCEPT]]]]
+# tcp-smart-accept) | nginx (stream) | ringlb[:BINARY[:RELAY[:SMART_CONNECT[:SMART_ACCEPT[:DEFER_ACCEPT]]]]]
 # (default build/ringlb; an empty or missing setting keeps the binary's default). Knobs: MODE (close: "Connection: close", 64 connections;
 # keepalive: 64 connections; bulk1m: 1 MB responses over 8 connections), DUR (s, 3), CONNS.
 # Prints, per request: TCP segments sent (every segment on loopback is also one received), pure
@@ -33,10 +33,11 @@ taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
 sleep 0.5
 EVENTS=kmem:mm_page_alloc,kmem:mm_page_free,skb:consume_skb
 for target in "$@"; do
-  IFS=: read -r kind bin relay smart accept <<< "$target"
+  IFS=: read -r kind bin relay smart accept defer <<< "$target"
   case $kind in
     ringlb)
-      ringlb_conf $PX "127.0.0.1:$BE" "$relay" "$smart" "$accept" > "$W/r.yaml"
+      ringlb_conf $PX "127.0.0.1:$BE" relay="$relay" tcp_smart_connect="$smart" tcp_smart_accept="$accept" \
+        defer_accept="$defer" > "$W/r.yaml"
       taskset -c 1 "$(readlink -f "${bin:-$root/build/ringlb}")" -c "$W/r.yaml" > "$W/r.log" 2>&1 &
       ;;
     haproxy|hap-splice|hap-smart)

@@ -72,22 +72,34 @@ stream { upstream be { $servers}
 C
 }
 
-# ringlb_conf PORT SERVER [RELAY [SMART_CONNECT [SMART_ACCEPT [STANDING]]]]: one ringlb worker on
-# 127.0.0.1:PORT relaying to SERVER, on stdout. An empty or missing setting is left out of the
-# file, so the binary's own default applies, and binaries older than the key still start.
+# ringlb_conf PORT SERVER [KEY=VALUE...]: one ringlb worker on 127.0.0.1:PORT relaying to SERVER,
+# on stdout. KEY is one of standing_receive (global), tcp_smart_accept, defer_accept (frontend),
+# relay, tcp_smart_connect (backend). A setting with an empty VALUE is left out of the file, so
+# the binary's own default applies, and binaries older than the key still start.
 ringlb_conf() {
-  local port=$1 server=$2 relay=${3:-} smart=${4:-} accept=${5:-} standing=${6:-}
-  echo "global: { workers: 1, max_connections: 100000${standing:+, standing_receive: $standing} }"
-  echo "defaults:"
-  echo "  timeouts: { connect: 5s, client: 60s, server: 60s }"
-  echo "frontends:"
-  echo "  - { name: bench, listen: \"127.0.0.1:$port\", backend: be${accept:+, tcp_smart_accept: $accept} }"
-  echo "backends:"
-  echo "  - name: be"
-  [[ -n "$relay" ]] && echo "    relay: $relay"
-  [[ -n "$smart" ]] && echo "    tcp_smart_connect: $smart"
-  echo "    servers:"
-  echo "      - { name: b1, address: \"$server\" }"
+  local port=$1 server=$2 kv key value global="" frontend="" backend=""
+  shift 2
+  for kv in "$@"; do
+    key=${kv%%=*}; value=${kv#*=}
+    [[ -z "$value" ]] && continue
+    case $key in
+      standing_receive) global+=", $key: $value" ;;
+      tcp_smart_accept|defer_accept) frontend+=", $key: $value" ;;
+      relay|tcp_smart_connect) backend+="    $key: $value"$'\n' ;;
+      *) echo "lib.sh: ringlb_conf has no setting '$key'" >&2; return 2 ;;
+    esac
+  done
+  cat <<C
+global: { workers: 1, max_connections: 100000$global }
+defaults:
+  timeouts: { connect: 5s, client: 60s, server: 60s }
+frontends:
+  - { name: bench, listen: "127.0.0.1:$port", backend: be$frontend }
+backends:
+  - name: be
+${backend}    servers:
+      - { name: b1, address: "$server" }
+C
 }
 
 # wait_port PORT: until 127.0.0.1:PORT accepts a connection (5 s at most; 1 if it never did).

@@ -5,7 +5,8 @@
 #   bench/opcount.sh build/ringlb            # keep-alive, 64 connections
 #   CLOSE=1 bench/opcount.sh build/ringlb    # a new connection per request
 # Knobs: CONNS (64), DUR (s, 3), CLOSE (set: Connection: close), STANDING (true/false:
-# global.standing_receive; unset: the binary's default). Prints requests served and, per
+# global.standing_receive; unset: the binary's default), DEFER (true/false: the frontend's
+# defer_accept). Prints requests served and, per
 # request: submissions, poll arms, completions, task-work additions. One worker on CPU 1,
 # backend nginx and wrk on CPU 0.
 # Needs nginx, wrk and perf (bench/compare.sh installs them).
@@ -16,7 +17,7 @@ BIN=$(readlink -f "$1"); CONNS=${CONNS:-64}; DUR=${DUR:-3}
 bench_workdir
 BE=19021; PX=18023
 backend_conf "$W" 1 "127.0.0.1:$BE" > "$W/backend.conf"
-ringlb_conf $PX "127.0.0.1:$BE" "" "" "" "${STANDING:-}" > "$W/r.yaml"
+ringlb_conf $PX "127.0.0.1:$BE" standing_receive="${STANDING:-}" defer_accept="${DEFER:-}" > "$W/r.yaml"
 taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
 sleep 0.5
 taskset -c 1 "$BIN" -c "$W/r.yaml" > "$W/r.log" 2>&1 &

@@ -76,8 +76,11 @@ bool Listeners::plan(const config::Config& config, unsigned workers, const Liste
 
 void Listeners::applySocketOptions(const config::Config& config) const {
   for (const BoundAddress& a : addresses_) {
-    const bool smartAccept = config.frontends[a.frontend].tcpSmartAccept;
-    for (const int fd : a.fds) (void)net::setSmartAccept(fd, smartAccept);
+    const config::Frontend& fe = config.frontends[a.frontend];
+    for (const int fd : a.fds) {
+      (void)net::setSmartAccept(fd, fe.tcpSmartAccept);
+      (void)net::setDeferAccept(fd, fe.deferAccept);
+    }
   }
 }
 

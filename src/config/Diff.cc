@@ -75,6 +75,7 @@ std::vector<std::string> frontendFields(const Frontend& a, const Frontend& b) {
   if (a.maxConnections != b.maxConnections) f.emplace_back("max_connections");
   if (!sameClientTimeouts(a.timeouts, b.timeouts)) f.emplace_back("timeouts");
   if (a.tcpSmartAccept != b.tcpSmartAccept) f.emplace_back("tcp_smart_accept");
+  if (a.deferAccept != b.deferAccept) f.emplace_back("defer_accept");
   return f;
 }
 

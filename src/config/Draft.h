@@ -39,7 +39,7 @@ struct ListenDraft {
 };
 
 struct FrontendDraft {
-  Frontend value;  // name, maxConnections, tcpSmartAccept and line are final; the rest is resolved
+  Frontend value;  // name, maxConnections, tcpSmartAccept, deferAccept and line are final; the rest is resolved
   std::optional<Located> name;
   std::optional<Located> backend;
   std::vector<ListenDraft> listen;

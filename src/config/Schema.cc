@@ -166,7 +166,7 @@ void storeListen(const Field& field, FrontendDraft& fe, Diagnostics& diags) {
       diags);
 }
 
-constexpr std::array<Key<FrontendDraft>, 6> kFrontendKeys{{
+constexpr std::array<Key<FrontendDraft>, 7> kFrontendKeys{{
     {"name", Required,
      [](const Field& f, FrontendDraft& fe, Diagnostics& d) {
        fe.name = readLocatedName(f, d);
@@ -191,6 +191,10 @@ constexpr std::array<Key<FrontendDraft>, 6> kFrontendKeys{{
     {"tcp_smart_accept", Optional,
      [](const Field& f, FrontendDraft& fe, Diagnostics& d) {
        if (auto v = readBool(f, d)) fe.value.tcpSmartAccept = *v;
+     }},
+    {"defer_accept", Optional,
+     [](const Field& f, FrontendDraft& fe, Diagnostics& d) {
+       if (auto v = readBool(f, d)) fe.value.deferAccept = *v;
      }},
 }};
 

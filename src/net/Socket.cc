@@ -84,6 +84,8 @@ void pushPending(int fd) { (void)setTcpOption(fd, TCP_NODELAY, 1); }
 
 int setSmartAccept(int listenerFd, bool on) { return setTcpOption(listenerFd, TCP_QUICKACK, on ? 0 : 1); }
 
+int setDeferAccept(int listenerFd, bool on) { return setTcpOption(listenerFd, TCP_DEFER_ACCEPT, on ? 1 : 0); }
+
 int holdHandshakeAck(int fd) { return setTcpOption(fd, TCP_QUICKACK, 0); }
 
 int sendHeldAck(int fd) { return setTcpOption(fd, TCP_QUICKACK, 1); }

@@ -28,6 +28,7 @@ std::string ProxyConfig::toYaml() const {
       << "    backend: app\n";
     if (f.maxConnections != 0) y << "    max_connections: " << f.maxConnections << "\n";
     if (f.tcpSmartAccept) y << "    tcp_smart_accept: true\n";
+    if (f.deferAccept) y << "    defer_accept: true\n";
   }
   y << "backends:\n"
     << "  - name: app\n"

@@ -14,6 +14,7 @@ struct FrontendSpec {
   std::string listen = "127.0.0.1:0";
   std::uint64_t maxConnections = 0;  // 0: not written (unlimited)
   bool tcpSmartAccept = false;       // tcp_smart_accept; false: not written (the default)
+  bool deferAccept = false;          // defer_accept; false: not written (the default)
 };
 
 struct ProxyConfig {

@@ -244,6 +244,12 @@ TEST(ConfigDiffTest, FrontendTcpSmartAcceptChanged) {
   EXPECT_EQ(summary(d), Lines{"~frontend web: tcp_smart_accept"});
 }
 
+// So is handing connections over only once the client spoke.
+TEST(ConfigDiffTest, FrontendDeferAcceptChanged) {
+  const ConfigDiff d = diffFromBase(edited("backend: app }", "backend: app, defer_accept: true }"));
+  EXPECT_EQ(summary(d), Lines{"~frontend web: defer_accept"});
+}
+
 // Turning the held handshake ACK off is a backend change (new sessions of the backend follow it).
 TEST(ConfigDiffTest, BackendTcpSmartConnectChanged) {
   EXPECT_EQ(summary(diffFromBase(

@@ -73,6 +73,7 @@ backends:
        EXPECT_EQ(fe.backendIndex, 0u);
        EXPECT_EQ(fe.maxConnections, 0u);
        EXPECT_FALSE(fe.tcpSmartAccept) << "off by default, as in HAProxy's TCP mode";
+       EXPECT_FALSE(fe.deferAccept) << "off by default: a server that speaks first would wait";
        EXPECT_EQ(fe.line, 2);
        ASSERT_EQ(c.backends.size(), 1u);
        const Backend& be = c.backends[0];
@@ -254,7 +255,7 @@ backends:
     {"BackendChoicesAndServerLimits",
      R"(frontends:
   - { name: web, listen: "0.0.0.0:80", backend: app, max_connections: 18446744073709551615,
-      tcp_smart_accept: true }
+      tcp_smart_accept: true, defer_accept: true }
 backends:
   - name: app
     relay: splice
@@ -269,6 +270,7 @@ backends:
      [](const Config& c) {
        EXPECT_EQ(c.frontends[0].maxConnections, UINT64_MAX);
        EXPECT_TRUE(c.frontends[0].tcpSmartAccept);
+       EXPECT_TRUE(c.frontends[0].deferAccept);
        const Backend& app = c.backends[0];
        EXPECT_EQ(app.relay, RelayMode::Splice);
        EXPECT_EQ(app.balance, lb::Algorithm::LeastConn);
@@ -428,6 +430,13 @@ backends:
     {"BufferCountRange",
      "global: { buffers: 65536 }\n" VALID_TAIL,
      {"global.buffers: expected an integer from 2 to 32768, got \"65536\" (line 1)"}},
+    {"DeferAcceptIsABoolean",
+     "frontends:\n"
+     "  - { name: web, listen: \"0.0.0.0:80\", backend: app,\n"
+     "      defer_accept: 1s }\n"
+     "backends:\n"
+     "  - { name: app, servers: [{ name: a, address: \"10.0.0.1:80\" }] }\n",
+     {"frontends[0].defer_accept: expected true or false, got \"1s\" (line 3)"}},
     {"TcpSmartAcceptIsABoolean",
      "frontends:\n"
      "  - { name: web, listen: \"0.0.0.0:80\", backend: app, tcp_smart_accept: yes please }\n"

@@ -50,8 +50,9 @@ class Listeners {
                    std::vector<InheritedSocket>* inherited, Listeners* out, std::string* error);
 
   // Sets each listening socket's per-frontend options from `config` (the one plan() was given):
-  // tcp_smart_accept. Kept sockets take a reload's new values; inherited ones the new process's.
-  // Best effort: an option the kernel refuses only costs the segment it would have saved.
+  // tcp_smart_accept, defer_accept. Kept sockets take a reload's new values; inherited ones the
+  // new process's. Best effort: an option the kernel refuses only costs what it would have saved
+  // (a segment, a wake-up); connections are accepted and relayed either way.
   void applySocketOptions(const config::Config& config) const;
 
   // Worker `w`'s listener set (for proxy::Worker's constructor or UseSnapshot::listeners).

@@ -165,6 +165,9 @@ struct Frontend {
   // Accepted connections start with delayed ACKs: the client's first bytes are acknowledged by
   // the response instead of a segment of their own (HAProxy's tcp-smart-accept).
   bool tcpSmartAccept = false;
+  // The kernel hands connections over only once the client has sent something (TCP_DEFER_ACCEPT,
+  // up to 1 s; HAProxy's bind option defer-accept): for protocols where the client speaks first.
+  bool deferAccept = false;
   int line = 0;
 };
 

@@ -32,6 +32,13 @@ void pushPending(int fd);
 // tcp-smart-accept. A client that sends twice before it reads, with Nagle on, waits for that
 // timer before its second send: which is why it is a choice per frontend.
 int setSmartAccept(int listenerFd, bool on);
+// On a listening socket: whether the kernel completes a connection for accept() only once the
+// client's first bytes arrived (TCP_DEFER_ACCEPT, 1 s; HAProxy's defer-accept). The handshake's
+// last ACK is dropped while waiting; after the second the kernel retransmits its SYN-ACK and
+// hands the connection over at the client's next ACK, data or not, so a client that never
+// speaks first is only delayed, by a second or more. Off writes 0, undoing an earlier on on a
+// socket that a reload or an upgrade kept.
+int setDeferAccept(int listenerFd, bool on);
 // Before connect(): has the kernel hold back the handshake's last ACK so that it rides in the
 // first data segment instead of leaving alone (HAProxy's tcp-smart-connect). With TCP_QUICKACK
 // off, SYN-SENT schedules that ACK on the delayed-ACK timer (TCP_DELACK_MAX, 200 ms) instead of
