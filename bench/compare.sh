@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side TCP proxy benchmark on loopback: no proxy (the ceiling), HAProxy in TCP mode (plain,
-# with option splice-auto, and with its ACK-saving options tcp-smart-connect and tcp-smart-accept,
-# which ringlb's default tcp_smart_connect matches), nginx stream, and ringlb. Installs the peers, builds ringlb, runs
-# every workload REPS times and prints medians and ratios as a markdown table.
+# with option splice-auto, and with its connection-saving options tcp-smart-connect,
+# tcp-smart-accept and defer-accept, which bench/config/ringlb-peers-smart.yaml matches), nginx
+# stream, and ringlb. Installs the peers, builds ringlb, runs every workload REPS times and prints
+# medians and ratios as a markdown table.
 #   bench/compare.sh                      # full run (about 8 minutes)
 #   DUR=3 REPS=1 MODES="keepalive" TARGETS="ringlb" bench/compare.sh   # a quick look
 # By default every proxy gets one worker/thread pinned to CPU 1; the backend nginx and wrk share

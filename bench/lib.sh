@@ -33,8 +33,8 @@ C
 }
 
 # haproxy_options KIND: the options line(s) of a HAProxy variant: haproxy (none), hap-splice
-# (option splice-auto), hap-smart (its ACK-saving options, which ringlb's tcp_smart_connect and
-# tcp_smart_accept match).
+# (option splice-auto), hap-smart (its connection-saving options, which ringlb's
+# tcp_smart_connect, tcp_smart_accept and defer_accept match; defer-accept is on its bind line).
 haproxy_options() {
   case $1 in
     haproxy) ;;
@@ -47,11 +47,12 @@ haproxy_options() {
 # haproxy_conf KIND THREADS PORT SERVER...: HAProxy in TCP mode on 127.0.0.1:PORT with
 # THREADS threads, round robin over the SERVER addresses, with KIND's options; on stdout.
 haproxy_conf() {
-  local kind=$1 threads=$2 port=$3 opts line i=0 s
+  local kind=$1 threads=$2 port=$3 opts line i=0 s bind=""
   shift 3
   opts=$(haproxy_options "$kind")
+  [[ $kind == hap-smart ]] && bind=" defer-accept"
   printf 'global\n  nbthread %s\n  maxconn 6000\ndefaults\n  mode tcp\n  timeout connect 5s\n' "$threads"
-  printf '  timeout client 60s\n  timeout server 60s\nlisten lb\n  bind 127.0.0.1:%s\n  balance roundrobin\n' "$port"
+  printf '  timeout client 60s\n  timeout server 60s\nlisten lb\n  bind 127.0.0.1:%s%s\n  balance roundrobin\n' "$port" "$bind"
   while IFS= read -r line; do [[ -n "$line" ]] && echo "  $line"; done <<< "$opts"
   for s in "$@"; do echo "  server s$((++i)) $s"; done
 }
