@@ -6,7 +6,9 @@
 #   bench/queues.sh ringlb                 # ringlb (build/ringlb), relay auto
 #   RELAY=copy bench/queues.sh ringlb
 #   bench/queues.sh hap-splice             # or haproxy, hap-smart, nginx (stream)
-# Knobs: RELAY (ringlb's relay), BIN (ringlb binary), CONNS (64), PATH_ (/1m), DUR (s, 4).
+# Knobs: RELAY (ringlb's relay), BIN (ringlb binary), CONNS (64), PATH_ (/1m), DUR (s, 4),
+# BACKEND_RT (set: the backend nginx runs at real-time priority, `chrt -f 1`, so that wrk on the
+# same CPU never preempts it).
 # Roles: the proxy's client side (a request the proxy has not read), the backend (a request the
 # backend nginx has not read), wrk (a response wrk has not read), the proxy's server side (a
 # response the proxy has not read). One proxy worker/thread on CPU 1, backend nginx and wrk on
@@ -20,7 +22,8 @@ BE=19081; PX=18081
 bench_workdir
 head -c 1048576 /dev/urandom > "$W/1m.bin"
 backend_conf "$W" 1 "127.0.0.1:$BE" > "$W/b.conf"
-taskset -c 0 nginx -c "$W/b.conf" -p "$W" &
+rt=(); [[ -n "${BACKEND_RT:-}" ]] && rt=(chrt -f 1)
+"${rt[@]}" taskset -c 0 nginx -c "$W/b.conf" -p "$W" &
 case $TARGET in
   ringlb)
     ringlb_conf $PX "127.0.0.1:$BE" relay="${RELAY:-}" > "$W/r.yaml"
