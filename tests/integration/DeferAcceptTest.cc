@@ -45,12 +45,17 @@ void expectForwardedWhileSilent(uint16_t proxyPort, TestBackend& backend) {
       << "no backend connection for a silent client without defer_accept";
 }
 
-TEST(DeferAcceptTest, SilentClientReachesNoBackendUntilItSpeaks) {
-  TestBackend backend({.mode = BackendMode::Echo});
+// A proxy relaying to `backend` with defer_accept on.
+ProxyConfig deferringTo(const TestBackend& backend) {
   ProxyConfig cfg = ProxyConfig::relayTo(backend.address(), "copy");
   cfg.frontends[0].deferAccept = true;
+  return cfg;
+}
+
+TEST(DeferAcceptTest, SilentClientReachesNoBackendUntilItSpeaks) {
+  TestBackend backend({.mode = BackendMode::Echo});
   RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  ASSERT_TRUE(proxy.start(deferringTo(backend).toYaml()));
   expectHeldUntilTheClientSpeaks(proxy.port(), backend);
 }
 
@@ -58,10 +63,8 @@ TEST(DeferAcceptTest, SilentClientReachesNoBackendUntilItSpeaks) {
 // waiting for data after about a second and hands the connection over anyway.
 TEST(DeferAcceptTest, SilentClientIsOnlyDelayed) {
   TestBackend backend({.mode = BackendMode::Echo});
-  ProxyConfig cfg = ProxyConfig::relayTo(backend.address(), "copy");
-  cfg.frontends[0].deferAccept = true;
   RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  ASSERT_TRUE(proxy.start(deferringTo(backend).toYaml()));
   ConnectResult c = connectLocal(proxy.port());
   ASSERT_TRUE(c.fd) << std::strerror(c.error);
   EXPECT_TRUE(backend.waitAccepted(1, Deadline(10s))) << "a silent client never reached the backend";
