@@ -22,6 +22,8 @@
 # THREADS (proxy workers/threads, default 1; with more than 1 nothing is pinned: proxy, backend
 # and wrk (one thread per proxy thread, at most one per connection) share both CPUs and the
 # backend nginx gets as many workers: the connection-rate figures of docs/benchmarks.md),
+# BACKEND_RT (set: the backend nginx runs at real-time priority, `chrt -f 1`, so that wrk on the
+# same CPU never preempts it; see docs/benchmarks.md, "The tail at 64 bulk connections"),
 # SENDFILE (on: the backend nginx sends files with sendfile(2), page-cache pages instead of copies;
 # default off, nginx's own default), PROFILE (set: also profile each proxy once per workload with
 # perf and split its CPU into TCP work and overhead, see bench/split.py), LOAD_PROFILE (a
@@ -61,7 +63,8 @@ sed -e "s/{LISTEN}/127.0.0.1:${PORT[ringlb]}/" -e "s/{B1}/127.0.0.1:$B1/" -e "s/
 # The template must name its worker count, or THREADS would silently compare 1 worker with N.
 grep -q "workers: $THREADS\b" "$W/ringlb.yaml" || { echo "compare.sh: $RINGLB_CONF must set global.workers" >&2; exit 2; }
 
-taskset -c $LOAD_CPUS nginx -c "$W/backend.conf" -p "$W" &
+rt=(); [[ -n "${BACKEND_RT:-}" ]] && rt=(chrt -f 1)
+"${rt[@]}" taskset -c $LOAD_CPUS nginx -c "$W/backend.conf" -p "$W" &
 for t in $TARGETS; do
   case $t in
     haproxy|hap-splice|hap-smart) taskset -c $PROXY_CPUS haproxy -f "$W/$t.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
