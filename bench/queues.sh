@@ -12,7 +12,10 @@
 # Roles: the proxy's client side (a request the proxy has not read), the backend (a request the
 # backend nginx has not read), wrk (a response wrk has not read), the proxy's server side (a
 # response the proxy has not read). One proxy worker/thread on CPU 1, backend nginx and wrk on
-# CPU 0, as in bench/compare.sh.
+# CPU 0, as in bench/compare.sh. Caveats: the sampler (date and ss every 10 ms) is not pinned
+# and costs a little CPU; a stretch counts bytes unchanged between samples, so a queue that was
+# read and refilled with the same length in between would count as one stretch (requests of
+# equal size can; the stretches reported here ran tens of samples).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/lib.sh"
@@ -41,7 +44,7 @@ wait_port $PX || { echo "queues.sh: $TARGET did not start" >&2; exit 1; }
 (sleep 1; end=$((SECONDS + 2))
  while (( SECONDS < end )); do echo "T $(date +%s.%N)"; ss -tnH state established; sleep 0.01; done) > "$W/ss.txt" &
 sampler=$!
-taskset -c 0 wrk -t1 -c"$CONNS" -d"${DUR}s" --latency "http://127.0.0.1:$PX$PATH_" | grep -E '^ +(50|99)%|requests in|Latency'
+taskset -c 0 wrk -t1 -c"$CONNS" -d"${DUR}s" --latency "http://127.0.0.1:$PX$PATH_" | grep -E '^ +(50|99)%|requests in|Latency' || true
 wait $sampler
 python3 - "$W/ss.txt" $PX $BE <<'P'
 import collections, sys

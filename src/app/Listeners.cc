@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "ringlb/net/Socket.h"
 
 namespace ringlb::app {
@@ -78,8 +80,15 @@ void Listeners::applySocketOptions(const config::Config& config) const {
   for (const BoundAddress& a : addresses_) {
     const config::Frontend& fe = config.frontends[a.frontend];
     for (const int fd : a.fds) {
-      (void)net::setSmartAccept(fd, fe.tcpSmartAccept);
-      (void)net::setDeferAccept(fd, fe.deferAccept);
+      // One warning per address and option: the connections are served either way.
+      if (const int e = net::setSmartAccept(fd, fe.tcpSmartAccept); e < 0 && fd == a.fds.front()) {
+        spdlog::warn("frontend '{}' on {}: tcp_smart_accept not applied: {}", fe.name, a.bound.toString(),
+                     std::strerror(-e));
+      }
+      if (const int e = net::setDeferAccept(fd, fe.deferAccept); e < 0 && fd == a.fds.front()) {
+        spdlog::warn("frontend '{}' on {}: defer_accept not applied: {}", fe.name, a.bound.toString(),
+                     std::strerror(-e));
+      }
     }
   }
 }

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/Client.h"
@@ -253,11 +254,14 @@ TEST(SmartConnectReloadTest, ReloadChangesItForNewConnections) {
   cfg.tcpSmartConnect = "false";
   ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
   ASSERT_TRUE(proxy.sighupAndWait("done"));
+  // The workers take the new snapshot at their next turn, after "done" is logged.
+  std::this_thread::sleep_for(100ms);
   std::vector<uint32_t> counts = serverCounts(server, proxy.port());
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5) << "after turning it off: " << joined(counts);
   cfg.tcpSmartConnect = "true";
   ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
   ASSERT_TRUE(proxy.sighupAndWait("done"));
+  std::this_thread::sleep_for(100ms);
   counts = serverCounts(server, proxy.port());
   EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1) << "after turning it on: " << joined(counts);
 }

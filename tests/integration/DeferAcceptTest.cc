@@ -60,14 +60,19 @@ TEST(DeferAcceptTest, SilentClientReachesNoBackendUntilItSpeaks) {
 }
 
 // A client that waits for the server to speak first (SMTP) is not shut out: the kernel stops
-// waiting for data after about a second and hands the connection over anyway.
+// waiting for data after about a second (its first SYN-ACK retransmission) and hands the
+// connection over anyway. Held at first, through after that.
 TEST(DeferAcceptTest, SilentClientIsOnlyDelayed) {
   TestBackend backend({.mode = BackendMode::Echo});
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(deferringTo(backend).toYaml()));
+  const Clock::time_point start = Clock::now();
   ConnectResult c = connectLocal(proxy.port());
   ASSERT_TRUE(c.fd) << std::strerror(c.error);
+  std::this_thread::sleep_for(kSilence);
+  EXPECT_EQ(backend.accepted(), 0u) << "not deferred at all";
   EXPECT_TRUE(backend.waitAccepted(1, Deadline(10s))) << "a silent client never reached the backend";
+  EXPECT_GE(Clock::now() - start, 800ms) << "handed over before the kernel's one second";
 }
 
 TEST(DeferAcceptTest, OffByDefault) {
