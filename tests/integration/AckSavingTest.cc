@@ -164,26 +164,26 @@ void expectBannersPromptly(RawServer& server, uint16_t proxyPort) {
 
 class SmartConnectTest : public ::testing::TestWithParam<std::string> {};
 
-// By default the proxy's ACK of the server's SYN-ACK is held and sent with the client's request:
+// With tcp_smart_connect the proxy's ACK of the server's SYN-ACK is held and sent with the client's request:
 // the server receives two segments (SYN, request) instead of three. At least one connection in
 // five must show it: a client that stalls between its connect and its send (a loaded machine)
 // rightly gets the ACK alone after a turn.
 TEST_P(SmartConnectTest, HandshakeAckRidesWithTheClientsFirstBytes) {
   RawServer server;
+  ProxyConfig cfg = ProxyConfig::relayTo(server.address(), GetParam());
+  cfg.tcpSmartConnect = "true";
   const std::vector<uint32_t> counts =
-      throughProxy(ProxyConfig::relayTo(server.address(), GetParam()),
-                   [&](uint16_t port) { return serverCounts(server, port); });
+      throughProxy(cfg, [&](uint16_t port) { return serverCounts(server, port); });
   ASSERT_EQ(counts.size(), 5u);
   EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1)
       << "segments in per connection: " << joined(counts);
 }
 
-// With tcp_smart_connect: false the ACK leaves alone, on every connection (and this shows the
-// count above tells the two apart).
-TEST_P(SmartConnectTest, OffSendsTheHandshakeAckAlone) {
+// With tcp_smart_connect: false (the default) the ACK leaves alone, on every connection (and
+// this shows the count above tells the two apart).
+TEST_P(SmartConnectTest, OffByDefaultSendsTheHandshakeAckAlone) {
   RawServer server;
   ProxyConfig cfg = ProxyConfig::relayTo(server.address(), GetParam());
-  cfg.tcpSmartConnect = "false";
   const std::vector<uint32_t> counts =
       throughProxy(cfg, [&](uint16_t port) { return serverCounts(server, port); });
   ASSERT_EQ(counts.size(), 5u);
@@ -197,8 +197,10 @@ TEST_P(SmartConnectTest, OffSendsTheHandshakeAckAlone) {
 // banner well within that; with the ACK left to the timer every one takes 200 ms or more.
 TEST_P(SmartConnectTest, ServerThatSpeaksFirstIsNotKeptWaiting) {
   RawServer server;
+  ProxyConfig cfg = ProxyConfig::relayTo(server.address(), GetParam());
+  cfg.tcpSmartConnect = "true";
   RingLbProcess proxy(RINGLB_BINARY);
-  ASSERT_TRUE(proxy.start(ProxyConfig::relayTo(server.address(), GetParam()).toYaml()));
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
   expectBannersPromptly(server, proxy.port());
 }
 
@@ -209,6 +211,7 @@ TEST(SmartConnectRetryTest, ServerThatSpeaksFirstAfterARefusedConnect) {
   ProxyConfig cfg;
   cfg.balance = "first";
   cfg.retries = 1;
+  cfg.tcpSmartConnect = "true";
   cfg.servers = {refusing.address(), server.address()};
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
@@ -249,6 +252,7 @@ INSTANTIATE_TEST_SUITE_P(Relay, SmartAcceptTest, ::testing::Values("copy", "spli
 TEST(SmartConnectReloadTest, ReloadChangesItForNewConnections) {
   RawServer server;
   ProxyConfig cfg = ProxyConfig::relayTo(server.address(), "copy");
+  cfg.tcpSmartConnect = "true";
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
   cfg.tcpSmartConnect = "false";

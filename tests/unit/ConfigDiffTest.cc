@@ -250,10 +250,10 @@ TEST(ConfigDiffTest, FrontendDeferAcceptChanged) {
   EXPECT_EQ(summary(d), Lines{"~frontend web: defer_accept"});
 }
 
-// Turning the held handshake ACK off is a backend change (new sessions of the backend follow it).
+// Turning the held handshake ACK on is a backend change (new sessions of the backend follow it).
 TEST(ConfigDiffTest, BackendTcpSmartConnectChanged) {
   EXPECT_EQ(summary(diffFromBase(
-                edited("balance: roundrobin", "balance: roundrobin\n    tcp_smart_connect: false"))),
+                edited("balance: roundrobin", "balance: roundrobin\n    tcp_smart_connect: true"))),
             Lines{"~backend app: tcp_smart_connect"});
 }
 
