@@ -79,17 +79,21 @@ bool Listeners::plan(const config::Config& config, unsigned workers, const Liste
 void Listeners::applySocketOptions(const config::Config& config) const {
   for (const BoundAddress& a : addresses_) {
     const config::Frontend& fe = config.frontends[a.frontend];
+    int smartAccept = 0;  // the last refusal per option, if any: one warning per address
+    int deferAccept = 0;
     for (const int fd : a.fds) {
-      // One warning per address and option: the connections are served either way.
-      if (const int e = net::setSmartAccept(fd, fe.tcpSmartAccept); e < 0 && fd == a.fds.front()) {
-        spdlog::warn("frontend '{}' on {}: tcp_smart_accept not applied: {}", fe.name, a.bound.toString(),
-                     std::strerror(-e));
-      }
-      if (const int e = net::setDeferAccept(fd, fe.deferAccept); e < 0 && fd == a.fds.front()) {
-        spdlog::warn("frontend '{}' on {}: defer_accept not applied: {}", fe.name, a.bound.toString(),
-                     std::strerror(-e));
-      }
+      if (const int e = net::setSmartAccept(fd, fe.tcpSmartAccept); e < 0) smartAccept = e;
+      if (const int e = net::setDeferAccept(fd, fe.deferAccept); e < 0) deferAccept = e;
     }
+    // The connections are served either way: a warning, not an error.
+    const auto warnRefused = [&](const char* option, int e) {
+      if (e < 0) {
+        spdlog::warn("frontend '{}' on {}: {} not applied: {}", fe.name, a.bound.toString(), option,
+                     std::strerror(-e));
+      }
+    };
+    warnRefused("tcp_smart_accept", smartAccept);
+    warnRefused("defer_accept", deferAccept);
   }
 }
 

@@ -39,7 +39,8 @@ struct ListenDraft {
 };
 
 struct FrontendDraft {
-  Frontend value;  // name, maxConnections, tcpSmartAccept, deferAccept and line are final; the rest is resolved
+  // name, maxConnections, tcpSmartAccept, deferAccept and line are final; the rest is resolved
+  Frontend value;
   std::optional<Located> name;
   std::optional<Located> backend;
   std::vector<ListenDraft> listen;
