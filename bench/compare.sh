@@ -64,8 +64,7 @@ sed -e "s/{LISTEN}/127.0.0.1:${PORT[ringlb]}/" -e "s/{B1}/127.0.0.1:$B1/" -e "s/
 # The template must name its worker count, or THREADS would silently compare 1 worker with N.
 grep -q "workers: $THREADS\b" "$W/ringlb.yaml" || { echo "compare.sh: $RINGLB_CONF must set global.workers" >&2; exit 2; }
 
-rt=(); [[ -n "${BACKEND_RT:-}" ]] && rt=(chrt -f 1)
-"${rt[@]}" taskset -c $LOAD_CPUS nginx -c "$W/backend.conf" -p "$W" &
+start_backend "$W" $LOAD_CPUS
 for t in $TARGETS; do
   case $t in
     haproxy|hap-splice|hap-smart) taskset -c $PROXY_CPUS haproxy -f "$W/$t.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;

@@ -29,27 +29,11 @@ bench_workdir
 BE=19061; PX=18063
 head -c 1048576 /dev/urandom > "$W/1m.bin"
 backend_conf "$W" 1 "127.0.0.1:$BE" > "$W/backend.conf"
-taskset -c 0 nginx -c "$W/backend.conf" -p "$W" &
+start_backend "$W" 0
 sleep 0.5
 EVENTS=kmem:mm_page_alloc,kmem:mm_page_free,skb:consume_skb
 for target in "$@"; do
-  IFS=: read -r kind bin relay smart accept defer <<< "$target"
-  case $kind in
-    ringlb)
-      ringlb_conf $PX "127.0.0.1:$BE" relay="$relay" tcp_smart_connect="$smart" tcp_smart_accept="$accept" \
-        defer_accept="$defer" > "$W/r.yaml"
-      taskset -c 1 "$(readlink -f "${bin:-$root/build/ringlb}")" -c "$W/r.yaml" > "$W/r.log" 2>&1 &
-      ;;
-    haproxy|hap-splice|hap-smart)
-      haproxy_conf "$kind" 1 $PX "127.0.0.1:$BE" > "$W/h.cfg"
-      taskset -c 1 haproxy -f "$W/h.cfg" -db > /dev/null 2>&1 &
-      ;;
-    nginx)
-      nginx_stream_conf "$W" 1 $PX "127.0.0.1:$BE" > "$W/s.conf"
-      taskset -c 1 nginx -c "$W/s.conf" -p "$W" &
-      ;;
-    *) echo "kcount.sh: unknown target $target" >&2; exit 2 ;;
-  esac
+  start_proxy "$target" $PX "127.0.0.1:$BE"
   pid=$!
   wait_port $PX || { echo "kcount.sh: $target did not start" >&2; exit 1; }
   sleep 0.3

@@ -103,6 +103,37 @@ ${backend}    servers:
 C
 }
 
+# start_backend DIR CPUS: the backend nginx of DIR/backend.conf (backend_conf) pinned to CPUS, in
+# the background. BACKEND_RT set: at real-time priority (`chrt -f 1`), so that wrk sharing its CPU
+# never preempts it (docs/benchmarks.md, "The tail at 64 bulk connections").
+start_backend() {
+  local rt=()
+  [[ -n "${BACKEND_RT:-}" ]] && rt=(chrt -f 1)
+  "${rt[@]}" taskset -c "$2" nginx -c "$1/backend.conf" -p "$1" &
+}
+
+# start_proxy TARGET PORT SERVER: one proxy worker/thread pinned to CPU 1 on 127.0.0.1:PORT,
+# relaying to SERVER, in the background ($! is its pid); its files go to $W. TARGET: haproxy |
+# hap-splice | hap-smart | nginx (stream) | ringlb[:BINARY[:RELAY[:SMART_CONNECT[:SMART_ACCEPT
+# [:DEFER_ACCEPT]]]]] (default build/ringlb; an empty setting keeps the binary's default).
+start_proxy() {
+  local target=$1 port=$2 server=$3 kind bin relay smart accept defer
+  IFS=: read -r kind bin relay smart accept defer <<< "$target"
+  case $kind in
+    ringlb)
+      ringlb_conf "$port" "$server" relay="$relay" tcp_smart_connect="$smart" tcp_smart_accept="$accept" \
+        defer_accept="$defer" > "$W/r.yaml"
+      taskset -c 1 "$(readlink -f "${bin:-$root/build/ringlb}")" -c "$W/r.yaml" > "$W/r.log" 2>&1 & ;;
+    haproxy|hap-splice|hap-smart)
+      haproxy_conf "$kind" 1 "$port" "$server" > "$W/h.cfg"
+      taskset -c 1 haproxy -f "$W/h.cfg" -db > /dev/null 2>&1 & ;;
+    nginx)
+      nginx_stream_conf "$W" 1 "$port" "$server" > "$W/s.conf"
+      taskset -c 1 nginx -c "$W/s.conf" -p "$W" & ;;
+    *) echo "lib.sh: unknown target $target" >&2; return 2 ;;
+  esac
+}
+
 # wait_port PORT: until 127.0.0.1:PORT accepts a connection (5 s at most; 1 if it never did).
 wait_port() {
   local _

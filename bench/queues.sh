@@ -24,21 +24,10 @@ CONNS=${CONNS:-64}; PATH_=${PATH_:-/1m}; DUR=${DUR:-4}
 BE=19081; PX=18081
 bench_workdir
 head -c 1048576 /dev/urandom > "$W/1m.bin"
-backend_conf "$W" 1 "127.0.0.1:$BE" > "$W/b.conf"
-rt=(); [[ -n "${BACKEND_RT:-}" ]] && rt=(chrt -f 1)
-"${rt[@]}" taskset -c 0 nginx -c "$W/b.conf" -p "$W" &
-case $TARGET in
-  ringlb)
-    ringlb_conf $PX "127.0.0.1:$BE" relay="${RELAY:-}" > "$W/r.yaml"
-    taskset -c 1 "$(readlink -f "${BIN:-$root/build/ringlb}")" -c "$W/r.yaml" > "$W/r.log" 2>&1 & ;;
-  haproxy|hap-splice|hap-smart)
-    haproxy_conf "$TARGET" 1 $PX "127.0.0.1:$BE" > "$W/h.cfg"
-    taskset -c 1 haproxy -f "$W/h.cfg" -db > /dev/null 2>&1 & ;;
-  nginx)
-    nginx_stream_conf "$W" 1 $PX "127.0.0.1:$BE" > "$W/s.conf"
-    taskset -c 1 nginx -c "$W/s.conf" -p "$W" & ;;
-  *) echo "queues.sh: unknown target $TARGET" >&2; exit 2 ;;
-esac
+backend_conf "$W" 1 "127.0.0.1:$BE" > "$W/backend.conf"
+start_backend "$W" 0
+[[ $TARGET == ringlb ]] && TARGET="ringlb:${BIN:-}:${RELAY:-}"
+start_proxy "$TARGET" $PX "127.0.0.1:$BE"
 sleep 0.5
 wait_port $PX || { echo "queues.sh: $TARGET did not start" >&2; exit 1; }
 (sleep 1; end=$((SECONDS + 2))
