@@ -11,6 +11,21 @@
 
 namespace ringlb::proxy {
 
+namespace {
+// Whether this session's server handshake ACK is held for the client's first bytes
+// (tcp_smart_connect; docs/architecture.md "The handshake's last ACK"). Only where those bytes
+// are known to be waiting already: the frontend defers accept, so the kernel handed the
+// connection over with its request (HAProxy's rule too: it holds the ACK only with the request
+// buffered). Holding it on a guess keeps the server's request half-open for loop turns; a burst
+// of such connections fills the server's SYN queue and turns it to SYN cookies, and with
+// cookies a late ACK from the proxy's TIME-WAIT socket can open a connection the proxy never
+// knew (AbandonTest found backends left with such connections open).
+bool holdsHandshakeAck(const Session& s) {
+  const config::Config& config = *s.snapshot->config;
+  return config.backends[s.backend].tcpSmartConnect && config.frontends[s.frontend].deferAccept;
+}
+}  // namespace
+
 void Worker::connectNext(Session& s, uint32_t slot) {
   const config::Backend& backend = s.snapshot->config->backends[s.backend];
   const BackendRuntime& runtime = s.snapshot->backends[s.backend];
@@ -53,7 +68,7 @@ void Worker::connectNext(Session& s, uint32_t slot) {
   }
   // The handshake's last ACK rides in the first bytes sent (HeldAcks). Best effort: where the
   // option fails the kernel sends the ACK alone, as it would without it.
-  if (backend.tcpSmartConnect) (void)net::holdHandshakeAck(fd);
+  if (holdsHandshakeAck(s)) (void)net::holdHandshakeAck(fd);
   s.serverFd = fd;
   runtime.live->acquire(s.server);
   s.serverCounted = true;
@@ -103,7 +118,7 @@ void Worker::onConnect(Session& s, uint32_t slot, int result) {
           std::chrono::duration_cast<std::chrono::milliseconds>(now_ - s.started).count());
     }
     transition(s, slot, SessionState::Relaying);
-    if (s.snapshot->config->backends[s.backend].tcpSmartConnect) heldAcks_.hold(slot, s.generation);
+    if (holdsHandshakeAck(s)) heldAcks_.hold(slot, s.generation);
     relay_->start(s, slot);
     return;
   }

@@ -151,9 +151,8 @@ struct Backend {
   OnMarkedDown onMarkedDown = OnMarkedDown::Keep;
   Duration slowStart{0};        // as written (0 = off); read Server::slowStart, the resolved one
   // Hold the server handshake's last ACK back until the first bytes go out (HAProxy's
-  // tcp-smart-connect; docs/architecture.md "The handshake's last ACK"). Off by default: with it
-  // on, a burst of connections reset by their clients left backend connections open (see
-  // docs/configuration.md), not yet explained.
+  // tcp-smart-connect; docs/architecture.md "The handshake's last ACK"), for connections whose
+  // frontend defers accept (their request is known to be waiting). Off by default, as HAProxy.
   bool tcpSmartConnect = false;
 };
 

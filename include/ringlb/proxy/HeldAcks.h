@@ -1,7 +1,9 @@
 #pragma once
 // Sessions whose server handshake's last ACK the kernel is holding back (tcp_smart_connect, see
 // net::holdHandshakeAck and docs/architecture.md "The handshake's last ACK"), each kept until
-// one whole loop turn has passed since its connect completed.
+// one whole loop turn has passed since its connect completed. Only sessions whose frontend
+// defers accept are held, so their client has normally spoken already; the release below is for
+// those the kernel handed over without a request (its deferral ran out, or SYN cookies).
 //
 // Why one turn: the relay starts the client side when the connect completes (turn N). In copy
 // mode it arms a receive that the next io_uring_enter submits, and a client that already spoke
