@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <map>
+#include <string>
+#include <string_view>
 
 #include "ringlb/app/Server.h"
 #include "ringlb/config/Diff.h"
@@ -16,6 +18,9 @@
 namespace ringlb::app {
 
 namespace {
+
+// Marks a reload line that is a configuration warning (config::LoadResult::warnings).
+constexpr std::string_view kWarningPrefix = "warning: ";
 
 // Server identities the workers' counters can hold over the process's life (never reused).
 constexpr std::size_t kMaxServerSlots = decltype(stats::WorkerCounters::servers)::kMaxSlots;
@@ -65,6 +70,12 @@ void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> wait
   const config::ConfigDiff diff = config::diff(*config_, *next);
   config::keepRestartOnly(*config_, *next);
   std::vector<std::string> lines = diff.describe();
+  // Logged now, before the outcome line, so that whoever waits for "done" has seen them too;
+  // the admin socket's reply carries them among the lines.
+  for (const config::ConfigError& w : loaded.warnings) {
+    spdlog::warn("{}: {}", config_->source, w.toString());
+    lines.push_back(std::string(kWarningPrefix) + config_->source + ": " + w.toString());
+  }
   if (diff.empty()) {
     // Nothing to apply: the runtime state stays exactly as it is.
     finishReload(ReloadResult{true, std::move(lines)}, waiters);
@@ -158,7 +169,9 @@ void Server::finishReload(ReloadResult result, const std::vector<ReloadDone>& wa
   if (result.ok) {
     ++process_.reloadsOk;
     spdlog::info("reload of {} done", config_->source);
-    for (const std::string& line : result.lines) spdlog::info("  {}", line);
+    for (const std::string& line : result.lines) {
+      if (!line.starts_with(kWarningPrefix)) spdlog::info("  {}", line);  // warnings: logged already
+    }
   } else {
     ++process_.reloadsFailed;
     spdlog::error("reload of {} failed; still running the previous configuration", config_->source);

@@ -66,6 +66,13 @@ int main(int argc, char** argv) {
               << (loaded.errors.size() == 1 ? "" : "s") << "\n";
     return 1;
   }
+  for (const config::ConfigError& w : loaded.warnings) {
+    if (options->check) {
+      std::cerr << options->configPath << ": warning: " << w.toString() << "\n";
+    } else {
+      spdlog::warn("{}: {}", options->configPath, w.toString());
+    }
+  }
   if (options->check) {
     std::cerr << options->configPath << ": configuration is valid\n";
     return 0;

@@ -24,7 +24,10 @@ constexpr std::size_t kMessageBytes = 256;
 LoadResult finish(Diagnostics& diags, std::optional<Config> config) {
   LoadResult result;
   result.errors = diags.take();
-  if (result.errors.empty()) result.config = std::move(config);
+  if (result.errors.empty() && config) {
+    result.warnings = detail::ineffectiveSettings(*config);
+    result.config = std::move(config);
+  }
   return result;
 }
 

@@ -16,4 +16,7 @@ DocumentDraft readDocument(const YAML::Node& root, Diagnostics& diags);
 // result is meaningful only if diags stays empty.
 Config resolve(DocumentDraft draft, const Machine& machine, Diagnostics& diags);
 
+// Warnings.cc: on a resolved Config, the settings that are valid but have no effect as written.
+std::vector<ConfigError> ineffectiveSettings(const Config& config);
+
 }  // namespace ringlb::config::detail

@@ -326,6 +326,32 @@ TEST(SmartConnectReloadTest, ReloadChangesItForNewConnections) {
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 2u), 5) << "after turning it on: " << joined(counts);
 }
 
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// tcp_smart_connect on a backend whose frontend does not defer accept does nothing: the operator
+// is told so at start and by every reload that loads it so, and not once defer_accept is set.
+TEST(SmartConnectWarningTest, StartAndReloadSayWhereItHasNoEffect) {
+  RawServer server;
+  ProxyConfig cfg = ProxyConfig::relayTo(server.address(), "copy");
+  cfg.tcpSmartConnect = "true";
+  RingLbProcess proxy(RINGLB_BINARY);
+  ASSERT_TRUE(proxy.start(cfg.toYaml()));
+  const std::string warning = "tcp_smart_connect: no effect on connections from frontend 'web'";
+  EXPECT_EQ(occurrences(proxy.log(), warning), 1u) << proxy.log();
+  cfg.frontends[0].deferAccept = true;
+  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  EXPECT_EQ(occurrences(proxy.log(), warning), 1u) << proxy.log();
+  cfg.frontends[0].deferAccept = false;
+  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
+  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  EXPECT_EQ(occurrences(proxy.log(), warning), 2u) << proxy.log();
+}
+
 // A reload keeps the listening socket and changes its option: on, then off again.
 TEST(SmartAcceptReloadTest, ReloadChangesTheKeptListener) {
   TestBackend backend({.mode = BackendMode::Echo});

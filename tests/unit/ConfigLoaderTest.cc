@@ -974,6 +974,53 @@ TEST(ConfigFileTest, DirectoryReportsTheOsReason) {
             std::vector<std::string>{"cannot read \"" RINGLB_TEST_DATA "\": Is a directory"});
 }
 
+// ---- warnings: valid settings that do nothing as written ------------------------------------------
+
+std::vector<std::string> warningStrings(const LoadResult& result) {
+  std::vector<std::string> out;
+  for (const ConfigError& w : result.warnings) out.push_back(w.toString());
+  return out;
+}
+
+// tcp_smart_connect holds the ACK only for frontends with defer_accept: each frontend sending the
+// backend connections without it gets a warning at the backend, naming the frontend and its line.
+TEST(ConfigWarningTest, SmartConnectWithoutDeferAcceptIsNamedPerFrontend) {
+  const LoadResult result = loadString(R"(frontends:
+  - { name: web, listen: "127.0.0.1:80", backend: app }
+  - { name: tls, listen: "127.0.0.1:443", backend: app, defer_accept: true }
+  - { name: other, listen: "127.0.0.1:8080", backend: plain }
+backends:
+  - { name: plain, servers: [{ name: s, address: "10.0.0.1:80" }] }
+  - name: app
+    tcp_smart_connect: true
+    servers: [{ name: s, address: "10.0.0.1:80" }]
+)", "<string>", kTestMachine);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(warningStrings(result),
+            std::vector<std::string>{
+                "backends[1].tcp_smart_connect: no effect on connections from frontend 'web' (line "
+                "2), which does not set defer_accept: the ACK is held only where the client's "
+                "request is known to be waiting (line 7)"});
+}
+
+// Every frontend of the backend defers accept, or the option is off: nothing to say.
+TEST(ConfigWarningTest, NoWarningWhereSmartConnectApplies) {
+  const LoadResult withDefer = loadString(R"(frontends:
+  - { name: web, listen: "127.0.0.1:80", backend: app, defer_accept: true }
+backends:
+  - { name: app, tcp_smart_connect: true, servers: [{ name: s, address: "10.0.0.1:80" }] }
+)", "<string>", kTestMachine);
+  ASSERT_TRUE(withDefer.ok());
+  EXPECT_TRUE(withDefer.warnings.empty()) << warningStrings(withDefer)[0];
+  const LoadResult off = loadString(R"(frontends:
+  - { name: web, listen: "127.0.0.1:80", backend: app }
+backends:
+  - { name: app, servers: [{ name: s, address: "10.0.0.1:80" }] }
+)", "<string>", kTestMachine);
+  ASSERT_TRUE(off.ok());
+  EXPECT_TRUE(off.warnings.empty());
+}
+
 // ---- error format -------------------------------------------------------------------------------
 
 // toString() is "path: message (line N)"; the path and the line part are left out when unknown.

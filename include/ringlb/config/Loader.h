@@ -24,6 +24,9 @@ struct ConfigError {
 struct LoadResult {
   std::optional<Config> config;     // set iff errors is empty
   std::vector<ConfigError> errors;
+  // With a config only: settings that are valid but do nothing as written (an option that needs
+  // another one the document does not set). Shown at start, by `-c` and by a reload; never fatal.
+  std::vector<ConfigError> warnings;
   bool ok() const { return errors.empty(); }
 };
 
