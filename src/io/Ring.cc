@@ -237,18 +237,10 @@ void Ring::accept(int listenFd, uint64_t userData) {
   io_uring_sqe_set_data64(s, userData);
 }
 
-void Ring::connect(int fd, const sockaddr* addr, socklen_t len, std::chrono::milliseconds timeout,
-                   uint64_t userData, uint64_t timeoutUserData) {
-  // Links must be prepared within one submission: make room for both SQEs up front, so that
-  // sqe() cannot flush half a link.
-  makeRoom(2);
+void Ring::connect(int fd, const sockaddr* addr, socklen_t len, uint64_t userData) {
   io_uring_sqe* c = sqe();
-  io_uring_sqe* t = sqe();
   io_uring_prep_connect(c, fd, addr, len);
   io_uring_sqe_set_data64(c, userData);
-  c->flags |= IOSQE_IO_LINK;
-  io_uring_prep_link_timeout(t, stableTimespec(timeout), 0);
-  io_uring_sqe_set_data64(t, timeoutUserData);
 }
 
 void Ring::recvProvided(int fd, uint16_t group, uint64_t userData) {
@@ -401,7 +393,7 @@ std::string probeIoUring() {
         {IORING_OP_ACCEPT, "ACCEPT"},         {IORING_OP_CONNECT, "CONNECT"},
         {IORING_OP_RECV, "RECV"},             {IORING_OP_SEND, "SEND"},
         {IORING_OP_POLL_ADD, "POLL_ADD"},
-        {IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT"}, {IORING_OP_TIMEOUT, "TIMEOUT"},
+        {IORING_OP_TIMEOUT, "TIMEOUT"},
         {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"}, {IORING_OP_READ, "READ"},
         {IORING_OP_SOCKET, "SOCKET (Linux 5.19)"},
     };

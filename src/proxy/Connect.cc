@@ -75,9 +75,11 @@ void Worker::connectNext(Session& s, uint32_t slot) {
   s.serverSlot = runtime.live->record(s.server)->id;
   s.serverActive = now_;  // the attempt's start, for its connect time
   if (s.attempt > 1) counters_->add(s.backendSlot, stats::BackendStat::Retries);
-  ring_->connect(fd, server.address.sockaddr_ptr(), server.address.length(),
-                 backend.timeouts.connect, tag(Op::Connect, slot), tag(Op::ConnectTimeout, slot));
-  s.inflight += 2;
+  ring_->connect(fd, server.address.sockaddr_ptr(), server.address.length(), tag(Op::Connect, slot));
+  ++s.inflight;
+  // Timed out by the expiry queue (Worker::expireSessions cancels the connect; it completes with
+  // -ECANCELED), not by a linked timeout: one SQE and one completion fewer per connection.
+  scheduleExpiry(s, slot);
 }
 
 void Worker::retrySocketWaiters() {

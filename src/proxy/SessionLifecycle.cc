@@ -129,6 +129,10 @@ SideLimits sideLimits(const Session& s) {
 }  // namespace
 
 Clock::time_point Worker::deadline(const Session& s) const {
+  if (s.state == SessionState::Connecting) {
+    // The current attempt's: serverActive is when it started (Connect.cc).
+    return s.serverActive + s.snapshot->config->backends[s.backend].timeouts.connect;
+  }
   const SideLimits limits = sideLimits(s);
   return std::min(limits.client, limits.server);
 }
@@ -143,8 +147,7 @@ void Worker::scheduleExpiry(Session& s, uint32_t slot) {
 }
 
 uint64_t Worker::tag(Op op, uint32_t slot) const {
-  const bool sessionOp = op == Op::Connect || op == Op::ConnectTimeout ||
-                         op == Op::ClientToServer || op == Op::ServerToClient;
+  const bool sessionOp = op == Op::Connect || op == Op::ClientToServer || op == Op::ServerToClient;
   const uint32_t generation = sessionOp ? sessions_.at(slot).generation : 0;
   return io::UserData{static_cast<uint8_t>(op), generation, slot}.encode();
 }

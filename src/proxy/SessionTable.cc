@@ -37,7 +37,7 @@ Session* SessionTable::lookup(uint32_t slot, uint32_t generation) {
 void SessionTable::scheduleExpiry(uint32_t slot, Clock::time_point when) {
   expiries_.push(Expiry{when, slot, sessions_[slot].generation});
   // Entries of freed sessions stay until their deadline; with long timeouts and a high
-  // connection rate they would pile up. When they dominate, keep one entry per relaying session:
+  // connection rate they would pile up. When they dominate, keep one entry per queued live session:
   // its earliest (popped first), since the worker re-queues a deadline that moved later anyway.
   if (expiries_.size() > 4 * live_ + 1024) {
     std::vector<Expiry> kept;

@@ -314,7 +314,6 @@ void Worker::dispatch(const io::Completion& completion) {
     case Op::Cancel:
       return;
     case Op::Connect:
-    case Op::ConnectTimeout:
     case Op::ClientToServer:
     case Op::ServerToClient:
     case Op::ClientReceive:
@@ -334,10 +333,6 @@ void Worker::dispatch(const io::Completion& completion) {
     case Op::Connect:
       --session.inflight;
       onConnect(session, ud.slot, completion.res);
-      break;
-    case Op::ConnectTimeout:
-      --session.inflight;
-      maybeFree(session, ud.slot);
       break;
     case Op::ClientToServer:
     case Op::ServerToClient:
@@ -376,6 +371,20 @@ void Worker::beginStop() {
 void Worker::expireSessions() {
   while (const auto slot = sessions_.popExpired(now_)) {
     Session& s = sessions_.at(*slot);
+    if (s.state == SessionState::Connecting) {
+      // A session parked for a socket (serverFd < 0) is timed by retrySocketWaiters, and its
+      // next attempt queues a deadline of its own.
+      if (s.serverFd < 0) continue;
+      if (const Clock::time_point due = deadline(s); due > now_) {
+        sessions_.scheduleExpiry(*slot, due);  // an entry of an earlier attempt
+        continue;
+      }
+      // The attempt timed out: cancelled, the connect completes with -ECANCELED and onConnect
+      // fails over or closes, as for any connect error. Should it have completed meanwhile,
+      // the cancel finds nothing and the completion stands.
+      ring_->cancelFd(s.serverFd, tag(Op::Cancel, 0));
+      continue;
+    }
     Clock::time_point due = deadline(s);
     if (s.c2s.state == DirectionState::WaitBuffer || s.s2c.state == DirectionState::WaitBuffer) {
       // Parked for a provided buffer: the idleness is ours (the ring is empty), not the peer's.

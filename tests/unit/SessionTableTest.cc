@@ -62,6 +62,23 @@ TEST(SessionTableTest, PopsOnlyDueEntriesOfRelayingSessions) {
   EXPECT_EQ(table.popExpired(t0 + 5s), std::nullopt);
 }
 
+// Connect attempts are timed by the same queue: a connecting session's entry comes out when due;
+// one that is closing (its cancels in flight) or freed is skipped.
+TEST(SessionTableTest, ConnectingSessionsAreQueuedClosingOnesSkipped) {
+  SessionTable table;
+  const Clock::time_point t0{};
+  const uint32_t connecting = table.allocate();
+  table.at(connecting).state = SessionState::Connecting;
+  const uint32_t closing = table.allocate();
+  table.at(closing).state = SessionState::Connecting;
+  table.scheduleExpiry(closing, t0 + 1s);
+  table.scheduleExpiry(connecting, t0 + 2s);
+  table.at(closing).state = SessionState::Closing;
+  EXPECT_EQ(table.popExpired(t0 + 1500ms), std::nullopt) << "a closing session's entry came out";
+  EXPECT_EQ(table.popExpired(t0 + 3s), connecting);
+  EXPECT_EQ(table.popExpired(t0 + 3s), std::nullopt);
+}
+
 // With many sessions come and gone, the queue is purged down to one entry per live session:
 // memory follows live sessions, not the connection rate.
 TEST(SessionTableTest, ExpiryQueueStaysProportionalToLiveSessions) {

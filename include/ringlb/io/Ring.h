@@ -88,11 +88,10 @@ class Ring {
   // Multishot accept (single shot where unsupported: then re-arm on every completion, which the
   // caller does anyway whenever more() is false). Completion: res = new fd, or -errno.
   void accept(int listenFd, uint64_t userData);
-  // connect() linked to a timeout. Two completions, always: the connect's (0 or -errno;
-  // -ECANCELED when the timeout fired) and the timeout's (timeoutUserData: -ETIME if it fired,
-  // -ECANCELED/-ENOENT otherwise).
-  void connect(int fd, const sockaddr* addr, socklen_t len, std::chrono::milliseconds timeout,
-               uint64_t userData, uint64_t timeoutUserData);
+  // connect(). Completion: 0, or -errno (-ECANCELED when cancelled: the caller times connects
+  // out on its own clock, one SQE and one completion per attempt instead of a linked timeout's
+  // two).
+  void connect(int fd, const sockaddr* addr, socklen_t len, uint64_t userData);
   // recv into a buffer chosen by the kernel from provided-buffer group `group`.
   // Completion: res > 0 bytes with hasBuffer(); 0 on EOF; -ENOBUFS when the group is empty
   // (back-pressure, not an error; kernel 6.18 answers it at once even when the socket has

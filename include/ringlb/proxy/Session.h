@@ -31,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 enum class SessionState : uint8_t {
   Free,        // slot unused
-  Connecting,  // client accepted, connecting to a candidate server (linked timeout armed)
+  Connecting,  // client accepted, connecting to a candidate server (its deadline queued)
   Relaying,    // both sockets open; directions relaying until the relay decides to end
   Closing,     // cancelling in-flight operations; freed when inflight == 0
 };

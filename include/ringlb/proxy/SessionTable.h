@@ -34,14 +34,15 @@ class SessionTable {
   std::size_t live() const { return live_; }
   std::size_t slots() const { return sessions_.size(); }
 
-  // --- expiry queue (Relaying sessions only) ---
+  // --- expiry queue (Connecting and Relaying sessions) ---
   // Queues `when` as the session's deadline. Entries of freed sessions are skipped when popped
   // and purged once they dominate the queue, so it stays proportional to the live sessions.
   void scheduleExpiry(uint32_t slot, Clock::time_point when);
   // The earliest queued deadline (possibly of a freed session: only a wake-up hint).
   std::optional<Clock::time_point> nextExpiry() const;
-  // Pops the earliest entry due at `now` that still belongs to a relaying session; returns its
-  // slot, or nullopt when nothing more is due. The caller re-queues it if activity moved it.
+  // Pops the earliest entry due at `now` that still belongs to a connecting or relaying session;
+  // returns its slot, or nullopt when nothing more is due. The caller re-queues it if activity
+  // (or a new connect attempt) moved it.
   std::optional<uint32_t> popExpired(Clock::time_point now);
   std::size_t queuedExpiries() const { return expiries_.size(); }
 
@@ -54,7 +55,8 @@ class SessionTable {
   };
   bool current(const Expiry& e) const {
     const Session& s = sessions_[e.slot];
-    return s.generation == e.generation && s.state == SessionState::Relaying;
+    return s.generation == e.generation &&
+           (s.state == SessionState::Relaying || s.state == SessionState::Connecting);
   }
 
   std::deque<Session> sessions_;  // deque: references stay valid as it grows
