@@ -12,6 +12,7 @@ uint32_t SessionTable::allocate() {
     return slot;
   }
   sessions_.emplace_back();
+  earliestQueued_.push_back(Clock::time_point::max());
   return static_cast<uint32_t>(sessions_.size() - 1);
 }
 
@@ -20,6 +21,7 @@ void SessionTable::release(uint32_t slot) {
   const uint32_t nextGeneration = s.generation + 1;
   s = Session{};
   s.generation = nextGeneration;
+  earliestQueued_[slot] = Clock::time_point::max();  // the old session's entries are skipped
   free_.push_back(slot);
   --live_;
 }
@@ -35,6 +37,9 @@ Session* SessionTable::lookup(uint32_t slot, uint32_t generation) {
 }
 
 void SessionTable::scheduleExpiry(uint32_t slot, Clock::time_point when) {
+  Clock::time_point& earliest = earliestQueued_[slot];
+  if (earliest <= when) return;
+  earliest = when;
   expiries_.push(Expiry{when, slot, sessions_[slot].generation});
   // Entries of freed sessions stay until their deadline; with long timeouts and a high
   // connection rate they would pile up. When they dominate, keep one entry per queued live session:
@@ -64,7 +69,11 @@ std::optional<uint32_t> SessionTable::popExpired(Clock::time_point now) {
   while (!expiries_.empty() && expiries_.top().when <= now) {
     const Expiry e = expiries_.top();
     expiries_.pop();
-    if (current(e)) return e.slot;
+    if (!current(e)) continue;
+    // Entries of a session come out in deadline order: this was its earliest, unless a later
+    // one is the earliest recorded (an entry queued before the record was last cleared).
+    if (earliestQueued_[e.slot] == e.when) earliestQueued_[e.slot] = Clock::time_point::max();
+    return e.slot;
   }
   return std::nullopt;
 }

@@ -79,6 +79,33 @@ TEST(SessionTableTest, ConnectingSessionsAreQueuedClosingOnesSkipped) {
   EXPECT_EQ(table.popExpired(t0 + 3s), std::nullopt);
 }
 
+// A later deadline while an earlier entry of the session is queued adds nothing (the earlier one
+// comes out first and the worker re-queues then); an earlier deadline is queued; once the
+// session's earliest entry came out, the next deadline is queued again.
+TEST(SessionTableTest, LaterDeadlineRidesOnTheQueuedEarlierEntry) {
+  SessionTable table;
+  const Clock::time_point t0{};
+  const uint32_t slot = table.allocate();
+  table.at(slot).state = SessionState::Connecting;
+  table.scheduleExpiry(slot, t0 + 5s);
+  table.at(slot).state = SessionState::Relaying;
+  table.scheduleExpiry(slot, t0 + 60s);
+  EXPECT_EQ(table.queuedExpiries(), 1u);
+  table.scheduleExpiry(slot, t0 + 2s);
+  EXPECT_EQ(table.queuedExpiries(), 2u);
+  EXPECT_EQ(table.nextExpiry(), t0 + 2s);
+  EXPECT_EQ(table.popExpired(t0 + 2s), slot);
+  table.scheduleExpiry(slot, t0 + 60s);
+  EXPECT_EQ(table.queuedExpiries(), 2u) << "the deadline was not queued after its entry came out";
+  // A freed slot's next session starts with nothing recorded.
+  table.release(slot);
+  const uint32_t again = table.allocate();
+  ASSERT_EQ(again, slot);
+  table.at(again).state = SessionState::Relaying;
+  table.scheduleExpiry(again, t0 + 90s);
+  EXPECT_EQ(table.queuedExpiries(), 3u);
+}
+
 // With many sessions come and gone, the queue is purged down to one entry per live session:
 // memory follows live sessions, not the connection rate.
 TEST(SessionTableTest, ExpiryQueueStaysProportionalToLiveSessions) {

@@ -35,8 +35,11 @@ class SessionTable {
   std::size_t slots() const { return sessions_.size(); }
 
   // --- expiry queue (Connecting and Relaying sessions) ---
-  // Queues `when` as the session's deadline. Entries of freed sessions are skipped when popped
-  // and purged once they dominate the queue, so it stays proportional to the live sessions.
+  // Queues `when` as the session's deadline, unless an entry of the session at or before `when`
+  // is queued already: that one comes out first and the caller re-queues the session's deadline
+  // then (so a connect's deadline, queued first, usually stands for the relaying deadline too).
+  // Entries of freed sessions are skipped when popped and purged once they dominate the queue,
+  // so it stays proportional to the live sessions.
   void scheduleExpiry(uint32_t slot, Clock::time_point when);
   // The earliest queued deadline (possibly of a freed session: only a wake-up hint).
   std::optional<Clock::time_point> nextExpiry() const;
@@ -63,6 +66,8 @@ class SessionTable {
   std::vector<uint32_t> free_;
   std::size_t live_ = 0;
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
+  // Per slot: the earliest entry of its current session still queued (max() if none known).
+  std::vector<Clock::time_point> earliestQueued_;
 };
 
 }  // namespace ringlb::proxy
