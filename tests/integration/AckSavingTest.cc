@@ -312,24 +312,16 @@ TEST(SmartConnectReloadTest, ReloadChangesItForNewConnections) {
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
   cfg.tcpSmartConnect = "false";
-  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
   // The workers take the new snapshot at their next turn, after "done" is logged.
   std::this_thread::sleep_for(100ms);
   std::vector<uint32_t> counts = serverCounts(server, proxy.port());
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5) << "after turning it off: " << joined(counts);
   cfg.tcpSmartConnect = "true";
-  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
   std::this_thread::sleep_for(100ms);
   counts = serverCounts(server, proxy.port());
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 2u), 5) << "after turning it on: " << joined(counts);
-}
-
-std::size_t occurrences(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
 }
 
 // tcp_smart_connect on a backend whose frontend does not defer accept does nothing: the operator
@@ -341,15 +333,13 @@ TEST(SmartConnectWarningTest, StartAndReloadSayWhereItHasNoEffect) {
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
   const std::string warning = "tcp_smart_connect: no effect on connections from frontend 'web'";
-  EXPECT_EQ(occurrences(proxy.log(), warning), 1u) << proxy.log();
+  EXPECT_EQ(proxy.countInLog(warning), 1u) << proxy.log();
   cfg.frontends[0].deferAccept = true;
-  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
-  EXPECT_EQ(occurrences(proxy.log(), warning), 1u) << proxy.log();
+  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
+  EXPECT_EQ(proxy.countInLog(warning), 1u) << proxy.log();
   cfg.frontends[0].deferAccept = false;
-  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
-  EXPECT_EQ(occurrences(proxy.log(), warning), 2u) << proxy.log();
+  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
+  EXPECT_EQ(proxy.countInLog(warning), 2u) << proxy.log();
 }
 
 // A reload keeps the listening socket and changes its option: on, then off again.
@@ -360,13 +350,11 @@ TEST(SmartAcceptReloadTest, ReloadChangesTheKeptListener) {
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
   const uint16_t port = proxy.port();
   cfg.frontends[0].tcpSmartAccept = true;
-  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
   std::vector<uint32_t> counts = clientCounts(port);
   EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 1) << "after turning it on: " << joined(counts);
   cfg.frontends[0].tcpSmartAccept = false;
-  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
   counts = clientCounts(port);
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5) << "after turning it off: " << joined(counts);
 }

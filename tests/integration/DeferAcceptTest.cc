@@ -89,12 +89,10 @@ TEST(DeferAcceptTest, ReloadChangesTheKeptListener) {
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
   cfg.frontends[0].deferAccept = true;
-  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
   expectHeldUntilTheClientSpeaks(proxy.port(), backend);
   cfg.frontends[0].deferAccept = false;
-  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
   expectForwardedWhileSilent(proxy.port(), backend);
 }
 

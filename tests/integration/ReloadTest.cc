@@ -118,8 +118,7 @@ TEST_F(ReloadTest, TwentyReloadsUnderLoadLoseNothing) {
   for (int reload = 1; reload <= 20; ++reload) {
     const Step& step = cycle[static_cast<std::size_t>(reload) % cycle.size()];
     SCOPED_TRACE("reload " + std::to_string(reload) + ": " + step.change);
-    ASSERT_TRUE(proxy.rewriteConfig(step.config.toYaml()));
-    ASSERT_TRUE(proxy.sighupAndWait("done"));
+    ASSERT_TRUE(proxy.reloadWith(step.config.toYaml()));
     // The workers take the snapshot at their next turn; connections already connecting finish.
     std::this_thread::sleep_for(100ms);
     std::size_t before[3];
@@ -229,8 +228,7 @@ TEST_F(ReloadTest, RemovedServersOpenConnectionRunsToCompletion) {
   ProxyConfig without = cfg;
   without.servers = {s2_.address()};
   without.serverNames = {"s2"};
-  ASSERT_TRUE(proxy.rewriteConfig(without.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(without.toYaml()));
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(served(proxy.port()));
   EXPECT_EQ(s1_.accepted(), 1u) << "a removed server got a new connection";
   EXPECT_EQ(s2_.accepted(), 5u);
@@ -260,8 +258,7 @@ TEST_F(ReloadTest, KeptServersKeepTheirRuntimeState) {
   ASSERT_EQ(adminCommand(cfg.adminSocket, "set server app/s2 weight 40").rfind("ok", 0), 0u);
 
   // The same configuration, edited only in a comment.
-  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml() + "# touched\n"));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml() + "# touched\n"));
   std::string servers = adminCommand(cfg.adminSocket, "show servers");
   EXPECT_NE(servers.find("app/s1 " + dead.address() + " active DOWN"), std::string::npos) << servers;
   EXPECT_NE(servers.find("app/s2 " + s2_.address() + " active UP"), std::string::npos) << servers;
@@ -271,8 +268,7 @@ TEST_F(ReloadTest, KeptServersKeepTheirRuntimeState) {
   // The file now sets s2 to maintenance: the file's change wins.
   ProxyConfig changed = cfg;
   changed.serverStates = {"", "maintenance", ""};
-  ASSERT_TRUE(proxy.rewriteConfig(changed.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(changed.toYaml()));
   servers = adminCommand(cfg.adminSocket, "show servers");
   EXPECT_NE(servers.find("app/s2 " + s2_.address() + " maintenance"), std::string::npos) << servers;
   EXPECT_NE(servers.find("app/s3 " + s3_.address() + " draining"), std::string::npos) << servers;
@@ -282,8 +278,7 @@ TEST_F(ReloadTest, KeptServersKeepTheirRuntimeState) {
   // in maintenance no next one is planned, so nothing but the reload can restart them.)
   std::this_thread::sleep_for(1s);
   const std::size_t upsBefore = proxy.countInLog("server app/s2 is now UP");
-  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
   const Deadline deadline(10s);
   while (proxy.countInLog("server app/s2 is now UP") == upsBefore && !deadline.passed()) {
     std::this_thread::sleep_for(20ms);
@@ -320,8 +315,7 @@ TEST_F(ReloadTest, RemovedAddressServesWhatItsQueueHolds) {
 
   ProxyConfig without = cfg;
   without.frontends = {FrontendSpec{"web", "127.0.0.1:0", 0}};
-  ASSERT_TRUE(proxy.rewriteConfig(without.toYaml()));
-  ASSERT_TRUE(proxy.sighupAndWait("done"));
+  ASSERT_TRUE(proxy.reloadWith(without.toYaml()));
   std::this_thread::sleep_for(200ms);  // the worker retires the listener at its next turn
 
   ::shutdown(first.fd.get(), SHUT_WR);

@@ -168,4 +168,9 @@ bool RingLbProcess::waitForLog(const std::string& text, const Deadline& deadline
   return ::testing::AssertionSuccess();
 }
 
+::testing::AssertionResult RingLbProcess::reloadWith(const std::string& yaml) {
+  if (!rewriteConfig(yaml)) return ::testing::AssertionFailure() << "cannot rewrite " << configPath_;
+  return sighupAndWait("done");
+}
+
 }  // namespace ringlb::test

@@ -82,6 +82,9 @@ class RingLbProcess {
   // Sends SIGHUP and waits (20 s at most) until the log reports the reload's end: `outcome` is
   // "done" or "failed", counted against the lines already there.
   ::testing::AssertionResult sighupAndWait(const std::string& outcome);
+  // rewriteConfig(yaml), then sighupAndWait("done"): the reload every reload test makes. "done"
+  // is logged when the snapshot is handed to the workers, which take it at their next turn.
+  ::testing::AssertionResult reloadWith(const std::string& yaml);
 
  private:
   std::string binary_;
