@@ -41,42 +41,30 @@ TEST(SessionTableTest, LookupComparesTheGenerationBitsUserDataCarries) {
   EXPECT_EQ(table.lookup(slot, (generation + 1) & 0xffffff), nullptr);
 }
 
-// Due entries come out in deadline order; entries of freed or no longer relaying sessions are
+// Due entries come out in deadline order, for relaying sessions and for connecting ones (their
+// connect attempts are timed by the same queue); entries of freed or closing sessions are
 // skipped, and nothing not yet due comes out.
-TEST(SessionTableTest, PopsOnlyDueEntriesOfRelayingSessions) {
+TEST(SessionTableTest, PopsOnlyDueEntriesOfConnectingAndRelayingSessions) {
   SessionTable table;
   const Clock::time_point t0{};
-  uint32_t slots[3];
+  uint32_t slots[4];
   for (uint32_t& slot : slots) {
     slot = table.allocate();
     table.at(slot).state = SessionState::Relaying;
   }
+  table.at(slots[0]).state = SessionState::Connecting;
   table.scheduleExpiry(slots[0], t0 + 3s);
   table.scheduleExpiry(slots[1], t0 + 1s);
   table.scheduleExpiry(slots[2], t0 + 2s);
+  table.scheduleExpiry(slots[3], t0 + 2500ms);
   table.release(slots[2]);  // freed before its deadline
+  table.at(slots[3]).state = SessionState::Closing;  // its cancels in flight
   EXPECT_EQ(table.nextExpiry(), t0 + 1s);
   EXPECT_EQ(table.popExpired(t0 + 500ms), std::nullopt);
   EXPECT_EQ(table.popExpired(t0 + 5s), slots[1]);
-  EXPECT_EQ(table.popExpired(t0 + 5s), slots[0]) << "the freed session's entry must be skipped";
+  EXPECT_EQ(table.popExpired(t0 + 5s), slots[0])
+      << "the freed and the closing session's entries must be skipped";
   EXPECT_EQ(table.popExpired(t0 + 5s), std::nullopt);
-}
-
-// Connect attempts are timed by the same queue: a connecting session's entry comes out when due;
-// one that is closing (its cancels in flight) or freed is skipped.
-TEST(SessionTableTest, ConnectingSessionsAreQueuedClosingOnesSkipped) {
-  SessionTable table;
-  const Clock::time_point t0{};
-  const uint32_t connecting = table.allocate();
-  table.at(connecting).state = SessionState::Connecting;
-  const uint32_t closing = table.allocate();
-  table.at(closing).state = SessionState::Connecting;
-  table.scheduleExpiry(closing, t0 + 1s);
-  table.scheduleExpiry(connecting, t0 + 2s);
-  table.at(closing).state = SessionState::Closing;
-  EXPECT_EQ(table.popExpired(t0 + 1500ms), std::nullopt) << "a closing session's entry came out";
-  EXPECT_EQ(table.popExpired(t0 + 3s), connecting);
-  EXPECT_EQ(table.popExpired(t0 + 3s), std::nullopt);
 }
 
 // A later deadline while an earlier entry of the session is queued adds nothing (the earlier one
