@@ -70,14 +70,18 @@ void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> wait
   const config::ConfigDiff diff = config::diff(*config_, *next);
   config::keepRestartOnly(*config_, *next);
   std::vector<std::string> lines = diff.describe();
-  // Logged now, before the outcome line, so that whoever waits for "done" has seen them too;
-  // the admin socket's reply carries them among the lines.
-  for (const config::ConfigError& w : loaded.warnings) {
-    spdlog::warn("{}: {}", config_->source, w.toString());
-    lines.push_back(std::string(kWarningPrefix) + config_->source + ": " + w.toString());
-  }
+  // The configuration's warnings, once it is sure to be applied: logged now, before the outcome
+  // line, so that whoever waits for "done" has seen them too; the admin socket's reply carries
+  // them among the lines.
+  auto addWarnings = [&] {
+    for (const config::ConfigError& w : loaded.warnings) {
+      spdlog::warn("{}: {}", config_->source, w.toString());
+      lines.push_back(std::string(kWarningPrefix) + config_->source + ": " + w.toString());
+    }
+  };
   if (diff.empty()) {
     // Nothing to apply: the runtime state stays exactly as it is.
+    addWarnings();
     finishReload(ReloadResult{true, std::move(lines)}, waiters);
     return;
   }
@@ -102,6 +106,7 @@ void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> wait
                        &listenError)) {
     return fail({listenError});
   }
+  addWarnings();
 
   // Apply: runtime state, listening sockets' options, checks, then the snapshot (off the loop).
   layout.applySocketOptions(*next);

