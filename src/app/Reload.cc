@@ -130,7 +130,11 @@ void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> wait
         // The pipe pools' share of the descriptors depends on max_connections.
         proxy::refreshDescriptorBudget(*shared_, next->global.maxConnections,
                                        proxy::WorkerOptions{}.pipePoolIdle);
-        finishReload(ReloadResult{true, std::move(lines)}, waiters);
+        // "done" once every worker's new connections get the new configuration, not when it is
+        // merely handed over: an operator (or a test) may act on it at once.
+        afterWorkersTake([this, lines = std::move(lines), waiters = std::move(waiters)]() mutable {
+          finishReload(ReloadResult{true, std::move(lines)}, waiters);
+        });
       });
 }
 

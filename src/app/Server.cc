@@ -402,17 +402,37 @@ std::string Server::onWeight(control::ServerRecord& record, std::function<void()
 }
 
 void Server::publishToWorkers(const proxy::SnapshotPtr& next) {
+  auto published = std::make_shared<Published>();
+  lastPublished_ = published;
+  // The last worker to take it posts the news to this loop (which outlives the workers).
+  io::EventLoop* loop = loop_.get();
+  auto taken = std::make_shared<proxy::SnapshotTaken>(
+      static_cast<unsigned>(workers_.size()), [loop, published] {
+        loop->post([published] {
+          published->taken = true;
+          std::vector<std::function<void()>> waiting = std::move(published->waiting);
+          for (const std::function<void()>& f : waiting) f();
+        });
+      });
   if (pendingConfig_ && next->config == pendingConfig_) {
     // The reload's first snapshot: new frontend indexes, so the listener sets go with it.
     listeners_ = std::move(pendingListeners_);
     pendingListeners_ = Listeners{};
     pendingConfig_.reset();
     for (unsigned w = 0; w < workers_.size(); ++w) {
-      workers_[w]->post(proxy::UseSnapshot{next, listeners_.forWorker(w)});
+      workers_[w]->post(proxy::UseSnapshot{next, listeners_.forWorker(w), taken});
     }
     return;
   }
-  for (auto& w : workers_) w->post(proxy::UseSnapshot{next, std::nullopt});
+  for (auto& w : workers_) w->post(proxy::UseSnapshot{next, std::nullopt, taken});
+}
+
+void Server::afterWorkersTake(std::function<void()> f) {
+  if (!lastPublished_ || lastPublished_->taken) {
+    f();
+    return;
+  }
+  lastPublished_->waiting.push_back(std::move(f));
 }
 
 void Server::onSignal() {

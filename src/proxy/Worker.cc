@@ -88,6 +88,14 @@ std::shared_ptr<Worker::Intake> Worker::makeIntake(SnapshotPtr snapshot) {
 }
 
 void Worker::apply(const UseSnapshot& command) {
+  use(command);
+  // Counted whether used or refused: the control thread waits for every worker's answer.
+  if (command.taken && command.taken->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    command.taken->done();
+  }
+}
+
+void Worker::use(const UseSnapshot& command) {
   // Sessions hold their own snapshot (Session::snapshot): swapping ours changes only what new
   // connections get. Round-robin and random pickers restart their sequences: harmless.
   if (command.snapshot->counters != shared_) {

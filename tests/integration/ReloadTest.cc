@@ -119,7 +119,8 @@ TEST_F(ReloadTest, TwentyReloadsUnderLoadLoseNothing) {
     const Step& step = cycle[static_cast<std::size_t>(reload) % cycle.size()];
     SCOPED_TRACE("reload " + std::to_string(reload) + ": " + step.change);
     ASSERT_TRUE(proxy.reloadWith(step.config.toYaml()));
-    // The workers take the snapshot at their next turn; connections already connecting finish.
+    // "done": every worker's new connections get the new configuration. The load's
+    // connections accepted before it and still connecting land where the old one sent them.
     std::this_thread::sleep_for(100ms);
     std::size_t before[3];
     for (int b = 0; b < 3; ++b) before[b] = backends[b]->accepted();

@@ -83,7 +83,7 @@ class RingLbProcess {
   // "done" or "failed", counted against the lines already there.
   ::testing::AssertionResult sighupAndWait(const std::string& outcome);
   // rewriteConfig(yaml), then sighupAndWait("done"): the reload every reload test makes. "done"
-  // is logged when the snapshot is handed to the workers, which take it at their next turn.
+  // is logged once every worker uses the new snapshot for its new connections.
   ::testing::AssertionResult reloadWith(const std::string& yaml);
 
  private:

@@ -74,6 +74,9 @@ class Server {
   // Hands a published snapshot to the workers, with their listener sets when it is the one a
   // reload's listeners were planned for.
   void publishToWorkers(const proxy::SnapshotPtr& next);
+  // Runs `f` on the control loop once every worker uses the snapshot published last (at once if
+  // they all do already): what "reload ... done" waits for.
+  void afterWorkersTake(std::function<void()> f);
 
   // --- binary upgrade, the running side (Upgrade handlers in Server.cc) ---
   // Every listening socket, for `_getsocks`.
@@ -110,6 +113,12 @@ class Server {
   Listeners listeners_;
   Listeners pendingListeners_;
   std::shared_ptr<const config::Config> pendingConfig_;
+  // The snapshot published last, as far as the workers' taking it goes (control thread only).
+  struct Published {
+    bool taken = false;
+    std::vector<std::function<void()>> waiting;  // afterWorkersTake's, until taken
+  };
+  std::shared_ptr<Published> lastPublished_;
   bool reloading_ = false;
   std::vector<ReloadDone> reloadWaiters_;  // asked for while a reload ran
   bool reloadAsked_ = false;               // a reload (perhaps with no waiter: SIGHUP) waits

@@ -8,6 +8,7 @@
 // Commands name servers by their LiveServer record (the server's identity for the process's
 // life), never by a position in a snapshot: a worker's sessions may belong to several snapshots.
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,9 +42,22 @@ struct ListenerSocket {
 // configuration, so new frontend indexes) they are the worker's complete listener set: a
 // descriptor it has takes its new frontend index, a new one starts accepting, and one it has
 // that is not in the list retires (see Worker).
+//
+// `taken`, when set, is shared by the commands that carry one snapshot to every worker: each
+// worker counts itself off once the snapshot is in use (or refused), and the last one runs
+// `done`, on its own thread: `done` may only hand work to another thread (the control loop's
+// post()). So the control thread learns when new connections on every worker get the snapshot.
+struct SnapshotTaken {
+  explicit SnapshotTaken(unsigned workers, std::function<void()> whenAll)
+      : remaining(workers), done(std::move(whenAll)) {}
+  std::atomic<unsigned> remaining;
+  std::function<void()> done;
+};
+
 struct UseSnapshot {
   std::shared_ptr<const Snapshot> snapshot;
   std::optional<std::vector<ListenerSocket>> listeners;
+  std::shared_ptr<SnapshotTaken> taken;
 };
 
 using WorkerCommand = std::variant<CloseServerSessions, UseSnapshot>;

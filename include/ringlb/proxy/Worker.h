@@ -117,7 +117,8 @@ class Worker final : private RelayHost {
   // Applies what the mailbox holds (a safe point: between batches of completions).
   void applyCommands();
   void apply(const CloseServerSessions& command);
-  void apply(const UseSnapshot& command);
+  void apply(const UseSnapshot& command);  // use(), then counts itself off command.taken
+  void use(const UseSnapshot& command);
   // A reload's listener set: kept descriptors take their new frontend index, new ones start
   // accepting, missing ones retire.
   void adoptListeners(const std::vector<ListenerSocket>& sockets);
