@@ -9,12 +9,20 @@ using ringlb::proxy::Clock;
 using ringlb::proxy::SessionState;
 using ringlb::proxy::SessionTable;
 
+namespace {
+// A new session of `table` in `state`; its slot.
+uint32_t sessionIn(SessionTable& table, SessionState state) {
+  const uint32_t slot = table.allocate();
+  table.at(slot).state = state;
+  return slot;
+}
+}  // namespace
+
 // A released slot is reused, but with a new generation: a completion tagged with the old one
 // must find nothing.
 TEST(SessionTableTest, ReusedSlotGetsANewGeneration) {
   SessionTable table;
-  const uint32_t slot = table.allocate();
-  table.at(slot).state = SessionState::Connecting;
+  const uint32_t slot = sessionIn(table, SessionState::Connecting);
   const uint32_t old = table.at(slot).generation;
   EXPECT_EQ(table.lookup(slot, old), &table.at(slot));
   EXPECT_EQ(table.live(), 1u);
@@ -73,8 +81,7 @@ TEST(SessionTableTest, PopsOnlyDueEntriesOfConnectingAndRelayingSessions) {
 TEST(SessionTableTest, LaterDeadlineRidesOnTheQueuedEarlierEntry) {
   SessionTable table;
   const Clock::time_point t0{};
-  const uint32_t slot = table.allocate();
-  table.at(slot).state = SessionState::Connecting;
+  const uint32_t slot = sessionIn(table, SessionState::Connecting);
   table.scheduleExpiry(slot, t0 + 5s);
   table.at(slot).state = SessionState::Relaying;
   table.scheduleExpiry(slot, t0 + 60s);
@@ -100,8 +107,7 @@ TEST(SessionTableTest, LaterDeadlineRidesOnTheQueuedEarlierEntry) {
 TEST(SessionTableTest, CompactionKeepsTheRecordTrue) {
   SessionTable table;
   const Clock::time_point t0{};
-  const uint32_t slot = table.allocate();
-  table.at(slot).state = SessionState::Relaying;
+  const uint32_t slot = sessionIn(table, SessionState::Relaying);
   table.scheduleExpiry(slot, t0 + 5s);
   table.scheduleExpiry(slot, t0 + 4s);
   EXPECT_EQ(table.popExpired(t0 + 4s), slot);  // the record's entry came out: 5 s stays queued
@@ -110,8 +116,7 @@ TEST(SessionTableTest, CompactionKeepsTheRecordTrue) {
   bool compacted = false;
   for (int i = 0; i < 3000 && !compacted; ++i) {
     const std::size_t before = table.queuedExpiries();
-    const uint32_t other = table.allocate();
-    table.at(other).state = SessionState::Relaying;
+    const uint32_t other = sessionIn(table, SessionState::Relaying);
     table.scheduleExpiry(other, t0 + 60s);
     table.release(other);
     compacted = table.queuedExpiries() <= before;
@@ -128,13 +133,11 @@ TEST(SessionTableTest, CompactionKeepsTheRecordTrue) {
 TEST(SessionTableTest, ExpiryQueueStaysProportionalToLiveSessions) {
   SessionTable table;
   const Clock::time_point t0{};
-  const uint32_t keep = table.allocate();
-  table.at(keep).state = SessionState::Relaying;
+  const uint32_t keep = sessionIn(table, SessionState::Relaying);
   table.scheduleExpiry(keep, t0 + 20s);
   table.scheduleExpiry(keep, t0 + 10s);  // earlier: queued beside the first
   for (int i = 0; i < 10000; ++i) {
-    const uint32_t slot = table.allocate();
-    table.at(slot).state = SessionState::Relaying;
+    const uint32_t slot = sessionIn(table, SessionState::Relaying);
     table.scheduleExpiry(slot, t0 + 60s);
     table.release(slot);
   }
