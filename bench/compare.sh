@@ -27,7 +27,8 @@
 # same CPU never preempts it; see docs/benchmarks.md, "The tail at 64 bulk connections"),
 # SENDFILE (on: the backend nginx sends files with sendfile(2), page-cache pages instead of copies;
 # default off, nginx's own default), PROFILE (set: also profile each proxy once per workload with
-# perf and split its CPU into TCP work and overhead, see bench/split.py), LOAD_PROFILE (a
+# perf and split its CPU into TCP work and overhead, see bench/split.py; with PROFILE_KEEP, a
+# directory, each profile is also kept there as MODE-TARGET.data for perf report), LOAD_PROFILE (a
 # directory: also record the load CPUs (backend + wrk) with perf during every measured run, one
 # MODE-TARGET.data file each). Every raw line also carries loadus: the load CPUs' busy time per
 # request, which sets bulk throughput when they are the bottleneck.
@@ -145,6 +146,7 @@ profile_wrk() { # mode target path conns extra...: where the proxy's CPU goes (b
   taskset -c $LOAD_CPUS wrk -t"$(wrk_threads "$conns")" -c"$conns" -d"${DUR}s" "$@" "http://127.0.0.1:${PORT[$t]}$path" >/dev/null 2>&1
   wait $pp
   echo "profile:$mode $t $(perf script -i "$W/perf.data" -F ip,sym 2>/dev/null | python3 "$root/bench/split.py")" >> "$RAWF"
+  if [[ -n "${PROFILE_KEEP:-}" ]]; then cp "$W/perf.data" "$PROFILE_KEEP/$mode-$t.data"; fi
   tail -n 1 "$RAWF" >&2
 }
 # One place maps a workload to its request: path, connections, extra wrk arguments. `runner` is
