@@ -196,7 +196,27 @@ void expectBannersPromptly(RawServer& server, uint16_t proxyPort, uint16_t refer
       << " ms without tcp_smart_connect";
 }
 
-class SmartConnectTest : public ::testing::TestWithParam<std::string> {};
+// Each test states the options and what the server's segment counts must show.
+class SmartConnectTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  struct Options {
+    bool smartConnect = false;  // tcp_smart_connect: true; false: not written (the default, off)
+    bool deferAccept = false;   // defer_accept on the frontend
+  };
+
+  // serverCounts through a ringlb relaying with the test's parameter, with `options`: the
+  // server's segments in per connection, the five of them (else a failure is reported).
+  std::vector<uint32_t> serverCountsWith(Options options) {
+    RawServer server;
+    ProxyConfig cfg = ProxyConfig::relayTo(server.address(), GetParam());
+    if (options.smartConnect) cfg.tcpSmartConnect = "true";
+    cfg.frontends[0].deferAccept = options.deferAccept;
+    std::vector<uint32_t> counts =
+        throughProxy(cfg, [&](uint16_t port) { return serverCounts(server, port); });
+    EXPECT_EQ(counts.size(), 5u) << "segments in per connection: " << joined(counts);
+    return counts;
+  }
+};
 
 // With tcp_smart_connect, on a frontend with defer_accept, the proxy's ACK of the server's
 // SYN-ACK is held and sent with the client's request: the server receives two segments (SYN,
@@ -204,13 +224,7 @@ class SmartConnectTest : public ::testing::TestWithParam<std::string> {};
 // timing of the client's can make it miss; only a proxy stalled past the kernel's 200 ms
 // delayed-ACK timer (a loaded CI machine) lets the kernel send one alone: 4 of 5 must show it.
 TEST_P(SmartConnectTest, HandshakeAckRidesWithTheClientsFirstBytes) {
-  RawServer server;
-  ProxyConfig cfg = ProxyConfig::relayTo(server.address(), GetParam());
-  cfg.tcpSmartConnect = "true";
-  cfg.frontends[0].deferAccept = true;
-  const std::vector<uint32_t> counts =
-      throughProxy(cfg, [&](uint16_t port) { return serverCounts(server, port); });
-  ASSERT_EQ(counts.size(), 5u);
+  const std::vector<uint32_t> counts = serverCountsWith({.smartConnect = true, .deferAccept = true});
   EXPECT_GE(std::count(counts.begin(), counts.end(), 2u), 4)
       << "segments in per connection: " << joined(counts);
 }
@@ -219,12 +233,7 @@ TEST_P(SmartConnectTest, HandshakeAckRidesWithTheClientsFirstBytes) {
 // guess keeps the server's side half-open (a burst of such connections fills the server's SYN
 // queue and turns it to SYN cookies: see Connect.cc): the ACK leaves alone, on every connection.
 TEST_P(SmartConnectTest, WithoutDeferAcceptTheAckIsNotHeld) {
-  RawServer server;
-  ProxyConfig cfg = ProxyConfig::relayTo(server.address(), GetParam());
-  cfg.tcpSmartConnect = "true";
-  const std::vector<uint32_t> counts =
-      throughProxy(cfg, [&](uint16_t port) { return serverCounts(server, port); });
-  ASSERT_EQ(counts.size(), 5u);
+  const std::vector<uint32_t> counts = serverCountsWith({.smartConnect = true, .deferAccept = false});
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5)
       << "segments in per connection: " << joined(counts);
 }
@@ -232,12 +241,7 @@ TEST_P(SmartConnectTest, WithoutDeferAcceptTheAckIsNotHeld) {
 // With tcp_smart_connect: false (the default) the ACK leaves alone, on every connection, even
 // with defer_accept (and this shows the count above tells the two apart).
 TEST_P(SmartConnectTest, OffByDefaultSendsTheHandshakeAckAlone) {
-  RawServer server;
-  ProxyConfig cfg = ProxyConfig::relayTo(server.address(), GetParam());
-  cfg.frontends[0].deferAccept = true;
-  const std::vector<uint32_t> counts =
-      throughProxy(cfg, [&](uint16_t port) { return serverCounts(server, port); });
-  ASSERT_EQ(counts.size(), 5u);
+  const std::vector<uint32_t> counts = serverCountsWith({.smartConnect = false, .deferAccept = true});
   EXPECT_EQ(std::count(counts.begin(), counts.end(), 3u), 5)
       << "segments in per connection: " << joined(counts);
 }
