@@ -19,9 +19,6 @@ namespace ringlb::app {
 
 namespace {
 
-// Marks a reload line that is a configuration warning (config::LoadResult::warnings).
-constexpr std::string_view kWarningPrefix = "warning: ";
-
 // Server identities the workers' counters can hold over the process's life (never reused).
 constexpr std::size_t kMaxServerSlots = decltype(stats::WorkerCounters::servers)::kMaxSlots;
 
@@ -58,7 +55,7 @@ void Server::beginReload() {
 
 void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> waiters) {
   auto fail = [&](std::vector<std::string> lines) {
-    finishReload(ReloadResult{false, std::move(lines)}, waiters);
+    finishReload(ReloadResult{false, std::move(lines), {}}, waiters);
   };
   if (stopping_) return fail({"the process is stopping"});
   if (!loaded.ok()) {
@@ -70,19 +67,20 @@ void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> wait
   const config::ConfigDiff diff = config::diff(*config_, *next);
   config::keepRestartOnly(*config_, *next);
   std::vector<std::string> lines = diff.describe();
+  std::vector<std::string> warnings;
   // The configuration's warnings, once it is sure to be applied: logged now, before the outcome
   // line, so that whoever waits for "done" has seen them too; the admin socket's reply carries
-  // them among the lines.
+  // them after the changes.
   auto addWarnings = [&] {
     for (const config::ConfigError& w : loaded.warnings) {
       spdlog::warn("{}: {}", config_->source, w.toString());
-      lines.push_back(std::string(kWarningPrefix) + config_->source + ": " + w.toString());
+      warnings.push_back(config_->source + ": " + w.toString());
     }
   };
   if (diff.empty()) {
     // Nothing to apply: the runtime state stays exactly as it is.
     addWarnings();
-    finishReload(ReloadResult{true, std::move(lines)}, waiters);
+    finishReload(ReloadResult{true, std::move(lines), std::move(warnings)}, waiters);
     return;
   }
 
@@ -126,14 +124,16 @@ void Server::applyReload(config::LoadResult loaded, std::vector<ReloadDone> wait
   pendingListeners_ = std::move(layout);
   publisher_->replace(
       next, [this, next] { return reloadSources(*next); },
-      [this, next, lines = std::move(lines), waiters = std::move(waiters)]() mutable {
+      [this, next, lines = std::move(lines), warnings = std::move(warnings),
+       waiters = std::move(waiters)]() mutable {
         // The pipe pools' share of the descriptors depends on max_connections.
         proxy::refreshDescriptorBudget(*shared_, next->global.maxConnections,
                                        proxy::WorkerOptions{}.pipePoolIdle);
         // "done" once every worker's new connections get the new configuration, not when it is
         // merely handed over: an operator (or a test) may act on it at once.
-        afterWorkersTake([this, lines = std::move(lines), waiters = std::move(waiters)]() mutable {
-          finishReload(ReloadResult{true, std::move(lines)}, waiters);
+        afterWorkersTake([this, lines = std::move(lines), warnings = std::move(warnings),
+                          waiters = std::move(waiters)]() mutable {
+          finishReload(ReloadResult{true, std::move(lines), std::move(warnings)}, waiters);
         });
       });
 }
@@ -178,9 +178,8 @@ void Server::finishReload(ReloadResult result, const std::vector<ReloadDone>& wa
   if (result.ok) {
     ++process_.reloadsOk;
     spdlog::info("reload of {} done", config_->source);
-    for (const std::string& line : result.lines) {
-      if (!line.starts_with(kWarningPrefix)) spdlog::info("  {}", line);  // warnings: logged already
-    }
+    // The changes; the warnings were logged as they were found.
+    for (const std::string& line : result.lines) spdlog::info("  {}", line);
   } else {
     ++process_.reloadsFailed;
     spdlog::error("reload of {} failed; still running the previous configuration", config_->source);

@@ -212,7 +212,9 @@ std::string Server::start() {
       },
       [this](control::AdminCommands::ReloadReport done) {
         spdlog::info("reload asked for on the admin socket");
-        reload([done = std::move(done)](const ReloadResult& result) { done(result.ok, result.lines); });
+        reload([done = std::move(done)](const ReloadResult& result) {
+          done(result.ok, result.lines, result.warnings);
+        });
       },
       control::AdminCommands::UpgradeHandlers{
           [this](std::vector<std::pair<std::string, int>>* sockets) { return listSockets(sockets); },

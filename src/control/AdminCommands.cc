@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 
@@ -87,15 +89,20 @@ std::string AdminCommands::run(std::string_view line, Reply& done, std::vector<i
 std::string AdminCommands::reload(Reply& done) {
   if (!onReload_) return error("this process cannot reload");
   // The reply comes once the workers have the new configuration (or at once for an error).
-  onReload_([done = std::move(done)](bool ok, const std::vector<std::string>& lines) {
+  onReload_([done = std::move(done)](bool ok, const std::vector<std::string>& lines,
+                                     const std::vector<std::string>& warnings) {
     std::string reply = ok ? "ok: configuration reloaded\n"
                            : "error: reload failed; still running the previous configuration\n";
-    for (const std::string& line : lines) {
+    const auto add = [&reply](std::string_view prefix, const std::string& line) {
       std::string safe = line;
       // One reply ends at its first empty line: a report line never contains a line break.
       for (char& c : safe) c = (c == '\n' || c == '\r') ? ' ' : c;
-      reply += "  " + safe + "\n";
-    }
+      reply += "  ";
+      reply += prefix;
+      reply += safe + "\n";
+    };
+    for (const std::string& line : lines) add("", line);
+    for (const std::string& warning : warnings) add("warning: ", warning);
     done(reply + "\n");
   });
   return {};

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "support/AdminClient.h"
 #include "support/Client.h"
 #include "support/ClosedPort.h"
 #include "support/Deadline.h"
@@ -327,11 +328,14 @@ TEST(SmartConnectReloadTest, ReloadChangesItForNewConnections) {
 }
 
 // tcp_smart_connect on a backend whose frontend does not defer accept does nothing: the operator
-// is told so at start and by every reload that loads it so, and not once defer_accept is set.
+// is told so at start and by every reload that loads it so (in the log, and in the admin socket's
+// reply after the changes, marked "warning: "), and not once defer_accept is set.
 TEST(SmartConnectWarningTest, StartAndReloadSayWhereItHasNoEffect) {
+  TempDir dir;
   RawServer server;
   ProxyConfig cfg = ProxyConfig::relayTo(server.address(), "copy");
   cfg.tcpSmartConnect = "true";
+  cfg.adminSocket = dir.path() + "/admin.sock";
   RingLbProcess proxy(RINGLB_BINARY);
   ASSERT_TRUE(proxy.start(cfg.toYaml()));
   const std::string warning = "tcp_smart_connect: no effect on connections from frontend 'web'";
@@ -340,7 +344,12 @@ TEST(SmartConnectWarningTest, StartAndReloadSayWhereItHasNoEffect) {
   ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
   EXPECT_EQ(proxy.countInLog(warning), 1u) << proxy.log();
   cfg.frontends[0].deferAccept = false;
-  ASSERT_TRUE(proxy.reloadWith(cfg.toYaml()));
+  ASSERT_TRUE(proxy.rewriteConfig(cfg.toYaml()));
+  const std::string reply = adminCommand(cfg.adminSocket, "reload");
+  EXPECT_EQ(reply.rfind("ok: configuration reloaded\n  ", 0), 0u) << reply;
+  const std::size_t at = reply.find("\n  warning: " + proxy.configPath() + ": backends[0]." + warning);
+  EXPECT_NE(at, std::string::npos) << reply;
+  EXPECT_EQ(reply.find('\n', at + 1), reply.size() - 1) << "the warning is not the last line:\n" << reply;
   EXPECT_EQ(proxy.countInLog(warning), 2u) << proxy.log();
 }
 

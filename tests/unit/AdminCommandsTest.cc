@@ -163,7 +163,8 @@ TEST_F(AdminCommandsTest, HelpListsEveryCommand) {
 // ---- reload -------------------------------------------------------------------------------------
 
 // `reload` replies when the reload ends (later, from the loop): "ok" with one indented line per
-// change, or "error:" with every error; a line break inside a report line cannot end the reply.
+// change, then one per configuration warning, marked "warning: "; or "error:" with every error.
+// A line break inside a report line cannot end the reply.
 TEST_F(AdminCommandsTest, ReloadRepliesWhenDoneWithTheReport) {
   AdminCommands::ReloadReport pending;
   AdminCommands commands(registry_, AdminInfo{}, {}, {}, {},
@@ -172,12 +173,15 @@ TEST_F(AdminCommandsTest, ReloadRepliesWhenDoneWithTheReport) {
   commands.execute("reload", [&](std::string r) { replies.push_back(std::move(r)); });
   ASSERT_TRUE(replies.empty()) << "replied before the reload ended";
   ASSERT_TRUE(pending);
-  pending(true, {"server 'app/s3' changed: weight", "frontend 'api' added"});
+  pending(true, {"server 'app/s3' changed: weight", "frontend 'api' added"},
+          {"f.yaml: backends[0].tcp_smart_connect: no effect (line 9)", "two\nlines"});
   ASSERT_EQ(replies.size(), 1u);
-  EXPECT_EQ(replies[0], "ok: configuration reloaded\n  server 'app/s3' changed: weight\n  frontend 'api' added\n\n");
+  EXPECT_EQ(replies[0], "ok: configuration reloaded\n  server 'app/s3' changed: weight\n  frontend 'api' added\n"
+                        "  warning: f.yaml: backends[0].tcp_smart_connect: no effect (line 9)\n"
+                        "  warning: two lines\n\n");
 
   commands.execute("reload", [&](std::string r) { replies.push_back(std::move(r)); });
-  pending(false, {"f.yaml: bogus: unknown key (line 3)", "two\nlines"});
+  pending(false, {"f.yaml: bogus: unknown key (line 3)", "two\nlines"}, {});
   ASSERT_EQ(replies.size(), 2u);
   EXPECT_TRUE(AdminCommands::isError(replies[1]));
   EXPECT_EQ(replies[1], "error: reload failed; still running the previous configuration\n"

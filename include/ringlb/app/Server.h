@@ -41,10 +41,12 @@ class Server {
   int run();
 
   // What a reload did: ok with the changes applied (one line each), or the errors that kept the
-  // running configuration.
+  // running configuration; and, when ok, the new configuration's warnings ("FILE: message", one
+  // each: config::LoadResult::warnings), logged already as they were found.
   struct ReloadResult {
     bool ok = false;
     std::vector<std::string> lines;
+    std::vector<std::string> warnings;
   };
   using ReloadDone = std::function<void(const ReloadResult&)>;
   // Rereads the configuration file and applies it as a diff (docs/operations.md, "Reloading"):

@@ -55,8 +55,10 @@ class AdminCommands {
   using KillHandler = std::function<void(ServerRecord&)>;
 
   // `onReload` rereads the configuration file and applies it, then calls `done` (later, from the
-  // loop) with whether it succeeded and its report: the changes, or every error.
-  using ReloadReport = std::function<void(bool ok, const std::vector<std::string>& lines)>;
+  // loop) with whether it succeeded and its report: the changes, or every error; and the new
+  // configuration's warnings.
+  using ReloadReport = std::function<void(bool ok, const std::vector<std::string>& lines,
+                                          const std::vector<std::string>& warnings)>;
   using ReloadHandler = std::function<void(ReloadReport done)>;
 
   // The running process's side of a binary upgrade. `sockets` lists every listening socket as
