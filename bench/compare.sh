@@ -17,7 +17,9 @@
 # MODES (keepalive close bulk1m bulk1m-64 bulk100m idle: bulk1m-64 is bulk1m over 64 connections,
 # bulk100m one connection fetching 100 MiB responses back to back, its req/s x 100 = MiB/s; with
 # about 8 responses a second, one still in flight when wrk stops skews its figures by 2-3 %),
-# TARGETS (direct haproxy hap-splice hap-smart nginx ringlb), IDLE_N (5000), RINGLB (binary, default
+# TARGETS (direct haproxy hap-splice hap-splice-all hap-smart nginx ringlb; hap-splice-all is
+# HAProxy splicing every transfer it can, option splice-request + splice-response: in this
+# harness splice-auto never splices, so without it no peer splices), IDLE_N (5000), RINGLB (binary, default
 # build/ringlb), RINGLB_CONF (template, default bench/config/ringlb-peers.yaml; {LISTEN} {B1} {B2}
 # are filled in, and its `workers:` set to THREADS), RAW (file to keep the raw per-run lines),
 # THREADS (proxy workers/threads, default 1; with more than 1 nothing is pinned: proxy, backend
@@ -31,7 +33,8 @@
 # directory, each profile is also kept there as MODE-TARGET.data for perf report), LOAD_PROFILE (a
 # directory: also record the load CPUs (backend + wrk) with perf during every measured run, one
 # MODE-TARGET.data file each). Every raw line also carries loadus: the load CPUs' busy time per
-# request, which sets bulk throughput when they are the bottleneck.
+# request, which sets bulk throughput when they are the bottleneck; a run with errors also carries
+# wrk's error lines in brackets.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/lib.sh"
@@ -47,16 +50,17 @@ MODES=${MODES:-"keepalive close bulk1m bulk1m-64 bulk100m idle"}
 THREADS=${THREADS:-1}
 # One proxy thread: the proxy alone on CPU 1, backend and load generator on CPU 0. More: no pinning.
 if [[ $THREADS == 1 ]]; then PROXY_CPUS=1; LOAD_CPUS=0; LOAD_LIST=0; else PROXY_CPUS=0-1; LOAD_CPUS=0-1; LOAD_LIST=0,1; fi
-TARGETS=${TARGETS:-"direct haproxy hap-splice hap-smart nginx ringlb"}
+TARGETS=${TARGETS:-"direct haproxy hap-splice hap-splice-all hap-smart nginx ringlb"}
 ulimit -n "$(ulimit -Hn)"  # idle workload: thousands of sockets in wrk, python and the proxies
 bench_workdir
 B1=19001; B2=19002
-declare -A PORT=([direct]=$B1 [haproxy]=18001 [nginx]=18002 [ringlb]=18003 [hap-splice]=18004 [hap-smart]=18005)
+declare -A PORT=([direct]=$B1 [haproxy]=18001 [nginx]=18002 [ringlb]=18003 [hap-splice]=18004 [hap-smart]=18005
+                 [hap-splice-all]=18006)
 declare -A PID=()
 head -c 1048576 /dev/urandom > "$W/1m.bin"
 if [[ " $MODES " == *" bulk100m "* ]]; then head -c 104857600 /dev/urandom > "$W/100m.bin"; fi
 backend_conf "$W" "$THREADS" "127.0.0.1:$B1" "127.0.0.1:$B2" > "$W/backend.conf"
-for kind in haproxy hap-splice hap-smart; do
+for kind in haproxy hap-splice hap-splice-all hap-smart; do
   haproxy_conf "$kind" "$THREADS" "${PORT[$kind]}" "127.0.0.1:$B1" "127.0.0.1:$B2" > "$W/$kind.cfg"
 done
 nginx_stream_conf "$W" "$THREADS" "${PORT[nginx]}" "127.0.0.1:$B1" "127.0.0.1:$B2" > "$W/ngstream.conf"
@@ -68,7 +72,7 @@ grep -q "workers: $THREADS\b" "$W/ringlb.yaml" || { echo "compare.sh: $RINGLB_CO
 start_backend "$W" $LOAD_CPUS
 for t in $TARGETS; do
   case $t in
-    haproxy|hap-splice|hap-smart) taskset -c $PROXY_CPUS haproxy -f "$W/$t.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
+    haproxy|hap-splice|hap-splice-all|hap-smart) taskset -c $PROXY_CPUS haproxy -f "$W/$t.cfg" -db >/dev/null 2>&1 & PID[$t]=$! ;;
     nginx) taskset -c $PROXY_CPUS nginx -c "$W/ngstream.conf" -p "$W" & PID[$t]=$! ;;
     ringlb) taskset -c $PROXY_CPUS "$RINGLB" -c "$W/ringlb.yaml" >"$W/ringlb.log" 2>&1 & PID[$t]=$! ;;
   esac
@@ -114,10 +118,10 @@ run_wrk() { # mode target path conns extra...
     /Requests\/sec/ { r = $2 }
     /^ +50%/ { p50 = us($2) }
     /^ +99%/ { p99 = us($2) }
-    /Socket errors|Non-2xx/ { err = 1 }
+    /Socket errors|Non-2xx/ { err = 1; sub(/^ +/, ""); what = what " [" $0 "]" }
     END { c = (haspid && reqs > 0) ? cpu / hz * 1e6 / reqs : -1
           l = reqs > 0 ? load / hz * 1e6 / reqs : -1
-          printf "%s %s rps=%s p50us=%s p99us=%s cpuus=%.2f err=%d loadus=%.2f\n", m, n, r, p50, p99, c, err, l }' >> "$RAWF"
+          printf "%s %s rps=%s p50us=%s p99us=%s cpuus=%.2f err=%d loadus=%.2f%s\n", m, n, r, p50, p99, c, err, l, what }' >> "$RAWF"
   tail -n 1 "$RAWF" >&2
 }
 run_idle() { # target

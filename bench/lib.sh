@@ -33,12 +33,14 @@ C
 }
 
 # haproxy_options KIND: the options line(s) of a HAProxy variant: haproxy (none), hap-splice
-# (option splice-auto), hap-smart (its connection-saving options, which ringlb's
+# (option splice-auto), hap-splice-all (option splice-request and splice-response: HAProxy
+# splices every transfer it can, as ringlb's relay does for bulk), hap-smart (its connection-saving options, which ringlb's
 # tcp_smart_connect, tcp_smart_accept and defer_accept match; defer-accept is on its bind line).
 haproxy_options() {
   case $1 in
     haproxy) ;;
     hap-splice) echo "option splice-auto" ;;
+    hap-splice-all) printf 'option splice-request\noption splice-response\n' ;;
     hap-smart) printf 'option tcp-smart-connect\noption tcp-smart-accept\n' ;;
     *) echo "lib.sh: no HAProxy variant '$1'" >&2; return 2 ;;
   esac
@@ -114,7 +116,7 @@ start_backend() {
 
 # start_proxy TARGET PORT SERVER: one proxy worker/thread pinned to CPU 1 on 127.0.0.1:PORT,
 # relaying to SERVER, in the background ($! is its pid); its files go to $W. TARGET: haproxy |
-# hap-splice | hap-smart | nginx (stream) | ringlb[:BINARY[:RELAY[:SMART_CONNECT[:SMART_ACCEPT
+# hap-splice | hap-splice-all | hap-smart | nginx (stream) | ringlb[:BINARY[:RELAY[:SMART_CONNECT[:SMART_ACCEPT
 # [:DEFER_ACCEPT]]]]] (default build/ringlb; an empty setting keeps the binary's default).
 start_proxy() {
   local target=$1 port=$2 server=$3 kind bin relay smart accept defer
@@ -124,7 +126,7 @@ start_proxy() {
       ringlb_conf "$port" "$server" relay="$relay" tcp_smart_connect="$smart" tcp_smart_accept="$accept" \
         defer_accept="$defer" > "$W/r.yaml"
       taskset -c 1 "$(readlink -f "${bin:-$root/build/ringlb}")" -c "$W/r.yaml" > "$W/r.log" 2>&1 & ;;
-    haproxy|hap-splice|hap-smart)
+    haproxy|hap-splice|hap-splice-all|hap-smart)
       haproxy_conf "$kind" 1 "$port" "$server" > "$W/h.cfg"
       taskset -c 1 haproxy -f "$W/h.cfg" -db > /dev/null 2>&1 & ;;
     nginx)

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Medians of bench/compare.sh's raw lines, and ringlb's ratios to the best peer of the same run.
-Best peer = the best figure among haproxy, hap-splice, hap-smart and nginx: the highest req/s, the lowest
+Best peer = the best figure among haproxy, hap-splice, hap-splice-all, hap-smart and nginx: the highest req/s, the lowest
 CPU, p50, p99 and bytes per idle connection. A req/s ratio above 1, or any other ratio below 1,
 means ringlb beats every peer."""
 import re, statistics, sys
 from collections import defaultdict
 
-PEERS = ("haproxy", "hap-splice", "hap-smart", "nginx")
+PEERS = ("haproxy", "hap-splice", "hap-splice-all", "hap-smart", "nginx")
 runs = defaultdict(lambda: defaultdict(list))
 for line in open(sys.argv[1]):
     parts = line.split()
