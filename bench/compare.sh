@@ -30,7 +30,8 @@
 # SENDFILE (on: the backend nginx sends files with sendfile(2), page-cache pages instead of copies;
 # default off, nginx's own default), PROFILE (set: also profile each proxy once per workload with
 # perf and split its CPU into TCP work and overhead, see bench/split.py; with PROFILE_KEEP, a
-# directory, each profile is also kept there as MODE-TARGET.data for perf report), LOAD_PROFILE (a
+# directory, each profile is also kept there as MODE-TARGET.data for perf report, replacing the
+# file of an earlier invocation), LOAD_PROFILE (a
 # directory: also record the load CPUs (backend + wrk) with perf during every measured run, one
 # MODE-TARGET.data file each). Every raw line also carries loadus: the load CPUs' busy time per
 # request, which sets bulk throughput when they are the bottleneck; a run with errors also carries
@@ -112,7 +113,7 @@ run_wrk() { # mode target path conns extra...
   l1=$(cpu_busy)
   [[ -n "$pid" ]] && t1=$(proc_ticks "$pid")
   # loadus: the load CPUs' (backend + wrk) busy time per request, the bottleneck's cost in bulk.
-  echo "$out" | awk -v m="$mode" -v n="$t" -v cpu=$((t1 - t0)) -v load=$((l1 - l0)) -v hz="$hz" -v haspid="${pid:+1}" '
+  echo "$out" | awk -v m="$mode" -v n="$t" -v rep="${rep:-0}" -v cpu=$((t1 - t0)) -v load=$((l1 - l0)) -v hz="$hz" -v haspid="${pid:+1}" '
     '"$WRK_AWK_US"'
     /^ +[0-9]+ requests in/ { reqs = $1 }
     /Requests\/sec/ { r = $2 }
@@ -121,7 +122,7 @@ run_wrk() { # mode target path conns extra...
     /Socket errors|Non-2xx/ { err = 1; sub(/^ +/, ""); what = what " [" $0 "]" }
     END { c = (haspid && reqs > 0) ? cpu / hz * 1e6 / reqs : -1
           l = reqs > 0 ? load / hz * 1e6 / reqs : -1
-          printf "%s %s rps=%s p50us=%s p99us=%s cpuus=%.2f err=%d loadus=%.2f%s\n", m, n, r, p50, p99, c, err, l, what }' >> "$RAWF"
+          printf "%s %s rps=%s p50us=%s p99us=%s cpuus=%.2f err=%d loadus=%.2f rep=%d%s\n", m, n, r, p50, p99, c, err, l, rep, what }' >> "$RAWF"
   tail -n 1 "$RAWF" >&2
 }
 run_idle() { # target
@@ -150,7 +151,7 @@ profile_wrk() { # mode target path conns extra...: where the proxy's CPU goes (b
   taskset -c $LOAD_CPUS wrk -t"$(wrk_threads "$conns")" -c"$conns" -d"${DUR}s" "$@" "http://127.0.0.1:${PORT[$t]}$path" >/dev/null 2>&1
   wait $pp
   echo "profile:$mode $t $(perf script -i "$W/perf.data" -F ip,sym 2>/dev/null | python3 "$root/bench/split.py")" >> "$RAWF"
-  if [[ -n "${PROFILE_KEEP:-}" ]]; then cp "$W/perf.data" "$PROFILE_KEEP/$mode-$t.data"; fi
+  if [[ -n "${PROFILE_KEEP:-}" ]]; then mkdir -p "$PROFILE_KEEP" && cp "$W/perf.data" "$PROFILE_KEEP/$mode-$t.data"; fi
   tail -n 1 "$RAWF" >&2
 }
 # One place maps a workload to its request: path, connections, extra wrk arguments. `runner` is

@@ -7,7 +7,8 @@
 #   MODE=keepalive bench/kcount.sh haproxy ringlb:/tmp/old/ringlb ringlb
 #   MODE=bulk1m bench/kcount.sh hap-splice ringlb ringlb::copy
 #   bench/kcount.sh hap-smart ringlb ringlb:::false ringlb::::true  # ACK-saving options
-# TARGET: haproxy | hap-splice (option splice-auto) | hap-smart (option tcp-smart-connect,
+# TARGET: haproxy | hap-splice (option splice-auto) | hap-splice-all (option splice-request and
+# splice-response) | hap-smart (option tcp-smart-connect,
 # tcp-smart-accept and bind defer-accept; before 2026-12-03 10:20 without defer-accept) | nginx (stream) | ringlb[:BINARY[:RELAY[:SMART_CONNECT[:SMART_ACCEPT[:DEFER_ACCEPT]]]]]
 # (default build/ringlb; an empty or missing setting keeps the binary's default). Knobs: MODE (close: "Connection: close", 64 connections;
 # keepalive: 64 connections; bulk1m: 1 MB responses over 8 connections), DUR (s, 3), CONNS.

@@ -5,7 +5,7 @@
 # its owner did not read. Used for docs/benchmarks.md, "The tail at 64 bulk connections".
 #   bench/queues.sh ringlb                 # ringlb (build/ringlb), relay auto
 #   RELAY=copy bench/queues.sh ringlb
-#   bench/queues.sh hap-splice             # or haproxy, hap-smart, nginx (stream)
+#   bench/queues.sh hap-splice             # or haproxy, hap-splice-all, hap-smart, nginx (stream)
 # Knobs: RELAY (ringlb's relay), BIN (ringlb binary), CONNS (64), PATH_ (/1m), DUR (s, 4),
 # BACKEND_RT (set: the backend nginx runs at real-time priority, `chrt -f 1`, so that wrk on the
 # same CPU never preempts it).
@@ -19,7 +19,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/lib.sh"
-TARGET=${1:?"usage: bench/queues.sh ringlb|haproxy|hap-splice|hap-smart|nginx"}
+TARGET=${1:?"usage: bench/queues.sh ringlb|haproxy|hap-splice|hap-splice-all|hap-smart|nginx"}
 CONNS=${CONNS:-64}; PATH_=${PATH_:-/1m}; DUR=${DUR:-4}
 BE=19081; PX=18081
 bench_workdir

@@ -4,8 +4,10 @@
 // bound on issue 12's IORING_OP_SOCKET lever, which a whole-process A/B on this shared machine
 // (runs spread 5-15 %) cannot resolve. The ring versions prepare a batch of sockets per
 // io_uring_enter, as a busy worker would, so they pay no system call of their own beyond their
-// share of one enter; every version closes its sockets with close(2), which no version saves.
-// A null system call (getppid) is measured beside them for scale.
+// share of one enter (two for BM_SocketAndNoDelayByRing: the sockets, then their options); every
+// version closes its sockets with close(2), which no version saves. A null system call (getppid)
+// is measured beside them for scale. per_socket is derived from the benchmark's CPU time (rate
+// counters use it), which on a pinned, otherwise idle CPU is its wall time too.
 //
 // This measures the kernel's interfaces, not ringlb's code, so it uses liburing directly (the
 // product keeps io_uring inside src/io). liburing 2.3 has no helper for the setsockopt command:
@@ -105,11 +107,17 @@ void prepNoDelay(io_uring* ring, int fd, uint64_t userData) {
 
 void BM_SocketByRing(benchmark::State& state) {
   RingFixture f;
-  if (!f.ok) state.SkipWithError("io_uring_queue_init");
+  if (!f.ok) {
+    state.SkipWithError("io_uring_queue_init");
+    return;
+  }
   std::array<int, kBatch> fds{};
   for (auto _ : state) {
     for (int i = 0; i < kBatch; ++i) prepSocket(&f.ring, static_cast<uint64_t>(i));
-    if (!f.reap(fds)) state.SkipWithError("IORING_OP_SOCKET");
+    if (!f.reap(fds)) {
+      state.SkipWithError("IORING_OP_SOCKET");
+      return;
+    }
     for (int fd : fds) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &kOne, sizeof kOne);
     for (int fd : fds) ::close(fd);
   }
@@ -118,26 +126,34 @@ void BM_SocketByRing(benchmark::State& state) {
 
 void BM_SocketAndNoDelayByRing(benchmark::State& state) {
   RingFixture f;
-  if (!f.ok) state.SkipWithError("io_uring_queue_init");
+  if (!f.ok) {
+    state.SkipWithError("io_uring_queue_init");
+    return;
+  }
   std::array<int, kBatch> fds{};
   std::array<int, kBatch> results{};
   for (auto _ : state) {
     for (int i = 0; i < kBatch; ++i) prepSocket(&f.ring, static_cast<uint64_t>(i));
-    if (!f.reap(fds)) state.SkipWithError("IORING_OP_SOCKET");
+    if (!f.reap(fds)) {
+      state.SkipWithError("IORING_OP_SOCKET");
+      return;
+    }
     for (int i = 0; i < kBatch; ++i) prepNoDelay(&f.ring, fds[static_cast<std::size_t>(i)], static_cast<uint64_t>(i));
-    if (!f.reap(results)) state.SkipWithError("SOCKET_URING_OP_SETSOCKOPT");
+    if (!f.reap(results)) {
+      state.SkipWithError("SOCKET_URING_OP_SETSOCKOPT (kernel before 6.7?)");
+      return;
+    }
     for (int fd : fds) ::close(fd);
   }
   // The command must have done what setsockopt(2) does, or the comparison means nothing.
   const int fd = ::socket(AF_INET, kSocketType, 0);
   prepNoDelay(&f.ring, fd, 0);
-  io_uring_submit_and_wait(&f.ring, 1);
   io_uring_cqe* cqe = nullptr;
-  io_uring_peek_cqe(&f.ring, &cqe);
+  const bool reaped = io_uring_submit_and_wait(&f.ring, 1) >= 0 && io_uring_peek_cqe(&f.ring, &cqe) == 0;
   int value = 0;
   socklen_t len = sizeof value;
   ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &len);
-  if (cqe == nullptr || cqe->res != 0 || value == 0) state.SkipWithError("TCP_NODELAY not set by the ring");
+  if (!reaped || cqe == nullptr || cqe->res != 0 || value == 0) state.SkipWithError("TCP_NODELAY not set by the ring");
   ::close(fd);
   perSocket(state);
 }
