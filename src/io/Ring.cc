@@ -323,7 +323,8 @@ unsigned Ring::reapInto(std::vector<Completion>& out) {
   return seen;
 }
 
-std::span<const Completion> Ring::wait(std::chrono::microseconds timeout, unsigned batch) {
+std::span<const Completion> Ring::wait(std::chrono::microseconds timeout, unsigned batch,
+                                       unsigned holdUsec) {
   io_uring* ring = ring_.get();
   // The caller is done with the previous span. Completions makeRoom() reaped since come first;
   // the swap leaves deferred_ with the old batch's (cleared) storage, so the span returned below
@@ -335,7 +336,7 @@ std::span<const Completion> Ring::wait(std::chrono::microseconds timeout, unsign
   __kernel_timespec ts{};
   ts.tv_sec = timeout.count() / 1000000;
   ts.tv_nsec = (timeout.count() % 1000000) * 1000;
-  if (batch > 1 && features_.minTimeout && options_.batchWaitUsec > 0 && batch_.empty()) {
+  if (batch > 1 && features_.minTimeout && holdUsec > 0 && batch_.empty()) {
     // liburing 2.3 cannot pass min_wait_usec (the field was `pad` then), so enter by hand:
     // publish the SQ tail as io_uring_submit would, then one io_uring_enter that submits and
     // waits for a batch.
@@ -347,7 +348,7 @@ std::span<const Completion> Ring::wait(std::chrono::microseconds timeout, unsign
     const unsigned toSubmit = sq->sqe_tail - io_uring_smp_load_acquire(sq->khead);
     io_uring_getevents_arg arg{};
     arg.ts = reinterpret_cast<uint64_t>(&ts);
-    arg.pad = options_.batchWaitUsec;  // min_wait_usec since 6.12
+    arg.pad = holdUsec;  // min_wait_usec since 6.12
     unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
     int fd = ring->ring_fd;
     if (features_.registeredRingFd) {

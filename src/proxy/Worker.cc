@@ -194,7 +194,6 @@ void Worker::run(std::promise<std::string> ready) {
   std::string error;
   io::Ring::Options ringOptions;
   ringOptions.entries = options_.ringEntries;
-  ringOptions.batchWaitUsec = options_.batchWaitUsec;
   ring_ = io::Ring::create(ringOptions, &error);
   if (ring_) {
     const config::Global& global = current().config->global;
@@ -257,8 +256,11 @@ void Worker::loop() {
       }
     }
     // Batched waiting (WaitPolicy): wake once per batch when busy or moving bulk data.
-    const unsigned expect = options_.waitPolicy.expect(lastBatch, relay_->takeTurnBytes());
-    const auto completions = ring_->wait(nextWait(), expect);
+    WaitPolicy::Wait batching = options_.waitPolicy.next(lastBatch, relay_->takeTurnBytes());
+    if (heldAcks_.due()) {
+      batching.holdUsec = std::min<unsigned>(batching.holdUsec, static_cast<unsigned>(kHeldAckWait.count()));
+    }
+    const auto completions = ring_->wait(nextWait(), batching.batch, batching.holdUsec);
     // Read the clock right after the wait, before dispatching: activity recorded by this batch
     // must carry the time it happened, not the time the worker went to sleep (that stamp would
     // cut a connection that sends once per idle spell a whole wait too early).

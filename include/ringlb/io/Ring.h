@@ -67,10 +67,6 @@ class Ring {
  public:
   struct Options {
     unsigned entries = 4096;  // SQ size; the CQ is 4x, and the kernel never drops (FEAT_NODROP)
-    // Batched waiting (kernel 6.12+, ignored before): once a completion is ready, wait up to
-    // batchWaitUsec more for batchSize completions before returning. Fewer wake-ups under
-    // load, at most batchWaitUsec of added latency per loop turn. 0 disables it.
-    unsigned batchWaitUsec = 0;
   };
 
   // Sets up a ring with the best flags this kernel accepts, dropping them one by one on EINVAL.
@@ -131,10 +127,12 @@ class Ring {
   // passes; returns the completions reaped (the CQ is advanced once for the whole batch). The
   // span is valid until the next call; prep calls made while iterating it do not touch it.
   // Completions reaped early by a prep call (see Submission above) come first, in the order the
-  // kernel posted them, and then wait() does not block. With `batch` > 1 (and kernel support), a
-  // ready completion is held up to Options::batchWaitUsec while more arrive, up to `batch` of
-  // them.
-  std::span<const Completion> wait(std::chrono::microseconds timeout, unsigned batch = 1);
+  // kernel posted them, and then wait() does not block. Batched waiting (kernel 6.12+,
+  // features().minTimeout; ignored before): with `batch` > 1 and `holdUsec` > 0, once a
+  // completion is ready the kernel holds it up to `holdUsec` more while others arrive, up to
+  // `batch` of them: fewer wake-ups under load, at most `holdUsec` of added latency per call.
+  std::span<const Completion> wait(std::chrono::microseconds timeout, unsigned batch = 1,
+                                   unsigned holdUsec = 0);
 
  private:
   struct Deleter {

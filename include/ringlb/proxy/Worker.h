@@ -44,10 +44,9 @@ struct WorkerOptions {
   // The access log ring this worker formats its finished sessions' lines into (the snapshot's
   // access_log.format); null: no access log.
   log::LineRing* accessLog = nullptr;
-  // Batched waiting when busy or moving bulk data (see io::Ring::Options and WaitPolicy):
-  // measured to cut proxy CPU per keep-alive request and to raise bulk throughput
-  // (docs/performance.md).
-  unsigned batchWaitUsec = 50;
+  // Batched waiting when busy or moving bulk data (see WaitPolicy and io::Ring::wait):
+  // measured to cut proxy CPU per keep-alive request, to raise bulk throughput and to cut
+  // proxy CPU per MB (docs/performance.md).
   WaitPolicy waitPolicy;
   // Standing (multishot) receives for interactive directions where the kernel can bound them
   // (io::Features::cappedRecv; see proxy/Relay.h): fewer operations per exchange.
@@ -216,8 +215,8 @@ class Worker final : private RelayHost {
   HeldAcks heldAcks_;
   // The longest a turn with a held ACK due may wait for completions: what a server that speaks
   // first may wait for its connection, on an otherwise idle worker (a busy one turns sooner).
-  // Batched waiting can stretch a turn to WorkerOptions::batchWaitUsec when that is longer
-  // (50 us by default, so this bound holds).
+  // Batched waiting could stretch a turn to the policy's hold (200 us after a bulk turn): a turn
+  // with a held ACK due holds no longer than this.
   static constexpr std::chrono::microseconds kHeldAckWait{100};
   // After cancelling a connect that timed out, when to cancel again should that cancel not
   // have landed (expireSessions).
