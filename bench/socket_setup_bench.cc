@@ -58,30 +58,6 @@ void BM_SocketBySystemCalls(benchmark::State& state) {
   perSocket(state);
 }
 
-struct RingFixture {
-  io_uring ring{};
-  bool ok = io_uring_queue_init(2 * kBatch, &ring, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN) == 0;
-  ~RingFixture() {
-    if (ok) io_uring_queue_exit(&ring);
-  }
-  // Submits what is prepared, waits for kBatch completions and stores their results by user
-  // data; false if any failed.
-  bool reap(std::array<int, kBatch>& results) {
-    if (io_uring_submit_and_wait(&ring, kBatch) < 0) return false;
-    io_uring_cqe* cqe = nullptr;
-    unsigned head = 0;
-    unsigned seen = 0;
-    bool allOk = true;
-    io_uring_for_each_cqe(&ring, head, cqe) {
-      results[cqe->user_data] = cqe->res;
-      allOk &= cqe->res >= 0;
-      ++seen;
-    }
-    io_uring_cq_advance(&ring, seen);
-    return allOk && seen == kBatch;
-  }
-};
-
 // The ring is sized for two batches and drained after each: an SQE is always free.
 io_uring_sqe* nextSqe(io_uring* ring) {
   io_uring_sqe* sqe = io_uring_get_sqe(ring);
@@ -105,19 +81,49 @@ void prepNoDelay(io_uring* ring, int fd, uint64_t userData) {
   sqe->user_data = userData;
 }
 
+struct RingFixture {
+  io_uring ring{};
+  bool ok = io_uring_queue_init(2 * kBatch, &ring, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN) == 0;
+  ~RingFixture() {
+    if (ok) io_uring_queue_exit(&ring);
+  }
+  // Submits what is prepared, waits for kBatch completions and stores their results by user
+  // data; false if any failed.
+  bool reap(std::array<int, kBatch>& results) {
+    if (io_uring_submit_and_wait(&ring, kBatch) < 0) return false;
+    io_uring_cqe* cqe = nullptr;
+    unsigned head = 0;
+    unsigned seen = 0;
+    bool allOk = true;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+      results[cqe->user_data] = cqe->res;
+      allOk &= cqe->res >= 0;
+      ++seen;
+    }
+    io_uring_cq_advance(&ring, seen);
+    return allOk && seen == kBatch;
+  }
+  // Opens kBatch sockets through the ring into `fds`; false (the benchmark skipped with why)
+  // if the ring or the operation is not there.
+  bool openSockets(benchmark::State& state, std::array<int, kBatch>& fds) {
+    if (!ok) {
+      state.SkipWithError("io_uring_queue_init");
+      return false;
+    }
+    for (int i = 0; i < kBatch; ++i) prepSocket(&ring, static_cast<uint64_t>(i));
+    if (!reap(fds)) {
+      state.SkipWithError("IORING_OP_SOCKET");
+      return false;
+    }
+    return true;
+  }
+};
+
 void BM_SocketByRing(benchmark::State& state) {
   RingFixture f;
-  if (!f.ok) {
-    state.SkipWithError("io_uring_queue_init");
-    return;
-  }
   std::array<int, kBatch> fds{};
   for (auto _ : state) {
-    for (int i = 0; i < kBatch; ++i) prepSocket(&f.ring, static_cast<uint64_t>(i));
-    if (!f.reap(fds)) {
-      state.SkipWithError("IORING_OP_SOCKET");
-      return;
-    }
+    if (!f.openSockets(state, fds)) return;
     for (int fd : fds) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &kOne, sizeof kOne);
     for (int fd : fds) ::close(fd);
   }
@@ -126,18 +132,10 @@ void BM_SocketByRing(benchmark::State& state) {
 
 void BM_SocketAndNoDelayByRing(benchmark::State& state) {
   RingFixture f;
-  if (!f.ok) {
-    state.SkipWithError("io_uring_queue_init");
-    return;
-  }
   std::array<int, kBatch> fds{};
   std::array<int, kBatch> results{};
   for (auto _ : state) {
-    for (int i = 0; i < kBatch; ++i) prepSocket(&f.ring, static_cast<uint64_t>(i));
-    if (!f.reap(fds)) {
-      state.SkipWithError("IORING_OP_SOCKET");
-      return;
-    }
+    if (!f.openSockets(state, fds)) return;
     for (int i = 0; i < kBatch; ++i) prepNoDelay(&f.ring, fds[static_cast<std::size_t>(i)], static_cast<uint64_t>(i));
     if (!f.reap(results)) {
       state.SkipWithError("SOCKET_URING_OP_SETSOCKOPT (kernel before 6.7?)");
