@@ -11,8 +11,8 @@
 //     the bottleneck; waiting a moment lets the next chunk grow instead (docs/performance.md:
 //     1 MB responses +5-8 % req/s). It holds longer than a busy turn (bulkHoldUsec, 200 us,
 //     against holdUsec, 50 us): each wake-up then finds more bytes queued, so fewer splices and
-//     context switches move a MB (docs/performance.md, levers table: -7 to -13 % proxy CPU per
-//     MB). Interactive sessions sharing the worker pay at most that hold per turn while bulk
+//     context switches move a MB (docs/performance.md, levers table: -14 to -16 % proxy CPU per
+//     MB on 1 MB responses, -9 % on one 100 MiB stream). Interactive sessions sharing the worker pay at most that hold per turn while bulk
 //     data flows. A bulk direction whose splice budget ran out ends its turn on a poll that
 //     completes at once; the worker still sleeps up to the hold on it, which is the point: the
 //     next turn's splices find more queued.
